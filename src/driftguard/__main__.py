@@ -1,0 +1,3 @@
+from driftguard.cli import console_main
+
+console_main()

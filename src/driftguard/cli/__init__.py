@@ -1,0 +1,69 @@
+"""The command-line front: ``main(argv) -> int``.
+
+The cli package is the only place that prints, reads the clock for output and maps errors to exit
+codes. Each subcommand lives in its own module with ``register(subparsers)``; heavy libraries are
+imported inside the command functions so ``driftguard --version`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from driftguard import __version__
+from driftguard.errors import DriftguardError
+
+# Subcommand modules, in help order. Each defines ``register(subparsers) -> None`` and sets
+# ``func`` (taking the parsed namespace, returning the exit code) on its parser.
+COMMANDS: tuple[str, ...] = (
+    "validate",
+    "diff",
+    "plan",
+    "apply",
+    "rollback",
+    "snapshot",
+    "adopt",
+    "init",
+    "investigate",
+    "report",
+    "sim",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="driftguard",
+        description="Detect, explain and revert tampering with Exchange Online inbound connectors.",
+    )
+    parser.add_argument("--version", action="version", version=f"driftguard {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"driftguard.cli.{name}_cmd")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 1
+    try:
+        code: int = args.func(args)
+    except DriftguardError as exc:
+        from driftguard.cli._output import safe_terminal
+
+        for line in exc.lines():
+            print(safe_terminal(line), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+def console_main() -> None:
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Options shared by several subcommands (CONTRACT.md: --baseline, --format, --output, --tenant)."""
+
+from __future__ import annotations
+
+import argparse
+
+FORMATS: tuple[str, ...] = ("text", "json", "markdown", "html", "sarif", "junit")
+
+
+def add_baseline(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--baseline",
+        default="baseline",
+        metavar="DIR",
+        help="baseline folder (default: ./baseline)",
+    )
+
+
+def add_tenants(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tenant",
+        action="append",
+        dest="tenants",
+        metavar="T",
+        help="tenant folder name (repeatable; default: every tenant in the baseline; "
+        "'demo' = the embedded demo tenant)",
+    )
+
+
+def add_output(parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS) -> None:
+    parser.add_argument("--format", choices=formats, default="text", help="report format")
+    parser.add_argument(
+        "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout"
+    )
+
+
+def not_built(parser: argparse.ArgumentParser, what: str) -> None:
+    """Mark a subcommand whose implementation has not landed yet: it says so and exits 1."""
+
+    def run(_args: argparse.Namespace) -> int:
+        from driftguard.errors import DriftguardError
+
+        raise DriftguardError(f"'driftguard {what}' is not built yet")
+
+    parser.set_defaults(func=run)

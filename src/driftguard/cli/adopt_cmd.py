@@ -1,0 +1,13 @@
+"""`driftguard adopt`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from driftguard.cli._common import not_built
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser("adopt", help="(not built yet)")
+    not_built(parser, "adopt")

@@ -1,0 +1,236 @@
+"""Frozen values that cross module boundaries.
+
+The pure core (normalize, diff, risk, plan) takes and returns these; the edges (baseline loading,
+live sources, renderers, the CLI) build or consume them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from driftguard.properties import Value
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, Any]:
+    return _EMPTY
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something stands in an input file (1-based line and column)."""
+
+    path: str
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+# --------------------------------------------------------------------------- connectors
+
+
+@dataclass(frozen=True)
+class Connector:
+    """An inbound connector in canonical form (see normalize.py), from either side.
+
+    ``settings`` holds every compared property (``properties.COMPARED``) with canonical values,
+    service defaults filled in. ``other`` holds read-only, bookkeeping and unknown properties
+    exactly as received; ``unknown`` names the keys of ``other`` that driftguard does not know.
+    """
+
+    name: str
+    guid: str | None
+    settings: Mapping[str, Value]
+    other: Mapping[str, Any] = field(default_factory=_empty)
+    unknown: tuple[str, ...] = ()
+    location: Location | None = None  # the baseline file, for baseline connectors
+
+    @property
+    def connector_type(self) -> str:
+        return str(self.settings.get("ConnectorType") or "Partner")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The live inbound connectors of one tenant as read, raw records kept verbatim."""
+
+    tenant: str
+    records: tuple[Mapping[str, Any], ...]
+    source: str  # e.g. "exchange:https://outlook.office365.com", "file:live.json", "demo"
+    taken_at: datetime
+    warnings: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- baseline
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Overrides of the cloud's endpoints (tests and the simulator use them)."""
+
+    authority_host: str | None = None
+    exchange_host: str | None = None
+    graph_host: str | None = None
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    """``baseline/<tenant>/tenant.yaml``: driftguard's settings for one tenant."""
+
+    name: str  # the folder name, used on the CLI
+    tenant_id: str
+    cloud: str = "global"
+    accepted_domains: tuple[str, ...] = ()
+    trusted_ip_ranges: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()
+    auth: Mapping[str, Any] = field(
+        default_factory=_empty
+    )  # references only (env var names, paths, client ids)
+    endpoints: Endpoints = field(default_factory=Endpoints)
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class BaselineConnector:
+    """One connector file: its canonical connector plus where each key stands in the file."""
+
+    path: str
+    raw: Mapping[str, Any]
+    key_locations: Mapping[str, Location]
+    connector: Connector
+
+
+@dataclass(frozen=True)
+class TenantBaseline:
+    config: TenantConfig
+    connectors: tuple[BaselineConnector, ...]
+
+
+@dataclass(frozen=True)
+class IgnoreEntry:
+    """An accepted exception from ``.driftguardignore.yaml``."""
+
+    tenant: str
+    connector: str
+    field: str | None  # None or "*" = every field of that connector
+    reason: str | None
+    owner: str | None
+    expires: date | None
+    location: Location | None = None
+
+    def is_active(self, today: date) -> bool:
+        return bool(self.reason) and (self.expires is None or self.expires >= today)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    root: str
+    tenants: Mapping[str, TenantBaseline]
+    ignores: tuple[IgnoreEntry, ...] = ()
+
+
+# --------------------------------------------------------------------------- findings
+
+
+class FindingKind(StrEnum):
+    UNKNOWN = "unknown"  # live connector matched by no baseline file
+    MISSING = "missing"  # baseline file matched by no live connector
+    CHANGED = "changed"  # one drifted property
+    BLOCKED = "blocked"  # the service restricted the connector (investigation)
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse; sort with ``key=lambda f: -f.severity.rank``."""
+        return _RANK[self]
+
+
+_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1}
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One admin action on a connector, from the unified audit log."""
+
+    time: datetime
+    actor: str
+    client_ip: str | None
+    operation: str  # New-InboundConnector, Set-InboundConnector, Remove-InboundConnector
+    connector: str  # ObjectId reduced to the connector name
+    parameters: Mapping[str, str] = field(default_factory=_empty)
+    app_id: str | None = None
+    succeeded: bool = True
+    external_access: bool = False
+    record_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: FindingKind
+    connector: str
+    guid: str | None
+    severity: Severity
+    reason: str
+    field: str | None = None  # for CHANGED
+    baseline: Value = None
+    live: Value = None
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    location: Location | None = None  # baseline file (and line of the field) when there is one
+    events: tuple[AuditEvent, ...] = ()  # filled by investigation when asked (--explain)
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """A finding an active ignore entry suppressed; still shown in reports."""
+
+    finding: Finding
+    entry: IgnoreEntry
+
+
+class Status(StrEnum):
+    OK = "ok"
+    DRIFT = "drift"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class TenantReport:
+    tenant: str
+    status: Status
+    error: str | None = None
+    findings: tuple[Finding, ...] = ()
+    suppressed: tuple[Suppressed, ...] = ()
+    warnings: tuple[str, ...] = ()
+    evidence: Mapping[str, Any] | None = None  # investigation output, JSON-ready
+
+
+@dataclass(frozen=True)
+class Report:
+    generated_at: datetime
+    tenants: tuple[TenantReport, ...]
+    command: str = "diff"
+    schema_version: int = 1
+
+    @property
+    def exit_code(self) -> int:
+        """1 if any tenant errored, else 2 if any drift, else 0 (CONTRACT.md)."""
+        statuses = {t.status for t in self.tenants}
+        if Status.ERROR in statuses:
+            return 1
+        return 2 if Status.DRIFT in statuses else 0

@@ -1,0 +1,226 @@
+"""Wire and YAML forms of a connector to one canonical form, so only real changes show as drift.
+
+Pure: values in, values out. Canonical rules (EXCHANGE.md):
+- SenderDomains ``smtp:contoso.com;1`` == ``contoso.com``; domains, hosts, addresses lower-case.
+- IPv4 ``a.b.c.d`` == ``a.b.c.d/32``; networks written canonically; lists are sorted sets.
+- ConnectorType / ConnectorSource case-insensitive; ``AdminUI`` == ``Default``.
+- AssociatedAcceptedDomains object paths (``.../contoso.com``) reduced to the domain.
+- Empty text and ``null`` are the same; a property left out takes the service default.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from driftguard.model import Connector, Location
+from driftguard.properties import (
+    BY_LOWER,
+    READ_ONLY,
+    SETTABLE,
+    Kind,
+    Property,
+    Value,
+    is_sidecar,
+)
+
+_READ_ONLY_LOWER = {k.lower(): k for k in READ_ONLY}
+_ENUM_ALIASES = {"adminui": "Default"}
+
+
+class NormalizeError(ValueError):
+    """A value cannot be put in canonical form; the message names the property."""
+
+
+def canonical_value(prop: Property, value: Any) -> Value:
+    """The canonical form of one property value (raises NormalizeError when impossible)."""
+    if prop.kind.is_list:
+        return _canonical_list(prop, value)
+    if value is None:
+        return prop.default
+    match prop.kind:
+        case Kind.BOOL:
+            return _bool(prop, value)
+        case Kind.TEXT | Kind.NAME:
+            text = _text(prop, value)
+            return text if text != "" else prop.default
+        case Kind.HOST:
+            text = _text(prop, value).strip().lower().rstrip(".")
+            return text or prop.default
+        case Kind.ENUM:
+            return _enum(prop, value)
+    raise NormalizeError(f"{prop.name}: unsupported kind {prop.kind}")  # pragma: no cover
+
+
+def canonical_item(kind: Kind, item: str) -> str:
+    """The canonical form of one member of a list property."""
+    text = item.strip()
+    match kind:
+        case Kind.DOMAINS:
+            return domain(text)
+        case Kind.IPV4_NETWORKS:
+            return str(ipv4_network(text))
+        case Kind.IPS:
+            return _ip_any(text)
+        case Kind.HOSTS | Kind.ADDRESSES:
+            return text.lower().rstrip(".")
+    raise NormalizeError(f"not a list kind: {kind}")  # pragma: no cover
+
+
+def domain(text: str) -> str:
+    """``smtp:Contoso.com;1`` -> ``contoso.com``; ``*`` stays; object paths -> last segment."""
+    value = text.strip()
+    if ":" in value and value.split(":", 1)[0].lower() in {"smtp", "x400", "x500"}:
+        value = value.split(":", 1)[1]
+    if ";" in value:
+        value = value.split(";", 1)[0]
+    if "/" in value or "\\" in value:  # AssociatedAcceptedDomains as an object path
+        value = value.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return value.strip().lower().rstrip(".")
+
+
+def ipv4_network(text: str) -> ipaddress.IPv4Network:
+    """``203.0.113.7`` -> ``203.0.113.7/32``; ``198.51.100.0/24`` canonical; host bits refused."""
+    try:
+        net = ipaddress.ip_network(text.strip(), strict=True)
+    except ValueError as exc:
+        raise NormalizeError(f"not an IPv4 address or network: {text!r}") from exc
+    if not isinstance(net, ipaddress.IPv4Network):
+        raise NormalizeError(f"IPv6 is not allowed here: {text!r}")
+    return net
+
+
+def sort_key(kind: Kind, item: str) -> tuple[int, Any, str]:
+    """Sort IP lists numerically (IPv4 before IPv6), everything else alphabetically."""
+    if kind in (Kind.IPV4_NETWORKS, Kind.IPS):
+        try:
+            net = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return (2, 0, item)
+        return (net.version, (int(net.network_address), net.prefixlen), item)
+    return (0, 0, item)
+
+
+def canonical_list(kind: Kind, items: Iterable[str]) -> tuple[str, ...]:
+    """Canonical, de-duplicated, sorted tuple of list members."""
+    unique = {canonical_item(kind, i) for i in items if str(i).strip() != ""}
+    return tuple(sorted(unique, key=lambda i: sort_key(kind, i)))
+
+
+def connector_from_record(
+    record: Mapping[str, Any], *, location: Location | None = None
+) -> Connector:
+    """A live record (wire or PowerShell JSON) in canonical form, unknown properties kept aside.
+
+    Keys are matched case-insensitively; ``@data.type`` sidecars are dropped.
+    """
+    settings: dict[str, Value] = {p.name: p.default for p in SETTABLE}
+    other: dict[str, Any] = {}
+    unknown: list[str] = []
+    for key, value in record.items():
+        if is_sidecar(key):
+            continue
+        prop = BY_LOWER.get(key.lower())
+        if prop is not None:
+            settings[prop.name] = canonical_value(prop, value)
+            continue
+        canonical_key = _READ_ONLY_LOWER.get(key.lower(), key)
+        other[canonical_key] = value
+        if canonical_key not in READ_ONLY:
+            unknown.append(key)
+    name = settings.get("Name")
+    if not isinstance(name, str) or not name:
+        raise NormalizeError("connector record has no Name")
+    guid = other.get("Guid")
+    return Connector(
+        name=name,
+        guid=str(guid).lower() if guid else None,
+        settings=settings,
+        other=other,
+        unknown=tuple(sorted(unknown)),
+        location=location,
+    )
+
+
+def connector_from_baseline(
+    data: Mapping[str, Any], *, location: Location | None = None
+) -> Connector:
+    """A validated baseline file in canonical form; properties left out take their default."""
+    settings: dict[str, Value] = {p.name: p.default for p in SETTABLE}
+    for key, value in data.items():
+        prop = BY_LOWER.get(key.lower())
+        if prop is not None:
+            settings[prop.name] = canonical_value(prop, value)
+    name = settings["Name"]
+    if not isinstance(name, str) or not name:
+        raise NormalizeError("Name is required")
+    guid = data.get("Guid")
+    return Connector(
+        name=name,
+        guid=str(guid).lower() if guid else None,
+        settings=settings,
+        location=location,
+    )
+
+
+def is_empty(value: Any) -> bool:
+    """Empty, null or false: an unknown property with such a value needs no warning."""
+    return value is None or value is False or value == "" or value == [] or value == {}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _canonical_list(prop: Property, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        # PowerShell and people sometimes write one string for a one-member list.
+        items: list[Any] = [value]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise NormalizeError(f"{prop.name}: expected a list, got {type(value).__name__}")
+    try:
+        return canonical_list(prop.kind, (_text(prop, i) for i in items))
+    except NormalizeError as exc:
+        raise NormalizeError(f"{prop.name}: {exc}") from None
+
+
+def _text(prop: Property, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise NormalizeError(f"{prop.name}: expected text, got {type(value).__name__}")
+    return str(value)
+
+
+def _bool(prop: Property, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    raise NormalizeError(f"{prop.name}: expected true or false, got {value!r}")
+
+
+def _enum(prop: Property, value: Any) -> str:
+    text = _text(prop, value).strip().lower()
+    if text in _ENUM_ALIASES and _ENUM_ALIASES[text] in prop.choices:
+        return _ENUM_ALIASES[text]
+    for choice in prop.choices:
+        if choice.lower() == text:
+            return choice
+    raise NormalizeError(f"{prop.name}: {value!r} is not one of {', '.join(prop.choices)}")
+
+
+def _ip_any(text: str) -> str:
+    """EFSkipIPs members: an address, a CIDR network or an ``a-b`` range, IPv4 or IPv6."""
+    if "-" in text:
+        low, _, high = text.partition("-")
+        try:
+            return f"{ipaddress.ip_address(low.strip())}-{ipaddress.ip_address(high.strip())}"
+        except ValueError as exc:
+            raise NormalizeError(f"not an IP range: {text!r}") from exc
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError as exc:
+        raise NormalizeError(f"not an IP address or network: {text!r}") from exc

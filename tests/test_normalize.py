@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+
+from driftguard.normalize import (
+    NormalizeError,
+    canonical_value,
+    connector_from_baseline,
+    connector_from_record,
+    domain,
+)
+from driftguard.properties import BY_NAME
+
+
+def test_domain_forms_are_equal() -> None:
+    assert domain("smtp:*;1") == "*"
+    assert domain("smtp:Contoso.COM;1") == "contoso.com"
+    assert domain("contoso.com") == "contoso.com"
+    assert domain("contoso.onmicrosoft.com/Configuration/contoso.com") == "contoso.com"
+
+
+def test_ip_forms_are_equal() -> None:
+    prop = BY_NAME["SenderIPAddresses"]
+    assert canonical_value(prop, ["203.0.113.7", "198.51.100.0/24"]) == canonical_value(
+        prop, ["198.51.100.0/24", "203.0.113.7/32", "203.0.113.7"]
+    )
+
+
+def test_ipv6_refused_for_sender_ips() -> None:
+    with pytest.raises(NormalizeError, match="SenderIPAddresses"):
+        canonical_value(BY_NAME["SenderIPAddresses"], ["2001:db8::1"])
+
+
+def test_record_and_baseline_agree() -> None:
+    record = {
+        "Name": "Hybrid relay",
+        "ConnectorType": "onpremises",
+        "ConnectorSource": "AdminUI",
+        "SenderDomains": ["smtp:*;1"],
+        "SenderIPAddresses": ["203.0.113.7"],
+        "Comment": "",
+        "TlsSenderCertificateName": None,
+        "Size@data.type": "System.Int32",
+        "Guid": "AC4D5AB0-6637-4E91-8D47-F5C2E95C71D9",
+        "WhenChangedUTC": "x",
+        "NewThing": 3,
+    }
+    live = connector_from_record(record)
+    base = connector_from_baseline(
+        {
+            "Name": "Hybrid relay",
+            "ConnectorType": "OnPremises",
+            "SenderDomains": ["*"],
+            "SenderIPAddresses": ["203.0.113.7/32"],
+        }
+    )
+    assert live.settings == base.settings
+    assert live.guid == "ac4d5ab0-6637-4e91-8d47-f5c2e95c71d9"
+    assert live.unknown == ("NewThing",)
+    assert "Size@data.type" not in live.other
