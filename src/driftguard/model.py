@@ -79,7 +79,10 @@ class Endpoints:
     authority_host: str | None = None
     exchange_host: str | None = None
     graph_host: str | None = None
-    ca_bundle: str | None = None
+    ca_bundle: str | None = None  # PEM file of CAs to trust (the simulator's throwaway CA)
+    # Redirects of the admin API are followed only to hosts equal to or under this domain;
+    # default: the cloud's Exchange domain (office365.com, office365.us, outlook.cn).
+    exchange_domain: str | None = None
 
 
 @dataclass(frozen=True)
