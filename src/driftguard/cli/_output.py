@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import TextIO
 
 from driftguard.fsutil import write_atomic
-
-# C0 controls except tab/newline, DEL, C1 controls, and the Unicode bidi overrides that can
-# reorder what a reviewer sees.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+from driftguard.textsafe import strip_unsafe
 
 
 def safe_terminal(text: str) -> str:
     """Strip control characters (ANSI escapes included) from untrusted text bound for a terminal."""
-    return _UNSAFE.sub("", text)
+    return strip_unsafe(text)
 
 
 def wants_color(stream: TextIO) -> bool:
