@@ -1,0 +1,123 @@
+"""One self-contained HTML file: what an MSP hands a customer after the nightly run.
+
+jinja2 with autoescape on renders ``templates/report.html.j2``; every ``{{ }}`` output also passes
+``escape.strip_controls`` (the environment's ``finalize``), so bidi overrides and escape sequences
+from attacker-set connector fields never reach the page. The page has no script, loads nothing
+(inline CSS, a Content-Security-Policy of ``default-src 'none'``) and prints cleanly.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from driftguard import __version__
+from driftguard.model import Finding, Report, TenantReport
+from driftguard.report.escape import one_line, strip_controls, value_text
+from driftguard.report.summary import (
+    KIND_TITLES,
+    SEVERITIES,
+    STATUS_TITLES,
+    TIMELINE_FIELDS,
+    by_connector,
+    by_severity,
+    event_row,
+    headline,
+    other_evidence,
+    severity_counts,
+    timeline,
+    totals,
+)
+
+if TYPE_CHECKING:
+    import jinja2
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def render(report: Report) -> str:
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        report=report,
+        generated=report.generated_at.isoformat().replace("+00:00", "Z"),
+        headline=headline(report),
+        totals=totals(report),
+        tenants=[_tenant_view(t) for t in report.tenants],
+        severities=[s.value for s in SEVERITIES],
+        timeline_fields=TIMELINE_FIELDS,
+        csp=CSP,
+        version=__version__,
+    )
+
+
+def _tenant_view(tenant: TenantReport) -> dict[str, Any]:
+    counts = severity_counts(tenant.findings)
+    return {
+        "name": tenant.tenant,
+        "status": tenant.status.value,
+        "status_title": STATUS_TITLES[tenant.status],
+        "error": tenant.error,
+        "counts": {s.value: n for s, n in counts.items()},
+        "findings": [_finding_view(f) for f in by_severity(tenant.findings)],
+        "connectors": [
+            {
+                "name": group.name,
+                "guid": group.guid,
+                "severity": group.severity.value,
+                "kinds": sorted(KIND_TITLES[k] for k in group.kinds),
+                "rows": [_finding_view(f) for f in group.findings],
+                "events": [event_row(e) for f in group.findings for e in f.events],
+            }
+            for group in by_connector(tenant.findings)
+        ],
+        "warnings": list(tenant.warnings),
+        "suppressed": [
+            {
+                "finding": _finding_view(s.finding),
+                "reason": s.entry.reason or "",
+                "owner": s.entry.owner or "",
+                "expires": s.entry.expires.isoformat() if s.entry.expires else "",
+            }
+            for s in tenant.suppressed
+        ],
+        "timeline": timeline(tenant.evidence),
+        "evidence": other_evidence(tenant.evidence),
+    }
+
+
+def _finding_view(finding: Finding) -> dict[str, Any]:
+    return {
+        "kind": finding.kind.value,
+        "kind_title": KIND_TITLES[finding.kind],
+        "connector": finding.connector,
+        "guid": finding.guid,
+        "severity": finding.severity.value,
+        "reason": finding.reason,
+        "field": finding.field,
+        "baseline": value_text(finding.baseline) if finding.field else "",
+        "live": value_text(finding.live) if finding.field else "",
+        "added": list(finding.added),
+        "removed": list(finding.removed),
+        "location": str(finding.location) if finding.location else "",
+    }
+
+
+def _finalize(value: Any) -> Any:
+    return strip_controls(value) if isinstance(value, str) else value
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("driftguard.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["one_line"] = one_line
+    return env

@@ -1,0 +1,143 @@
+"""Markdown for ``$GITHUB_STEP_SUMMARY`` and pull-request comments.
+
+The verdict and a table of tenants come first; each tenant's findings, warnings, suppressed
+findings and investigation timeline sit in collapsed ``<details>`` blocks. Every string the report
+carries from outside (connector names, values, reasons, audit data) goes through
+``escape.markdown_inline`` (or ``escape.html_text`` inside raw HTML).
+"""
+
+from __future__ import annotations
+
+from driftguard.model import Finding, Report, Status, Suppressed, TenantReport
+from driftguard.report.escape import html_text, markdown_inline, value_text
+from driftguard.report.summary import (
+    KIND_TITLES,
+    SEVERITIES,
+    TIMELINE_FIELDS,
+    by_severity,
+    headline,
+    other_evidence,
+    severity_counts,
+    timeline,
+)
+
+MAX_ROWS = 200
+"""Rows per table; GitHub caps a step summary at 1 MiB, and the full data is in the JSON/HTML."""
+
+_STATUS_BADGE = {
+    Status.OK: "✅ no drift",
+    Status.DRIFT: "⚠️ drift",
+    Status.ERROR: "❌ error",
+}
+
+
+def render(report: Report) -> str:
+    md = markdown_inline
+    generated = report.generated_at.isoformat().replace("+00:00", "Z")
+    lines = [
+        f"## driftguard {md(report.command)} report",
+        "",
+        f"**{md(headline(report))}** Generated {md(generated)}.",
+        "",
+    ]
+    if report.tenants:
+        lines += [
+            "| Tenant | Status | Critical | High | Medium | Low | Suppressed | Warnings |",
+            "|---|---|--:|--:|--:|--:|--:|--:|",
+        ]
+        for tenant in report.tenants:
+            counts = severity_counts(tenant.findings)
+            cells = [md(tenant.tenant), _STATUS_BADGE[tenant.status]]
+            cells += [str(counts[s]) for s in SEVERITIES]
+            cells += [str(len(tenant.suppressed)), str(len(tenant.warnings))]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    for tenant in report.tenants:
+        lines += _tenant(tenant)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _tenant(tenant: TenantReport) -> list[str]:
+    md = markdown_inline
+    if tenant.status is Status.OK and not (tenant.warnings or tenant.suppressed or tenant.evidence):
+        return []
+    lines = [f"### {md(tenant.tenant)}: {_STATUS_BADGE[tenant.status]}", ""]
+    if tenant.error:
+        lines += [f"**Error:** {md(tenant.error)}", ""]
+    if tenant.findings:
+        lines += _details(
+            f"{len(tenant.findings)} finding{'s' if len(tenant.findings) != 1 else ''}",
+            _findings_table(tenant.findings),
+            open_=tenant.status is Status.DRIFT,
+        )
+    if tenant.warnings:
+        rows = [f"- {md(w)}" for w in tenant.warnings[:MAX_ROWS]]
+        rows += _more(len(tenant.warnings))
+        lines += _details(f"{len(tenant.warnings)} warning(s)", rows)
+    if tenant.suppressed:
+        lines += _details(f"{len(tenant.suppressed)} suppressed", _suppressed(tenant.suppressed))
+    events = timeline(tenant.evidence)
+    if events:
+        header = "| " + " | ".join(n.replace("_", " ").title() for n in TIMELINE_FIELDS) + " |"
+        rows = [header, "|" + "---|" * len(TIMELINE_FIELDS)]
+        rows += ["| " + " | ".join(md(e[n]) for n in TIMELINE_FIELDS) + " |" for e in events]
+        lines += _details(f"Investigation timeline ({len(events)} events)", rows[: MAX_ROWS + 2])
+    extra = other_evidence(tenant.evidence)
+    if extra:
+        lines += _details("Evidence", [f"- **{md(k)}**: {md(v)}" for k, v in extra[:MAX_ROWS]])
+    return lines
+
+
+def _findings_table(findings: tuple[Finding, ...]) -> list[str]:
+    md = markdown_inline
+    rows = [
+        "| Severity | Connector | Finding | Change | Why |",
+        "|---|---|---|---|---|",
+    ]
+    for finding in by_severity(findings)[:MAX_ROWS]:
+        what = KIND_TITLES[finding.kind]
+        if finding.field:
+            what = f"{what} {md(finding.field)}"
+        rows.append(
+            f"| {finding.severity.value} | {md(finding.connector)} | {what} "
+            f"| {_change(finding)} | {md(finding.reason)} |"
+        )
+    return rows + _more(len(findings))
+
+
+def _change(finding: Finding) -> str:
+    md = markdown_inline
+    if finding.added or finding.removed:
+        parts = [f"\\+ {md(a)}" for a in finding.added]
+        parts += [f"&minus; {md(r)}" for r in finding.removed]
+        return "<br>".join(parts)
+    if finding.field is None:
+        return ""
+    return f"{md(value_text(finding.baseline))} → {md(value_text(finding.live))}"
+
+
+def _suppressed(items: tuple[Suppressed, ...]) -> list[str]:
+    md = markdown_inline
+    rows = [
+        "| Severity | Connector | Field | Reason | Owner | Expires |",
+        "|---|---|---|---|---|---|",
+    ]
+    for item in items[:MAX_ROWS]:
+        f, e = item.finding, item.entry
+        rows.append(
+            f"| {f.severity.value} | {md(f.connector)} | {md(f.field or '*')} "
+            f"| {md(e.reason or '')} | {md(e.owner or '')} "
+            f"| {e.expires.isoformat() if e.expires else ''} |"
+        )
+    return rows + _more(len(items))
+
+
+def _more(count: int) -> list[str]:
+    if count <= MAX_ROWS:
+        return []
+    return ["", f"_… and {count - MAX_ROWS} more; see the JSON or HTML report._"]
+
+
+def _details(summary: str, body: list[str], *, open_: bool = False) -> list[str]:
+    tag = "<details open>" if open_ else "<details>"
+    return [tag, f"<summary>{html_text(summary)}</summary>", "", *body, "", "</details>", ""]

@@ -1,0 +1,193 @@
+"""Facts every human-facing renderer shows the same way: order, counts, headlines, groups.
+
+Pure functions of the report model; the renderers only decide how to draw them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from driftguard.model import AuditEvent, Finding, FindingKind, Report, Severity, Status
+
+SEVERITIES: tuple[Severity, ...] = (
+    Severity.CRITICAL,
+    Severity.HIGH,
+    Severity.MEDIUM,
+    Severity.LOW,
+)
+
+KIND_TITLES: dict[FindingKind, str] = {
+    FindingKind.UNKNOWN: "unknown connector",
+    FindingKind.MISSING: "missing connector",
+    FindingKind.CHANGED: "changed property",
+    FindingKind.BLOCKED: "blocked connector",
+}
+
+STATUS_TITLES: dict[Status, str] = {
+    Status.OK: "no drift",
+    Status.DRIFT: "drift",
+    Status.ERROR: "error",
+}
+
+
+def by_severity(findings: Iterable[Finding]) -> list[Finding]:
+    """Worst first; then connector, kind and field, so output is stable run to run."""
+    return sorted(
+        findings,
+        key=lambda f: (-f.severity.rank, f.connector.lower(), f.kind.value, f.field or ""),
+    )
+
+
+def severity_counts(findings: Iterable[Finding]) -> dict[Severity, int]:
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for finding in findings:
+        counts[finding.severity] += 1
+    return counts
+
+
+def worst(findings: Iterable[Finding]) -> Severity | None:
+    ranked = by_severity(findings)
+    return ranked[0].severity if ranked else None
+
+
+@dataclass(frozen=True)
+class ConnectorGroup:
+    """The findings of one connector of one tenant, for side-by-side views."""
+
+    name: str
+    guid: str | None
+    findings: tuple[Finding, ...]
+
+    @property
+    def kinds(self) -> frozenset[FindingKind]:
+        return frozenset(f.kind for f in self.findings)
+
+    @property
+    def severity(self) -> Severity:
+        return self.findings[0].severity
+
+
+def by_connector(findings: Sequence[Finding]) -> list[ConnectorGroup]:
+    """Findings grouped by connector (Guid when known, else name), worst connector first."""
+    groups: dict[str, list[Finding]] = {}
+    for finding in by_severity(findings):
+        key = finding.guid or f"name:{finding.connector.lower()}"
+        groups.setdefault(key, []).append(finding)
+    return [
+        ConnectorGroup(name=items[0].connector, guid=items[0].guid, findings=tuple(items))
+        for items in groups.values()
+    ]
+
+
+def totals(report: Report) -> dict[str, int]:
+    """Tenants per status and findings per severity over the whole report."""
+    out = {status.value: 0 for status in Status}
+    for tenant in report.tenants:
+        out[tenant.status.value] += 1
+    for severity, count in severity_counts(f for t in report.tenants for f in t.findings).items():
+        out[severity.value] = count
+    out["suppressed"] = sum(len(t.suppressed) for t in report.tenants)
+    return out
+
+
+def headline(report: Report) -> str:
+    """One sentence: the verdict of the whole report."""
+    tenants = len(report.tenants)
+    errors = sum(1 for t in report.tenants if t.status is Status.ERROR)
+    drift = sum(1 for t in report.tenants if t.status is Status.DRIFT)
+    findings = sum(len(t.findings) for t in report.tenants)
+    noun = "tenant" if tenants == 1 else "tenants"
+    if not tenants:
+        return "No tenants were checked."
+    parts = [f"{tenants} {noun} checked"]
+    if drift:
+        parts.append(f"{drift} with drift ({findings} finding{'s' if findings != 1 else ''})")
+    if errors:
+        parts.append(f"{errors} could not be checked")
+    if not drift and not errors:
+        parts.append("no drift")
+    return ", ".join(parts) + "."
+
+
+# --------------------------------------------------------------------------- evidence
+
+TIMELINE_FIELDS: tuple[str, ...] = (
+    "time",
+    "actor",
+    "client_ip",
+    "operation",
+    "connector",
+    "parameters",
+)
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "time": ("time", "timestamp", "creation_time", "CreationTime", "when"),
+    "actor": ("actor", "user", "user_id", "UserId", "UserIds"),
+    "client_ip": ("client_ip", "ClientIP", "ip"),
+    "operation": ("operation", "Operation", "action"),
+    "connector": ("connector", "object_id", "ObjectId"),
+    "parameters": ("parameters", "Parameters"),
+}
+
+
+def timeline(evidence: Mapping[str, Any] | None) -> list[dict[str, str]]:
+    """The investigation timeline in ``evidence`` as rows of plain (unescaped) strings.
+
+    The evidence is JSON-ready data from the investigation; this reads it defensively: the events
+    under ``timeline`` (or ``events``), each a mapping whose fields may be missing or oddly typed.
+    """
+    if not isinstance(evidence, Mapping):
+        return []
+    raw = evidence.get("timeline", evidence.get("events"))
+    if isinstance(raw, Mapping):
+        raw = raw.get("events")
+    if not isinstance(raw, list | tuple):
+        return []
+    rows: list[dict[str, str]] = []
+    for item in raw:
+        if isinstance(item, AuditEvent):
+            rows.append(event_row(item))
+        elif isinstance(item, Mapping):
+            row = {}
+            for name in TIMELINE_FIELDS:
+                value = next((item[k] for k in _ALIASES[name] if k in item), None)
+                row[name] = _field_text(value)
+            rows.append(row)
+    return rows
+
+
+def event_row(event: AuditEvent) -> dict[str, str]:
+    return {
+        "time": event.time.isoformat().replace("+00:00", "Z"),
+        "actor": event.actor,
+        "client_ip": event.client_ip or "",
+        "operation": event.operation,
+        "connector": event.connector,
+        "parameters": _field_text(dict(event.parameters)),
+    }
+
+
+def other_evidence(evidence: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Every evidence entry besides the timeline, as (key, compact JSON text) pairs."""
+    if not isinstance(evidence, Mapping):
+        return []
+    out = []
+    for key in sorted(evidence, key=str):
+        if key in ("timeline", "events"):
+            continue
+        out.append((str(key), _field_text(evidence[key])))
+    return out
+
+
+def _field_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}={_field_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_field_text(v) for v in value)
+    return json.dumps(value, default=str, ensure_ascii=False)
