@@ -1,0 +1,247 @@
+"""One baseline file at a time: a connector file, a tenant.yaml, the ignore file.
+
+Each reader returns what it could build plus every problem it found, located at the key or value
+at fault; it never raises on bad input. Cross-file checks live in ``load``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from driftguard.baseline import rules, yamlsafe
+from driftguard.baseline.schemas import schema_problems, suggest
+from driftguard.baseline.yamlsafe import Document
+from driftguard.errors import Problem
+from driftguard.model import BaselineConnector, Endpoints, IgnoreEntry, Location, TenantConfig
+from driftguard.normalize import NormalizeError, canonical_item, connector_from_baseline, domain
+from driftguard.properties import BY_NAME, COMPARED, Kind
+
+IGNORE_KEYS = ("tenant", "connector", "field", "reason", "owner", "expires")
+_AUTH_PATHS = ("certificate_path", "federated_token_file")
+
+
+def _at(loc: Location, message: str) -> Problem:
+    return Problem(loc.path, loc.line, loc.column, message)
+
+
+# --------------------------------------------------------------------------- connector files
+
+
+def connector_file(path: Path, display: str) -> tuple[BaselineConnector | None, list[Problem]]:
+    doc, problems = yamlsafe.read(path, display)
+    if doc is None:
+        return None, problems
+    problems = schema_problems("connector", doc)
+    if isinstance(doc.data, dict):
+        problems.extend(_item_problems(doc))
+    if problems:
+        return None, problems
+    data: dict[str, Any] = doc.data
+    name_loc = doc.key_at(("Name",))
+    try:
+        connector = connector_from_baseline(data, location=name_loc)
+    except NormalizeError as exc:  # the schema should have caught it; still never a traceback
+        return None, [_at(doc.value_at(()), str(exc))]
+    problems = [
+        _at(doc.key_at((field,)) if field in data else doc.value_at(()), message)
+        for field, message in rules.violations(connector.settings)
+    ]
+    if problems:
+        return None, problems
+    key_locations = {key: doc.keys[(key,)] for key in data}
+    return (
+        BaselineConnector(
+            path=display,
+            raw=MappingProxyType(data),
+            key_locations=MappingProxyType(key_locations),
+            connector=connector,
+        ),
+        [],
+    )
+
+
+def _item_problems(doc: Document) -> list[Problem]:
+    """Members of list properties that cannot be put in canonical form, each at its own line."""
+    out: list[Problem] = []
+    for key, value in doc.data.items():
+        prop = BY_NAME.get(key)
+        if prop is None or not prop.kind.is_list:
+            continue
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list):
+            continue
+        for index, item in enumerate(items):
+            if not isinstance(item, str) or not item.strip():
+                continue  # the schema reports it
+            at = (key,) if isinstance(value, str) else (key, index)
+            if prop.kind is Kind.IPV4_NETWORKS:
+                message = rules.sender_ip_problem(item)
+            else:
+                try:
+                    canonical_item(prop.kind, item)
+                    message = None
+                except NormalizeError as exc:
+                    message = str(exc)
+            if message:
+                out.append(_at(doc.value_at(at), f"{key}: {message}"))
+    return out
+
+
+# --------------------------------------------------------------------------- tenant.yaml
+
+
+def tenant_file(path: Path, display: str, name: str) -> tuple[TenantConfig | None, list[Problem]]:
+    doc, problems = yamlsafe.read(path, display)
+    if doc is None:
+        return None, problems
+    problems = schema_problems("tenant", doc)
+    if not isinstance(doc.data, dict):
+        return None, problems
+    data: dict[str, Any] = doc.data
+    ranges: list[str] = []
+    for index, item in enumerate(_str_list(data.get("trusted_ip_ranges"))):
+        try:
+            ranges.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+        except ValueError:
+            loc = doc.value_at(("trusted_ip_ranges", index))
+            problems.append(_at(loc, f"trusted_ip_ranges: {item!r} is not an IP address or range"))
+    if problems:
+        return None, problems
+    base = path.parent
+    endpoints = dict(data.get("endpoints") or {})
+    if endpoints.get("ca_bundle"):
+        endpoints["ca_bundle"] = _resolve(base, endpoints["ca_bundle"])
+    return (
+        TenantConfig(
+            name=name,
+            tenant_id=str(data["tenant_id"]).strip(),
+            cloud=str(data.get("cloud") or "global"),
+            accepted_domains=tuple(
+                sorted({domain(d) for d in _str_list(data.get("accepted_domains"))})
+            ),
+            trusted_ip_ranges=tuple(dict.fromkeys(ranges)),
+            admins=tuple(a.strip().lower() for a in _str_list(data.get("admins"))),
+            auth=_auth(base, data.get("auth") or {}),
+            endpoints=Endpoints(**endpoints),
+            location=doc.value_at(()),
+        ),
+        [],
+    )
+
+
+def _auth(base: Path, auth: Mapping[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in auth.items():
+        if key == "write" and isinstance(value, Mapping):
+            out[key] = _auth(base, value)
+        elif key in _AUTH_PATHS and isinstance(value, str):
+            out[key] = _resolve(base, value)
+        else:
+            out[key] = value
+    return MappingProxyType(out)
+
+
+def _resolve(base: Path, value: str) -> str:
+    """A path from tenant.yaml, relative to the folder tenant.yaml is in."""
+    return os.path.abspath(base / os.path.expanduser(value))
+
+
+def _str_list(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+# --------------------------------------------------------------------------- .driftguardignore.yaml
+
+
+def ignore_file(path: Path, display: str) -> tuple[list[IgnoreEntry], list[Problem]]:
+    """Every well-formed entry; those without reason or past expiry are kept (diff reports them)."""
+    doc, problems = yamlsafe.read(path, display, allow_empty=True)
+    if doc is None:
+        return [], problems
+    if doc.data is None:
+        return [], []
+    if not isinstance(doc.data, list):
+        return [], [
+            _at(
+                doc.value_at(()),
+                "the ignore file is a list of entries "
+                "(- {tenant, connector, field, reason, owner, expires})",
+            )
+        ]
+    entries: list[IgnoreEntry] = []
+    for index, item in enumerate(doc.data):
+        entry, entry_problems = _ignore_entry(doc, index, item)
+        problems.extend(entry_problems)
+        if entry is not None:
+            entries.append(entry)
+    return entries, problems
+
+
+def _ignore_entry(doc: Document, index: int, item: Any) -> tuple[IgnoreEntry | None, list[Problem]]:
+    where = doc.value_at((index,))
+    if not isinstance(item, dict):
+        message = f"entry {index + 1}: expected a mapping of {', '.join(IGNORE_KEYS)}"
+        return None, [_at(where, message)]
+    problems: list[Problem] = []
+    for key in item:
+        if key not in IGNORE_KEYS:
+            message = f"entry {index + 1}: unknown key {key!r}{suggest(key, IGNORE_KEYS)}"
+            problems.append(_at(doc.key_at((index, key)), message))
+    texts: dict[str, str | None] = {}
+    for key in ("tenant", "connector", "field", "reason", "owner"):
+        value = item.get(key)
+        if value is None or (isinstance(value, str) and value.strip() == ""):
+            texts[key] = None
+            if key in ("tenant", "connector"):
+                problems.append(_at(where, f"entry {index + 1}: {key} is required"))
+        elif isinstance(value, str):
+            texts[key] = value.strip()
+        else:
+            message = f"entry {index + 1}: {key} must be text"
+            problems.append(_at(doc.value_at((index, key)), message))
+    field: str | None = texts["field"]
+    if field is not None and field != "*":
+        by_lower = {c.lower(): c for c in COMPARED}
+        if field.lower() in by_lower:
+            field = by_lower[field.lower()]
+        else:
+            message = f"entry {index + 1}: unknown field {field!r}{suggest(field, COMPARED)}"
+            problems.append(_at(doc.value_at((index, "field")), message))
+    expires, bad_date = _date(item.get("expires"))
+    if bad_date:
+        problems.append(_at(doc.value_at((index, "expires")), f"entry {index + 1}: {bad_date}"))
+    if problems:
+        return None, problems
+    return (
+        IgnoreEntry(
+            tenant=texts["tenant"] or "",
+            connector=texts["connector"] or "",
+            field=field,
+            reason=texts["reason"],
+            owner=texts["owner"],
+            expires=expires,
+            location=where,
+        ),
+        [],
+    )
+
+
+def _date(value: Any) -> tuple[date | None, str | None]:
+    if value is None:
+        return None, None
+    if isinstance(value, datetime):
+        return None, "expires: a date like 2026-12-31, without a time"
+    if isinstance(value, date):
+        return value, None
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()), None
+        except ValueError:
+            pass
+    return None, f"expires: {value!r} is not a date like 2026-12-31"
