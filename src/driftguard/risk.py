@@ -120,7 +120,7 @@ def _ips_outside(change: Change, cfg: TenantConfig) -> bool:
 
 _U, _M, _C = FindingKind.UNKNOWN, FindingKind.MISSING, FindingKind.CHANGED
 _CRIT, _HIGH, _MED, _LOW = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
-_FIX = "revert it with `driftguard plan`, or approve it by changing the baseline in a reviewed PR"
+_FIX = "revert it (driftguard plan) or approve it in the baseline"
 
 RULES: Final[tuple[Rule, ...]] = (
     # Connectors nobody approved.
