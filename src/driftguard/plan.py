@@ -1,0 +1,449 @@
+"""From findings to an ordered, deterministic revert plan (pure: values in, values out).
+
+Order (ARCHITECTURE.md, issue 5):
+1. stop the bleeding: disable every unknown connector (remove it only with ``remove_unknown``,
+   since a disabled connector keeps the evidence);
+2. revert changed properties: one ``Set-InboundConnector`` per connector carrying every drifted
+   property at once, so the service validates the final state, never a half-reverted one;
+3. recreate missing connectors with every non-default property of the baseline;
+4. unblock connectors the service restricted, last, once their settings are safe again.
+
+Every action carries its precondition (the live values it expects to find, or ``"absent"``), so
+apply can refuse a stale plan before the first write. Safety limits make mass disabling or
+touching a connector that carries mail right now need an explicit ``force``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from driftguard import pwsh
+from driftguard.errors import PlanError
+from driftguard.model import Connector, Finding, FindingKind, TenantBaseline
+from driftguard.properties import BY_NAME, COMPARED, Kind, Value
+
+PLAN_VERSION: Final = 1
+ABSENT: Final = "absent"
+"""The precondition of a New: no live connector with that name (or pinned Guid) exists."""
+
+
+class ActionKind(StrEnum):
+    DISABLE = "disable"  # Set-InboundConnector -Enabled $false on an unknown connector
+    REMOVE = "remove"  # Remove-InboundConnector (unknown connector, --remove-unknown)
+    REVERT = "revert"  # Set-InboundConnector with the drifted properties' baseline values
+    CREATE = "create"  # New-InboundConnector for a missing connector
+    UNBLOCK = "unblock"  # Remove-BlockedConnector
+    RESTORE = "restore"  # rollback: Set back to the journalled before-state
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    kind: ActionKind
+    tenant: str
+    connector: str
+    guid: str | None
+    cmdlet: str
+    parameters: Mapping[str, Any]  # JSON-ready, canonical values; Identity by Guid when known
+    precondition: Mapping[str, Any] | str  # {property: expected live value} or ABSENT
+    summary: str
+    powershell: str
+
+    @property
+    def expects_absent(self) -> bool:
+        return self.precondition == ABSENT
+
+
+@dataclass(frozen=True)
+class Plan:
+    tenant: str
+    tenant_id: str
+    baseline_commit: str | None
+    snapshot_digest: str | None
+    created_at: datetime
+    expires_at: datetime
+    actions: tuple[Action, ...]
+    force: bool = False
+    remove_unknown: bool = False
+    notes: tuple[str, ...] = ()
+    purpose: str = "revert"  # "revert" (from a diff) or "rollback" (from a journal)
+    plan_version: int = PLAN_VERSION
+
+
+@dataclass(frozen=True)
+class SafetyLimits:
+    """When a plan needs --force. Counts connectors disabled or removed by the plan."""
+
+    max_disabled: int = 3  # more than this many connectors disabled or removed
+    max_fraction: float = 0.5  # or more than this share of the tenant's connectors (when > 1)
+    mail_threshold: int = 0  # a connector with more recent messages than this carries mail
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    remove_unknown: bool = False
+    force: bool = False
+    limits: SafetyLimits = field(default_factory=SafetyLimits)
+
+
+# --------------------------------------------------------------------------- values
+
+
+def json_value(value: Value) -> Any:
+    """A canonical value as JSON: tuples become lists."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def same_value(prop_name: str, expected: Any, actual: Value) -> bool:
+    """Compare a JSON-form expected value with a canonical live value, by the property's kind."""
+    prop = BY_NAME.get(prop_name)
+    actual_json = json_value(actual)
+    if prop is not None and prop.kind is Kind.NAME:
+        return (
+            isinstance(expected, str)
+            and isinstance(actual, str)
+            and (expected.casefold() == actual.casefold())
+        )
+    return bool(expected == actual_json)
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def _index(live: Sequence[Connector]) -> tuple[dict[str, Connector], dict[str, Connector]]:
+    by_guid = {c.guid: c for c in live if c.guid}
+    by_name = {c.name.casefold(): c for c in live}
+    return by_guid, by_name
+
+
+def _pairs(
+    tenant: TenantBaseline, live: Sequence[Connector]
+) -> tuple[dict[int, Connector], dict[int, Connector]]:
+    """baseline index -> live connector, and id(live) -> baseline connector (CONTRACT.md)."""
+    by_guid, by_name = _index(live)
+    b_to_l: dict[int, Connector] = {}
+    l_to_b: dict[int, Connector] = {}
+    taken: set[int] = set()
+    for i, bc in enumerate(tenant.connectors):
+        base = bc.connector
+        match = by_guid.get(base.guid) if base.guid else by_name.get(base.name.casefold())
+        if match is not None and id(match) not in taken:
+            taken.add(id(match))
+            b_to_l[i] = match
+            l_to_b[id(match)] = base
+    return b_to_l, l_to_b
+
+
+def _find_live(f: Finding, live: Sequence[Connector]) -> Connector | None:
+    by_guid, by_name = _index(live)
+    if f.guid and f.guid.lower() in by_guid:
+        return by_guid[f.guid.lower()]
+    return by_name.get(f.connector.casefold())
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def plan_for(
+    tenant: TenantBaseline,
+    live: Sequence[Connector],
+    findings: Sequence[Finding],
+    *,
+    created_at: datetime,
+    expires_at: datetime,
+    snapshot_digest: str | None = None,
+    baseline_commit: str | None = None,
+    options: PlanOptions | None = None,
+    mail_counts: Mapping[str, int] | None = None,
+) -> Plan:
+    """The revert plan for one tenant; raises PlanError when it is unsafe without ``force``."""
+    opts = options or PlanOptions()
+    name = tenant.config.name
+    b_to_l, l_to_b = _pairs(tenant, live)
+    baseline_for_live = {id(lc): l_to_b[id(lc)] for lc in live if id(lc) in l_to_b}
+    notes: list[str] = []
+
+    unknown: dict[int, Connector] = {}
+    changed: dict[int, tuple[Connector, Connector, set[str]]] = {}
+    missing: dict[int, Connector] = {}
+    blocked: dict[str, tuple[str, str | None]] = {}
+    for f in findings:
+        match f.kind:
+            case FindingKind.UNKNOWN:
+                hit_u = _require(_find_live(f, live), f)
+                unknown[id(hit_u)] = hit_u
+            case FindingKind.CHANGED:
+                found = _find_live(f, live)
+                if found is None or id(found) not in baseline_for_live:
+                    found = _by_baseline_name(f, tenant, b_to_l)
+                hit_c = _require(found, f)
+                base = baseline_for_live[id(hit_c)]
+                entry = changed.setdefault(id(hit_c), (base, hit_c, set()))
+                if f.field:
+                    entry[2].add(f.field)
+            case FindingKind.MISSING:
+                for i, bc in enumerate(tenant.connectors):
+                    c = bc.connector
+                    hit = (f.guid and c.guid == f.guid.lower()) or (
+                        c.name.casefold() == f.connector.casefold()
+                    )
+                    if hit and i not in b_to_l:
+                        missing[i] = c
+                        break
+                else:
+                    raise PlanError(f"missing connector {f.connector!r} is not in the baseline")
+            case FindingKind.BLOCKED:
+                hit_b = _find_live(f, live)
+                guid = (hit_b.guid if hit_b else None) or (f.guid.lower() if f.guid else None)
+                blocked[guid or f.connector.casefold()] = (
+                    hit_b.name if hit_b else f.connector,
+                    guid,
+                )
+
+    actions: list[_Draft] = []
+    for lc in sorted(unknown.values(), key=_order):
+        actions.append(_stop_bleeding(lc, opts.remove_unknown))
+    for base, lc, fields in sorted(changed.values(), key=lambda e: _order(e[1])):
+        draft = _revert(base, lc, fields, notes)
+        if draft is not None:
+            actions.append(draft)
+    for i in sorted(missing, key=lambda i: _order(missing[i])):
+        actions.append(_create(missing[i], notes))
+    for key in sorted(blocked):
+        cname, guid = blocked[key]
+        actions.append(_unblock(cname, guid))
+
+    built = tuple(d.build(f"{n:03d}-{d.kind.value}", name) for n, d in enumerate(actions, start=1))
+    plan = Plan(
+        tenant=name,
+        tenant_id=tenant.config.tenant_id,
+        baseline_commit=baseline_commit,
+        snapshot_digest=snapshot_digest,
+        created_at=created_at,
+        expires_at=expires_at,
+        actions=built,
+        force=opts.force,
+        remove_unknown=opts.remove_unknown,
+        notes=tuple(notes),
+    )
+    reasons = unsafe_reasons(plan, live, opts.limits, mail_counts)
+    if reasons and not opts.force:
+        raise PlanError(
+            "the plan is unsafe: " + "; ".join(reasons),
+            hint="review it, then run again with --force to accept it",
+        )
+    return plan
+
+
+def unsafe_reasons(
+    plan: Plan,
+    live: Sequence[Connector],
+    limits: SafetyLimits,
+    mail_counts: Mapping[str, int] | None = None,
+) -> list[str]:
+    """Why a plan needs --force (empty when it does not)."""
+    reasons: list[str] = []
+    stopped = sorted({a.guid or a.connector.casefold() for a in plan.actions if _stops_mail(a)})
+    total = len(live)
+    if len(stopped) > limits.max_disabled:
+        reasons.append(
+            f"it disables or removes {len(stopped)} connectors (limit {limits.max_disabled})"
+        )
+    elif len(stopped) > 1 and total and len(stopped) / total > limits.max_fraction:
+        reasons.append(
+            f"it disables or removes {len(stopped)} of the tenant's {total} connectors "
+            f"(limit {limits.max_fraction:.0%})"
+        )
+    if mail_counts:
+        counts = {k.casefold(): v for k, v in mail_counts.items()}
+        for a in plan.actions:
+            keys = [a.connector.casefold()] + ([a.guid.casefold()] if a.guid else [])
+            recent = max((counts.get(k, 0) for k in keys), default=0)
+            if recent > limits.mail_threshold and a.kind is not ActionKind.CREATE:
+                reasons.append(
+                    f"connector {a.connector!r} carried {recent} messages recently "
+                    f"(action {a.id}: {a.cmdlet})"
+                )
+    return reasons
+
+
+def _stops_mail(a: Action) -> bool:
+    return a.kind is ActionKind.REMOVE or (
+        a.cmdlet == "Set-InboundConnector" and a.parameters.get("Enabled") is False
+    )
+
+
+# --------------------------------------------------------------------------- drafts
+
+
+@dataclass(frozen=True)
+class _Draft:
+    kind: ActionKind
+    connector: str
+    guid: str | None
+    cmdlet: str
+    parameters: dict[str, Any]
+    precondition: dict[str, Any] | str
+    summary: str
+
+    def build(self, action_id: str, tenant: str) -> Action:
+        return Action(
+            id=action_id,
+            kind=self.kind,
+            tenant=tenant,
+            connector=self.connector,
+            guid=self.guid,
+            cmdlet=self.cmdlet,
+            parameters=self.parameters,
+            precondition=self.precondition,
+            summary=self.summary,
+            powershell=pwsh.command_line(self.cmdlet, self.parameters),
+        )
+
+
+def _order(c: Connector) -> tuple[str, str]:
+    return (c.name.casefold(), c.guid or "")
+
+
+def _identity(c: Connector) -> str:
+    return c.guid or c.name
+
+
+def _require(lc: Connector | None, f: Finding) -> Connector:
+    if lc is None:
+        raise PlanError(
+            f"finding {f.kind.value} for connector {f.connector!r} matches no live connector",
+            hint="the findings and the live snapshot must come from the same read",
+        )
+    return lc
+
+
+def _by_baseline_name(
+    f: Finding, tenant: TenantBaseline, b_to_l: Mapping[int, Connector]
+) -> Connector | None:
+    for i, bc in enumerate(tenant.connectors):
+        c = bc.connector
+        if i in b_to_l and (
+            c.name.casefold() == f.connector.casefold() or (f.guid and c.guid == f.guid.lower())
+        ):
+            return b_to_l[i]
+    return None
+
+
+def _stop_bleeding(lc: Connector, remove: bool) -> _Draft:
+    if remove:
+        pre = {p: json_value(lc.settings.get(p)) for p in COMPARED}
+        return _Draft(
+            ActionKind.REMOVE,
+            lc.name,
+            lc.guid,
+            "Remove-InboundConnector",
+            {"Identity": _identity(lc)},
+            pre,
+            f"Remove unknown connector {lc.name!r}: it is in no baseline file.",
+        )
+    return _Draft(
+        ActionKind.DISABLE,
+        lc.name,
+        lc.guid,
+        "Set-InboundConnector",
+        {"Identity": _identity(lc), "Enabled": False},
+        {"Enabled": json_value(lc.settings.get("Enabled"))},
+        f"Disable unknown connector {lc.name!r}: it is in no baseline file "
+        "(disabled, not removed, so the evidence stays).",
+    )
+
+
+def _revert(base: Connector, lc: Connector, fields: set[str], notes: list[str]) -> _Draft | None:
+    params: dict[str, Any] = {"Identity": _identity(lc)}
+    pre: dict[str, Any] = {}
+    changes: list[str] = []
+    for prop_name in COMPARED:  # table order: deterministic, Name first
+        if prop_name not in fields:
+            continue
+        prop = BY_NAME[prop_name]
+        if prop.new_only:
+            notes.append(
+                f"{lc.name!r}: {prop_name} can only be set by New-InboundConnector; "
+                "recreate the connector to revert it"
+            )
+            continue
+        target, current = base.settings.get(prop_name), lc.settings.get(prop_name)
+        params[prop_name] = json_value(target)
+        pre[prop_name] = json_value(current)
+        changes.append(_describe(prop_name, current, target))
+    for extra in sorted(fields - set(COMPARED)):
+        notes.append(f"{lc.name!r}: {extra} is not a settable property; review it by hand")
+    if len(params) == 1:
+        return None
+    return _Draft(
+        ActionKind.REVERT,
+        lc.name,
+        lc.guid,
+        "Set-InboundConnector",
+        params,
+        pre,
+        f"Revert {lc.name!r}: " + "; ".join(changes) + ".",
+    )
+
+
+def _describe(prop_name: str, current: Value, target: Value) -> str:
+    if isinstance(current, tuple) and isinstance(target, tuple):
+        parts = []
+        added = [v for v in target if v not in current]
+        removed = [v for v in current if v not in target]
+        if removed:
+            parts.append("remove " + ", ".join(removed))
+        if added:
+            parts.append("add " + ", ".join(added))
+        return f"{prop_name} {' and '.join(parts) or 'reset'}"
+    return f"{prop_name} {_show(current)} -> {_show(target)}"
+
+
+def _show(value: Value) -> str:
+    if value is None:
+        return "(empty)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _create(base: Connector, notes: list[str]) -> _Draft:
+    params: dict[str, Any] = {}
+    for prop_name in COMPARED:
+        prop = BY_NAME[prop_name]
+        value = base.settings.get(prop_name)
+        if prop_name in ("Name", "SenderDomains") or value != prop.default:
+            params[prop_name] = json_value(value)
+    if base.guid:
+        notes.append(
+            f"{base.name!r}: the baseline pins Guid {base.guid}; the recreated connector gets a "
+            "new Guid, so update the pin (driftguard adopt) after apply"
+        )
+    where = f" from {base.location.path}" if base.location else ""
+    return _Draft(
+        ActionKind.CREATE,
+        base.name,
+        None,
+        "New-InboundConnector",
+        params,
+        ABSENT,
+        f"Recreate missing connector {base.name!r}{where}.",
+    )
+
+
+def _unblock(cname: str, guid: str | None) -> _Draft:
+    return _Draft(
+        ActionKind.UNBLOCK,
+        cname,
+        guid,
+        "Remove-BlockedConnector",
+        {"ConnectorId": guid or cname, "Reason": "Restored to the approved baseline by driftguard"},
+        {"Blocked": True},
+        f"Unblock {cname!r}, restricted by the service, now that its settings are restored "
+        "(unblocking can take up to an hour).",
+    )

@@ -1,0 +1,171 @@
+"""The plan document: JSON with a sha256 digest over its canonical form, checked on every read.
+
+Canonical form: the document without ``digest``, ``json.dumps(sort_keys=True,
+separators=(",", ":"), ensure_ascii=False)``, UTF-8. It holds only strings, booleans, integers
+and nulls (times are ISO-8601 strings, seconds, ``Z``), so it is byte-identical on every platform.
+The document is validated against ``plan.schema.json`` when written and when read; a file whose
+digest does not match its content, or that breaks the schema, is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from driftguard.errors import PlanError
+from driftguard.fsutil import write_atomic
+from driftguard.plan import Action, ActionKind, Plan
+
+DIGEST_PREFIX = "sha256:"
+
+
+def format_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def canonical_json(doc: Any) -> bytes:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def digest_of(doc: dict[str, Any]) -> str:
+    """``sha256:<hex>`` of the canonical JSON of ``doc`` without its ``digest`` field."""
+    body = {k: v for k, v in doc.items() if k != "digest"}
+    return DIGEST_PREFIX + hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def short(digest: str) -> str:
+    """The first 8 hex characters, what a person types at the approval prompt."""
+    return digest.removeprefix(DIGEST_PREFIX)[:8]
+
+
+def _action_doc(a: Action) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "kind": a.kind.value,
+        "tenant": a.tenant,
+        "connector": a.connector,
+        "guid": a.guid,
+        "cmdlet": a.cmdlet,
+        "parameters": dict(a.parameters),
+        "precondition": a.precondition if isinstance(a.precondition, str) else dict(a.precondition),
+        "summary": a.summary,
+        "powershell": a.powershell,
+    }
+
+
+def to_document(plan: Plan) -> dict[str, Any]:
+    """The JSON document of a plan, digest included."""
+    doc: dict[str, Any] = {
+        "plan_version": plan.plan_version,
+        "purpose": plan.purpose,
+        "tenant": plan.tenant,
+        "tenant_id": plan.tenant_id,
+        "baseline_commit": plan.baseline_commit,
+        "snapshot_digest": plan.snapshot_digest,
+        "created_at": format_time(plan.created_at),
+        "expires_at": format_time(plan.expires_at),
+        "flags": {"force": plan.force, "remove_unknown": plan.remove_unknown},
+        "actions": [_action_doc(a) for a in plan.actions],
+        "notes": list(plan.notes),
+    }
+    doc["digest"] = digest_of(doc)
+    return doc
+
+
+def dumps(plan: Plan) -> str:
+    """The plan file's text: indented for reviewers (the digest does not depend on layout)."""
+    doc = to_document(plan)
+    validate(doc, "plan")
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def plan_digest(plan: Plan) -> str:
+    return str(to_document(plan)["digest"])
+
+
+def from_document(doc: Any, source: str = "plan") -> Plan:
+    """A plan from its JSON document; refuses schema violations and digest mismatches."""
+    validate(doc, source)
+    expected = digest_of(doc)
+    if doc["digest"] != expected:
+        raise PlanError(
+            f"{source}: the plan's digest does not match its content (tampered or damaged)",
+            hint="make a new plan with 'driftguard plan --out PLAN' and review it again",
+        )
+    return Plan(
+        tenant=doc["tenant"],
+        tenant_id=doc["tenant_id"],
+        baseline_commit=doc["baseline_commit"],
+        snapshot_digest=doc["snapshot_digest"],
+        created_at=parse_time(doc["created_at"]),
+        expires_at=parse_time(doc["expires_at"]),
+        actions=tuple(
+            Action(
+                id=a["id"],
+                kind=ActionKind(a["kind"]),
+                tenant=a["tenant"],
+                connector=a["connector"],
+                guid=a["guid"],
+                cmdlet=a["cmdlet"],
+                parameters=a["parameters"],
+                precondition=a["precondition"],
+                summary=a["summary"],
+                powershell=a["powershell"],
+            )
+            for a in doc["actions"]
+        ),
+        force=doc["flags"]["force"],
+        remove_unknown=doc["flags"]["remove_unknown"],
+        notes=tuple(doc["notes"]),
+        purpose=doc["purpose"],
+        plan_version=doc["plan_version"],
+    )
+
+
+def write_plan(path: str | Path, plan: Plan) -> str:
+    """Write the plan file atomically; returns its digest."""
+    text = dumps(plan)
+    write_atomic(path, text)
+    return plan_digest(plan)
+
+
+def read_plan(path: str | Path) -> Plan:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot read the plan: {exc.strerror or exc}") from exc
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PlanError(f"{path}: not a plan file (invalid JSON: {exc})") from exc
+    return from_document(doc, str(path))
+
+
+def schema() -> dict[str, Any]:
+    text = resources.files("driftguard").joinpath("plan.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def validate(doc: Any, source: str) -> None:
+    """Raise PlanError naming every schema violation (path and message)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        problems = "; ".join(
+            f"{'/'.join(str(p) for p in e.absolute_path) or '(document)'}: {e.message}"
+            for e in errors[:5]
+        )
+        raise PlanError(f"{source}: not a valid driftguard plan: {problems}")

@@ -1,0 +1,69 @@
+"""The PowerShell line a human would type for a cmdlet call, with untrusted values made inert.
+
+Values go in single quotes, where PowerShell expands nothing; a quote inside is doubled. PowerShell
+also treats the typographic single quotes (U+2018..U+201B) as quote characters, so those are
+doubled too. Control characters (a newline in an attacker's connector name could make a second
+line look like a second command) are spelled ``[char]N`` outside the quotes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+_QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
+
+
+def _is_control(char: str) -> bool:
+    code = ord(char)
+    return (
+        code < 0x20
+        or 0x7F <= code <= 0x9F
+        or char in "\u061c\u200e\u200f\u2028\u2029\ufeff"
+        or 0x202A <= code <= 0x202E
+        or 0x2066 <= code <= 0x2069
+    )
+
+
+def quote(text: str) -> str:
+    """A PowerShell expression whose value is exactly ``text``."""
+    parts: list[str] = []
+    run: list[str] = []
+    for char in text:
+        if _is_control(char):
+            if run:
+                parts.append("'" + "".join(run) + "'")
+                run = []
+            parts.append(f"[char]{ord(char)}")
+        else:
+            run.append(char + char if char in _QUOTES else char)
+    if run or not parts:
+        parts.append("'" + "".join(run) + "'")
+    if len(parts) == 1 and parts[0].startswith("'"):
+        return parts[0]
+    if not parts[0].startswith("'"):
+        parts.insert(0, "''")  # string + [char] concatenates; [char] + string would not
+    return "(" + " + ".join(parts) + ")"
+
+
+def value(v: Any) -> str:
+    """One parameter value: $true/$false/$null, a number, a quoted string, or a list."""
+    if v is None:
+        return "$null"
+    if isinstance(v, bool):
+        return "$true" if v else "$false"
+    if isinstance(v, int | float):
+        return str(v)
+    if isinstance(v, list | tuple):
+        if not v:
+            return "@()"
+        return ",".join(value(item) for item in v)
+    return quote(str(v))
+
+
+def command_line(cmdlet: str, parameters: Mapping[str, Any]) -> str:
+    """``Set-InboundConnector -Identity '...' -Enabled $false``; parameters in the given order."""
+    words = [cmdlet]
+    for name, v in parameters.items():
+        words.append(f"-{name} {value(v)}")
+    return " ".join(words)
