@@ -1,0 +1,118 @@
+"""ExchangeSource: the live service behind the Source seam, one tenant at a time.
+
+Each read builds its own session, token provider and client, so tenants never share state and can
+be read in parallel (runner.py). Every error names the tenant it belongs to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+from driftguard.errors import DriftguardError, LiveReadError
+from driftguard.live import clouds
+from driftguard.live.auth import DeviceCodePrompt, TokenProvider
+from driftguard.model import Snapshot, TenantConfig
+
+if TYPE_CHECKING:
+    import requests
+
+    from driftguard.live.clouds import ResolvedEndpoints
+    from driftguard.live.exchange import ExchangeClient, RetryPolicy
+
+READ_CMDLET = "Get-InboundConnector"
+READ_PARAMETERS: Mapping[str, str] = {"ResultSize": "Unlimited"}
+
+SessionFactory = Callable[["ResolvedEndpoints"], "requests.Session"]
+TokenFactory = Callable[[TenantConfig, "ResolvedEndpoints", "requests.Session", str], TokenProvider]
+
+
+def default_session(endpoints: ResolvedEndpoints) -> requests.Session:
+    from driftguard.live.http import make_session
+
+    return make_session(endpoints.ca_bundle)
+
+
+@dataclass(frozen=True)
+class ExchangeSource:
+    """Reads Get-InboundConnector (everything at once) through the admin API.
+
+    ``session_factory`` swaps the transport (the demo uses an in-process adapter); ``tokens``
+    swaps how tokens are obtained (default: msal from the tenant's auth settings).
+    """
+
+    policy: RetryPolicy | None = None
+    device_code_prompt: DeviceCodePrompt | None = None
+    session_factory: SessionFactory = default_session
+    tokens: TokenFactory | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    sleep: Callable[[float], None] | None = None  # injected by tests to keep retries fast
+
+    def snapshot(self, tenant: TenantConfig) -> Snapshot:
+        with named(tenant.name), self.client(tenant) as client:
+            records = client.invoke(READ_CMDLET, READ_PARAMETERS)
+            return Snapshot(
+                tenant=tenant.name,
+                records=tuple(records),
+                source=f"exchange:{client.endpoints.exchange_base}",
+                taken_at=self.clock(),
+            )
+
+    @contextlib.contextmanager
+    def client(
+        self, tenant: TenantConfig, *, purpose: Literal["read", "write"] = "read"
+    ) -> Iterator[ExchangeClient]:
+        """An ExchangeClient for ``tenant`` (``purpose="write"``: the write credential)."""
+        from driftguard.live.exchange import ExchangeClient
+
+        endpoints = clouds.resolve(tenant)
+        session = self.session_factory(endpoints)
+        try:
+            if self.tokens is not None:
+                provider = self.tokens(tenant, endpoints, session, purpose)
+            else:
+                from driftguard.live.auth import token_provider
+
+                provider = token_provider(
+                    tenant,
+                    endpoints,
+                    session,
+                    purpose=purpose,
+                    device_code_prompt=self.device_code_prompt,
+                )
+            if self.sleep is not None:
+                yield ExchangeClient(
+                    session,
+                    endpoints,
+                    tenant.tenant_id,
+                    provider,
+                    policy=self.policy,
+                    sleep=self.sleep,
+                )
+            else:
+                yield ExchangeClient(
+                    session, endpoints, tenant.tenant_id, provider, policy=self.policy
+                )
+        finally:
+            session.close()
+
+
+@contextlib.contextmanager
+def named(tenant: str) -> Iterator[None]:
+    """Make every error raised inside name ``tenant`` (once) and carry it as ``.tenant``."""
+    try:
+        yield
+    except LiveReadError as exc:
+        if exc.tenant is None:
+            exc.tenant = tenant
+        if not exc.message.startswith(f"tenant {tenant}:"):
+            exc.message = f"tenant {tenant}: {exc.message}"
+            exc.args = (exc.message,)
+        raise
+    except DriftguardError as exc:
+        raise LiveReadError(
+            f"tenant {tenant}: {exc.message}", tenant=tenant, hint=exc.hint
+        ) from exc
