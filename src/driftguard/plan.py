@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from driftguard import pwsh
+from driftguard.diff import match
 from driftguard.errors import PlanError
 from driftguard.model import Connector, Finding, FindingKind, TenantBaseline
 from driftguard.properties import BY_NAME, COMPARED, Kind, Value
@@ -114,35 +115,18 @@ def same_value(prop_name: str, expected: Any, actual: Value) -> bool:
 # --------------------------------------------------------------------------- matching
 
 
-def _index(live: Sequence[Connector]) -> tuple[dict[str, Connector], dict[str, Connector]]:
-    by_guid = {c.guid: c for c in live if c.guid}
-    by_name = {c.name.casefold(): c for c in live}
-    return by_guid, by_name
-
-
-def _pairs(
-    tenant: TenantBaseline, live: Sequence[Connector]
-) -> tuple[dict[int, Connector], dict[int, Connector]]:
-    """baseline index -> live connector, and id(live) -> baseline connector (CONTRACT.md)."""
-    by_guid, by_name = _index(live)
-    b_to_l: dict[int, Connector] = {}
-    l_to_b: dict[int, Connector] = {}
-    taken: set[int] = set()
-    for i, bc in enumerate(tenant.connectors):
-        base = bc.connector
-        match = by_guid.get(base.guid) if base.guid else by_name.get(base.name.casefold())
-        if match is not None and id(match) not in taken:
-            taken.add(id(match))
-            b_to_l[i] = match
-            l_to_b[id(match)] = base
-    return b_to_l, l_to_b
-
-
-def _find_live(f: Finding, live: Sequence[Connector]) -> Connector | None:
-    by_guid, by_name = _index(live)
-    if f.guid and f.guid.lower() in by_guid:
-        return by_guid[f.guid.lower()]
-    return by_name.get(f.connector.casefold())
+def _lookup(f: Finding, candidates: Sequence[Connector]) -> Connector | None:
+    """The connector a finding names: by Guid when it carries one, else by Name."""
+    if f.guid:
+        guid = f.guid.lower()
+        for c in candidates:
+            if c.guid == guid:
+                return c
+    wanted = f.connector.casefold()
+    for c in candidates:
+        if c.name.casefold() == wanted:
+            return c
+    return None
 
 
 # --------------------------------------------------------------------------- planning
@@ -163,8 +147,9 @@ def plan_for(
     """The revert plan for one tenant; raises PlanError when it is unsafe without ``force``."""
     opts = options or PlanOptions()
     name = tenant.config.name
-    b_to_l, l_to_b = _pairs(tenant, live)
-    baseline_for_live = {id(lc): l_to_b[id(lc)] for lc in live if id(lc) in l_to_b}
+    matching = match(tenant.connectors, live)
+    pairs = [(bc.connector, lc) for bc, lc in matching.pairs]
+    missing_all = [bc.connector for bc in matching.missing]
     notes: list[str] = []
 
     unknown: dict[int, Connector] = {}
@@ -174,30 +159,22 @@ def plan_for(
     for f in findings:
         match f.kind:
             case FindingKind.UNKNOWN:
-                hit_u = _require(_find_live(f, live), f)
+                hit_u = _require(_lookup(f, matching.unknown), f)
                 unknown[id(hit_u)] = hit_u
             case FindingKind.CHANGED:
-                found = _find_live(f, live)
-                if found is None or id(found) not in baseline_for_live:
-                    found = _by_baseline_name(f, tenant, b_to_l)
-                hit_c = _require(found, f)
-                base = baseline_for_live[id(hit_c)]
-                entry = changed.setdefault(id(hit_c), (base, hit_c, set()))
+                pair = _pair_for(f, pairs)
+                if pair is None:
+                    raise _unmatched(f)
+                entry = changed.setdefault(id(pair[1]), (pair[0], pair[1], set()))
                 if f.field:
                     entry[2].add(f.field)
             case FindingKind.MISSING:
-                for i, bc in enumerate(tenant.connectors):
-                    c = bc.connector
-                    hit = (f.guid and c.guid == f.guid.lower()) or (
-                        c.name.casefold() == f.connector.casefold()
-                    )
-                    if hit and i not in b_to_l:
-                        missing[i] = c
-                        break
-                else:
-                    raise PlanError(f"missing connector {f.connector!r} is not in the baseline")
+                hit_m = _lookup(f, missing_all)
+                if hit_m is None:
+                    raise _unmatched(f)
+                missing[id(hit_m)] = hit_m
             case FindingKind.BLOCKED:
-                hit_b = _find_live(f, live)
+                hit_b = _lookup(f, live)
                 guid = (hit_b.guid if hit_b else None) or (f.guid.lower() if f.guid else None)
                 blocked[guid or f.connector.casefold()] = (
                     hit_b.name if hit_b else f.connector,
@@ -211,8 +188,8 @@ def plan_for(
         draft = _revert(base, lc, fields, notes)
         if draft is not None:
             actions.append(draft)
-    for i in sorted(missing, key=lambda i: _order(missing[i])):
-        actions.append(_create(missing[i], notes))
+    for base in sorted(missing.values(), key=_order):
+        actions.append(_create(base, notes))
     for key in sorted(blocked):
         cname, guid = blocked[key]
         actions.append(_unblock(cname, guid))
@@ -313,24 +290,32 @@ def _identity(c: Connector) -> str:
     return c.guid or c.name
 
 
+def _unmatched(f: Finding) -> PlanError:
+    return PlanError(
+        f"finding {f.kind.value} for connector {f.connector!r} matches no connector",
+        hint="the findings and the live snapshot must come from the same read",
+    )
+
+
 def _require(lc: Connector | None, f: Finding) -> Connector:
     if lc is None:
-        raise PlanError(
-            f"finding {f.kind.value} for connector {f.connector!r} matches no live connector",
-            hint="the findings and the live snapshot must come from the same read",
-        )
+        raise _unmatched(f)
     return lc
 
 
-def _by_baseline_name(
-    f: Finding, tenant: TenantBaseline, b_to_l: Mapping[int, Connector]
-) -> Connector | None:
-    for i, bc in enumerate(tenant.connectors):
-        c = bc.connector
-        if i in b_to_l and (
-            c.name.casefold() == f.connector.casefold() or (f.guid and c.guid == f.guid.lower())
-        ):
-            return b_to_l[i]
+def _pair_for(
+    f: Finding, pairs: Sequence[tuple[Connector, Connector]]
+) -> tuple[Connector, Connector] | None:
+    """A changed finding names the live Guid and the approved (baseline) name."""
+    if f.guid:
+        guid = f.guid.lower()
+        for base, lc in pairs:
+            if lc.guid == guid:
+                return base, lc
+    wanted = f.connector.casefold()
+    for base, lc in pairs:
+        if wanted in (base.name.casefold(), lc.name.casefold()):
+            return base, lc
     return None
 
 
