@@ -1,7 +1,8 @@
 """Endpoints per Microsoft cloud (EXCHANGE.md "Clouds"), plus the per-tenant overrides.
 
-The Exchange admin host is also the token audience: tokens are requested for
-``https://<exchange host>/.default``. Redirects of the admin API are followed only to hosts equal
+Tokens are requested for the cloud's Exchange resource, ``https://<cloud's exchange host>/.default``
+(the table's admin host); an ``exchange_host`` override changes where requests go (the simulator,
+a regional host), not the audience the token is issued for. Redirects of the admin API are followed only to hosts equal
 to or under ``exchange_domain``. Overrides (``tenant.yaml`` ``endpoints:``) point the same code at
 the simulator in tests.
 """
@@ -74,13 +75,18 @@ class ResolvedEndpoints:
     exchange_domain: str
     ca_bundle: str | None = None
     authority_overridden: bool = False
+    resource_host: str = ""  # the audience's host; defaults to exchange_host
+
+    @property
+    def exchange_resource(self) -> str:
+        return f"https://{self.resource_host or self.exchange_host}"
 
     def authority(self, tenant_id: str) -> str:
         return f"https://{self.authority_host}/{tenant_id}"
 
     @property
     def exchange_scope(self) -> str:
-        return f"https://{self.exchange_host}/.default"
+        return f"{self.exchange_resource}/.default"
 
     @property
     def exchange_base(self) -> str:
@@ -126,6 +132,7 @@ def resolve(tenant: TenantConfig) -> ResolvedEndpoints:
         exchange_domain=exchange_domain,
         ca_bundle=ov.ca_bundle or None,
         authority_overridden=authority_host != cloud.authority_host,
+        resource_host=cloud.exchange_host,
     )
 
 
