@@ -18,7 +18,6 @@ _ANSI = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI ... final byte
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... BEL or ST (hyperlinks, titles)
     r"|\x1b[@-Z\\-_]"  # two-character escapes
-    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
 )
 # C0 controls except tab and newline, DEL, C1 controls; bidi embeddings, overrides and isolates,
 # the implicit direction marks, and the line/paragraph separators some viewers honour.

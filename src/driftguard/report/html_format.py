@@ -45,7 +45,6 @@ def render(report: Report) -> str:
         tenants=[_tenant_view(t) for t in report.tenants],
         severities=[s.value for s in SEVERITIES],
         timeline_fields=TIMELINE_FIELDS,
-        csp=CSP,
         version=__version__,
     )
 

@@ -1,0 +1,247 @@
+"""Golden files and format validity for the Markdown, HTML, SARIF and JUnit renderers.
+
+Set REGENERATE=1 to rewrite the golden files after an intended change, then review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driftguard.model import Report, Status, TenantReport
+from driftguard.report import render
+from report_samples import GENERATED_AT, sample_report
+
+GOLDEN = Path(__file__).parent / "golden"
+EXTENSIONS = {"markdown": "md", "html": "html", "sarif": "sarif", "junit": "xml"}
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("REGENERATE"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"golden file {path.name} missing; run with REGENERATE=1"
+    assert text == path.read_text(encoding="utf-8"), f"{path.name} differs; REGENERATE=1 to update"
+
+
+@pytest.mark.parametrize("fmt", sorted(EXTENSIONS))
+def test_golden(fmt: str) -> None:
+    _golden(f"report.{EXTENSIONS[fmt]}", render(sample_report(), fmt))
+
+
+@pytest.mark.parametrize("fmt", sorted(EXTENSIONS))
+def test_empty_and_clean_reports_render(fmt: str) -> None:
+    empty = Report(generated_at=GENERATED_AT, tenants=())
+    clean = Report(generated_at=GENERATED_AT, tenants=(TenantReport("a", Status.OK),))
+    assert render(empty, fmt)
+    if fmt != "sarif":  # a clean tenant has no SARIF result
+        assert render(clean, fmt) != render(empty, fmt)
+
+
+def test_renderers_are_deterministic() -> None:
+    for fmt in EXTENSIONS:
+        assert render(sample_report(), fmt) == render(sample_report(), fmt)
+
+
+# --------------------------------------------------------------------------- SARIF
+
+
+def sarif_validator(shared_schemas: Path) -> Any:
+    import jsonschema
+
+    schema = json.loads((shared_schemas / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def test_sarif_validates_against_the_official_schema(shared_schemas: Path) -> None:
+    validator = sarif_validator(shared_schemas)
+    document = json.loads(render(sample_report(), "sarif"))
+    errors = list(validator.iter_errors(document))
+    assert not errors, [e.message for e in errors]
+    # The schema is not a rubber stamp: a broken document fails it.
+    broken = json.loads(render(sample_report(), "sarif"))
+    broken["runs"][0]["results"][0]["level"] = "fatal"
+    assert list(validator.iter_errors(broken))
+
+
+def test_sarif_content() -> None:
+    run = json.loads(render(sample_report(), "sarif"))["runs"][0]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "driftguard"
+    rule_ids = [r["id"] for r in driver["rules"]]
+    assert {"DG-UNKNOWN", "DG-MISSING", "DG-CHANGED", "DG-BLOCKED"} <= set(rule_ids)
+    assert all(r["help"]["text"] for r in driver["rules"])
+    results = run["results"]
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
+        by_rule.setdefault(result["ruleId"], []).append(result)
+    changed = [r for r in by_rule["DG-CHANGED"] if r["properties"]["field"] == "SenderIPAddresses"]
+    loc = changed[0]["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"] == {
+        "uri": "baseline/contoso/inbound/hybrid-relay.yaml",
+        "uriBaseId": "%SRCROOT%",
+    }
+    assert loc["region"]["startLine"] == 6
+    assert changed[0]["level"] == "error"
+    assert changed[0]["properties"]["security-severity"] == "9.5"
+    unknown = by_rule["DG-UNKNOWN"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert unknown["uri"] == "baseline/contoso/tenant.yaml"
+    levels = {r["properties"].get("field"): r["level"] for r in by_rule["DG-CHANGED"]}
+    assert levels["Comment"] == "warning"
+    assert by_rule["DG-MISSING"][0]["level"] == "note"
+    suppressed = [r for r in results if r.get("suppressions")]
+    assert len(suppressed) == 1
+    assert "migration" in suppressed[0]["suppressions"][0]["justification"]
+    error = by_rule["DG-ERROR"][0]
+    assert error["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "baseline/northwind/tenant.yaml"
+    )
+    assert run["invocations"][0]["executionSuccessful"] is False
+    fingerprints = [r["partialFingerprints"]["driftguardFinding/v1"] for r in results]
+    assert len(set(fingerprints)) == len(fingerprints)
+
+
+def test_sarif_fingerprints_are_stable_across_runs() -> None:
+    later = Report(generated_at=datetime(2026, 12, 1, tzinfo=UTC), tenants=sample_report().tenants)
+    first = json.loads(render(sample_report(), "sarif"))["runs"][0]["results"]
+    second = json.loads(render(later, "sarif"))["runs"][0]["results"]
+    assert [r["partialFingerprints"] for r in first] == [r["partialFingerprints"] for r in second]
+
+
+def test_sarif_absolute_paths_become_relative_to_the_root(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from driftguard.model import Location
+    from driftguard.report.sarif_format import render as render_sarif
+
+    tenant = sample_report().tenants[0]
+    moved = tuple(
+        replace(f, location=Location(str(tmp_path / f.location.path), f.location.line))
+        if f.location
+        else f
+        for f in tenant.findings
+    )
+    report = Report(GENERATED_AT, (replace(tenant, findings=moved),))
+    run = json.loads(render_sarif(report, root=str(tmp_path)))["runs"][0]
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
+    }
+    assert "baseline/contoso/inbound/hybrid-relay.yaml" in uris
+    assert "baseline/contoso/tenant.yaml" in uris  # the unknown connector, beside inbound/
+    elsewhere = json.loads(render_sarif(report, root=str(tmp_path / "other")))["runs"][0]
+    first = elsewhere["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert first["uri"].startswith("file:///") and "uriBaseId" not in first
+
+
+# --------------------------------------------------------------------------- JUnit
+
+
+def check_junit_shape(text: str) -> ET.Element:
+    """The common JUnit XSD shape, checked structurally (no XSD validator among our deps)."""
+    root = ET.fromstring(text)  # noqa: S314 - our own output
+    assert root.tag == "testsuites"
+    case_children = {"failure", "error", "skipped", "system-out", "system-err"}
+    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    for suite in root:
+        assert suite.tag == "testsuite"
+        assert suite.get("name")
+        float(suite.get("time", "x"))
+        counted = dict.fromkeys(totals, 0)
+        for case in suite:
+            assert case.tag == "testcase", case.tag
+            assert case.get("name") and case.get("classname") == suite.get("name")
+            float(case.get("time", "x"))
+            counted["tests"] += 1
+            for child in case:
+                assert child.tag in case_children, child.tag
+                if child.tag in ("failure", "error"):
+                    assert child.get("message") is not None
+                    assert child.get("type")
+            kinds = {c.tag for c in case}
+            counted["failures"] += "failure" in kinds
+            counted["errors"] += "error" in kinds
+            counted["skipped"] += "skipped" in kinds
+        for key, value in counted.items():
+            assert int(suite.get(key, "-1")) == value, (suite.get("name"), key)
+            totals[key] += value
+    for key, value in totals.items():
+        assert int(root.get(key, "-1")) == value, key
+    return root
+
+
+def test_junit_shape_and_content() -> None:
+    root = check_junit_shape(render(sample_report(), "junit"))
+    suites = {s.get("name"): s for s in root}
+    assert set(suites) == {"contoso", "fabrikam", "northwind"}
+    contoso = {c.get("name"): c for c in suites["contoso"]}
+    assert {"(tenant)", "Hybrid relay", "Partner relay 2", "Legacy scanner"} <= set(contoso)
+    failure = contoso["Hybrid relay"].find("failure")
+    assert failure is not None and "203.0.113.0/24" in (failure.text or "")
+    assert failure.get("type") == "critical"
+    assert suites["northwind"].find("testcase/error") is not None
+    assert suites["fabrikam"].get("failures") == "0"
+
+
+def test_junit_shape_check_can_fail() -> None:
+    text = render(sample_report(), "junit").replace('failures="4"', 'failures="3"', 1)
+    with pytest.raises(AssertionError):
+        check_junit_shape(text)
+
+
+def test_junit_suppressed_only_connector_is_skipped() -> None:
+    from dataclasses import replace
+
+    tenant = sample_report().tenants[0]
+    only_suppressed = replace(tenant, findings=(), status=Status.OK)
+    root = check_junit_shape(render(Report(GENERATED_AT, (only_suppressed,)), "junit"))
+    skipped = root.findall("testsuite/testcase/skipped")
+    assert len(skipped) == 1 and "migration" in (skipped[0].text or "")
+
+
+# --------------------------------------------------------------------------- Markdown, HTML
+
+
+def test_markdown_summary_first_details_collapsed() -> None:
+    text = render(sample_report(), "markdown")
+    table = text.index("| Tenant | Status |")
+    assert table < text.index("<details")
+    assert "| contoso | ⚠️ drift | 2 | 1 | 1 | 1 | 1 | 1 |" in text
+    assert text.count("<details") == text.count("</details>")
+    assert "\\+ 203\\.0\\.113\\.0\\/24" in text
+
+
+def test_markdown_caps_long_tables() -> None:
+    from dataclasses import replace
+
+    from driftguard.report.markdown_format import MAX_ROWS
+
+    tenant = sample_report().tenants[0]
+    many = replace(tenant, findings=tenant.findings * (MAX_ROWS // 2))
+    text = render(Report(GENERATED_AT, (many,)), "markdown")
+    assert f"and {len(many.findings) - MAX_ROWS} more" in text
+
+
+def test_html_is_self_contained_and_complete() -> None:
+    from driftguard.report.html_format import CSP
+
+    page = render(sample_report(), "html")
+    assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in page
+    assert "<script" not in page.lower()
+    for attr in ("src=", 'href="http', "url(", "@import"):
+        assert attr not in page
+    assert "Investigation timeline" in page and "helpdesk-temp@contoso.com" in page
+    assert "Suppressed findings" in page and "Fabrikam rotates to mx" in page
+    assert "could not be checked" in page
+    # side by side: field, baseline value, live value
+    assert '<td class="mono">198.51.100.0/24</td>' in page
+    assert '<td class="mono">198.51.100.0/24, 203.0.113.0/24</td>' in page
