@@ -398,12 +398,7 @@ def _show(value: Value) -> str:
 
 
 def _create(base: Connector, notes: list[str]) -> _Draft:
-    params: dict[str, Any] = {}
-    for prop_name in COMPARED:
-        prop = BY_NAME[prop_name]
-        value = base.settings.get(prop_name)
-        if prop_name in ("Name", "SenderDomains") or value != prop.default:
-            params[prop_name] = json_value(value)
+    params = create_parameters(base)
     if base.guid:
         notes.append(
             f"{base.name!r}: the baseline pins Guid {base.guid}; the recreated connector gets a "
@@ -432,3 +427,30 @@ def _unblock(cname: str, guid: str | None) -> _Draft:
         f"Unblock {cname!r}, restricted by the service, now that its settings are restored "
         "(unblocking can take up to an hour).",
     )
+
+
+def make_action(
+    action_id: str,
+    kind: ActionKind,
+    tenant: str,
+    connector: str,
+    guid: str | None,
+    cmdlet: str,
+    parameters: dict[str, Any],
+    precondition: dict[str, Any] | str,
+    summary: str,
+) -> Action:
+    """An action with its PowerShell line (for plans built elsewhere, e.g. rollback)."""
+    draft = _Draft(kind, connector, guid, cmdlet, parameters, precondition, summary)
+    return draft.build(action_id, tenant)
+
+
+def create_parameters(base: Connector) -> dict[str, Any]:
+    """New-InboundConnector parameters: Name, SenderDomains and every non-default property."""
+    params: dict[str, Any] = {}
+    for prop_name in COMPARED:
+        prop = BY_NAME[prop_name]
+        value = base.settings.get(prop_name)
+        if prop_name in ("Name", "SenderDomains") or value != prop.default:
+            params[prop_name] = json_value(value)
+    return params

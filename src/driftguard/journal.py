@@ -1,0 +1,125 @@
+"""The apply journal: JSON lines, one fsync per entry, so a killed run can be resumed or undone.
+
+Line 1 is a header carrying the whole plan document (so resume and rollback need nothing else);
+then one entry per step of each action: ``started`` (with the full raw before-state of the
+connector), then ``applied``, ``skipped`` or ``failed`` (with ``verified`` and the after-state).
+A torn last line (the process died while writing it) is ignored: that entry never completed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from driftguard.errors import ApplyError
+
+JOURNAL_VERSION = 1
+FINAL = frozenset({"applied", "skipped", "failed"})
+DONE = frozenset({"applied", "skipped"})
+
+
+@dataclass(frozen=True)
+class JournalState:
+    path: str
+    header: Mapping[str, Any]
+    entries: tuple[Mapping[str, Any], ...]
+
+    @property
+    def plan_digest(self) -> str:
+        return str(self.header.get("plan_digest", ""))
+
+    def last_status(self) -> dict[str, str]:
+        """action id -> its latest status."""
+        out: dict[str, str] = {}
+        for e in self.entries:
+            out[str(e["action_id"])] = str(e["status"])
+        return out
+
+    def done(self) -> set[str]:
+        """Actions completed (applied or skipped) and verified; resume does not repeat them."""
+        return {a for a, s in self.last_status().items() if s in DONE}
+
+    def first_before(self, action_id: str) -> tuple[bool, Any]:
+        """(known, record): the before-state journalled when the action first started."""
+        for e in self.entries:
+            if e["action_id"] == action_id and e["status"] == "started":
+                return True, e.get("before")
+        return False, None
+
+    def last_after(self, action_id: str) -> Any:
+        for e in reversed(self.entries):
+            if e["action_id"] == action_id and e.get("after") is not None:
+                return e["after"]
+        return None
+
+
+class Journal:
+    """Appends entries to a journal file, each flushed and fsynced before the next write."""
+
+    def __init__(self, path: str | Path, header: Mapping[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not self.path.exists() or self.path.stat().st_size == 0
+        if fresh and header is None:
+            raise ApplyError(f"{self.path}: not a journal (empty)")
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        self._fd = os.open(self.path, flags, 0o600)
+        if fresh and header is not None:
+            self._write({"type": "header", "journal_version": JOURNAL_VERSION, **header})
+
+    def record(self, entry: Mapping[str, Any]) -> None:
+        self._write({"type": "action", **entry})
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _write(self, doc: Mapping[str, Any]) -> None:
+        line = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+        os.write(self._fd, line.encode("utf-8"))
+        os.fsync(self._fd)
+
+
+def read_journal(path: str | Path) -> JournalState:
+    """Parse a journal; refuses anything that is not one (a torn final line is dropped)."""
+    name = str(path)
+    try:
+        text = Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ApplyError(f"{name}: cannot read the journal: {exc}") from exc
+    lines = text.split("\n")
+    complete, tail = lines[:-1], lines[-1]
+    docs: list[Mapping[str, Any]] = []
+    for number, line in enumerate(complete, start=1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ApplyError(f"{name}:{number}: not a journal line: {exc.msg}") from exc
+        if not isinstance(doc, dict):
+            raise ApplyError(f"{name}:{number}: not a journal line")
+        docs.append(doc)
+    _ = tail  # a line without its newline was being written when the process died
+    if not docs or docs[0].get("type") != "header":
+        raise ApplyError(f"{name}: not a driftguard journal (no header line)")
+    header = docs[0]
+    if header.get("journal_version") != JOURNAL_VERSION:
+        raise ApplyError(f"{name}: unsupported journal version {header.get('journal_version')!r}")
+    entries = []
+    for number, doc in enumerate(docs[1:], start=2):
+        if doc.get("type") != "action" or "action_id" not in doc or "status" not in doc:
+            raise ApplyError(f"{name}:{number}: not a journal entry")
+        entries.append(doc)
+    return JournalState(name, header, tuple(entries))

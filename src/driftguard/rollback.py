@@ -1,0 +1,132 @@
+"""A journal back to a plan that restores the before-state (pure).
+
+Every action the journal shows as started (its write may have happened) is inverted, last first:
+a Set is Set back to the journalled before-values of the properties it touched, a New becomes a
+Remove, a Remove becomes a New with every setting of the removed connector. The result is an
+ordinary plan (purpose "rollback") with preconditions (the forward action's target), a digest to
+approve, and the same apply path, journal included. An unblock cannot be undone and is noted.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from driftguard.errors import ApplyError
+from driftguard.journal import JournalState
+from driftguard.normalize import NormalizeError, connector_from_record
+from driftguard.plan import (
+    ABSENT,
+    Action,
+    ActionKind,
+    Plan,
+    create_parameters,
+    json_value,
+    make_action,
+)
+from driftguard.planfile import from_document, parse_time
+
+ROLLBACK_VALIDITY = timedelta(days=7)
+
+
+def rollback_plan(state: JournalState) -> Plan:
+    forward = from_document(state.header.get("plan"), f"{state.path} (plan in the header)")
+    if state.header.get("dry_run"):
+        raise ApplyError(f"{state.path} is the journal of a dry run: nothing to roll back")
+    statuses = state.last_status()
+    actions: list[tuple[ActionKind, str, str | None, str, dict[str, Any], Any, str]] = []
+    notes: list[str] = []
+    for action in reversed(forward.actions):
+        if action.id not in statuses:
+            continue
+        known, before = state.first_before(action.id)
+        if not known:
+            continue
+        inverse = _inverse(action, before, state.last_after(action.id), notes)
+        if inverse is not None:
+            actions.append(inverse)
+    times = [str(e["at"]) for e in state.entries if e.get("at")]
+    created = parse_time(max(times)) if times else forward.created_at
+    built = tuple(
+        make_action(
+            f"{n:03d}-{kind.value}", kind, forward.tenant, name, guid, cmdlet, params, pre, summary
+        )
+        for n, (kind, name, guid, cmdlet, params, pre, summary) in enumerate(actions, start=1)
+    )
+    return Plan(
+        tenant=forward.tenant,
+        tenant_id=forward.tenant_id,
+        baseline_commit=forward.baseline_commit,
+        snapshot_digest=None,
+        created_at=created,
+        expires_at=created + ROLLBACK_VALIDITY,
+        actions=built,
+        force=True,
+        remove_unknown=forward.remove_unknown,
+        notes=tuple(notes),
+        purpose="rollback",
+    )
+
+
+def _settings(record: Any, action: Action) -> dict[str, Any]:
+    try:
+        conn = connector_from_record(record)
+    except (NormalizeError, AttributeError, TypeError) as exc:
+        raise ApplyError(
+            f"journal: before-state of {action.connector!r} unreadable: {exc}"
+        ) from exc
+    return {k: json_value(v) for k, v in conn.settings.items()}
+
+
+def _inverse(
+    action: Action, before: Any, after: Any, notes: list[str]
+) -> tuple[ActionKind, str, str | None, str, dict[str, Any], Any, str] | None:
+    forward_target = {k: v for k, v in action.parameters.items() if k != "Identity"}
+    match action.cmdlet:
+        case "Set-InboundConnector":
+            if before is None:
+                return None
+            old = _settings(before, action)
+            params = {"Identity": action.parameters["Identity"]}
+            params.update({k: old[k] for k in forward_target})
+            return (
+                ActionKind.RESTORE,
+                action.connector,
+                action.guid,
+                "Set-InboundConnector",
+                params,
+                forward_target,
+                f"Restore {action.connector!r} to its state before {action.id}.",
+            )
+        case "New-InboundConnector":
+            guid = (
+                str(after["Guid"]).lower()
+                if isinstance(after, dict) and after.get("Guid")
+                else None
+            )
+            return (
+                ActionKind.REMOVE,
+                action.connector,
+                guid,
+                "Remove-InboundConnector",
+                {"Identity": guid or action.connector},
+                forward_target,
+                f"Remove {action.connector!r}, created by {action.id}.",
+            )
+        case "Remove-InboundConnector":
+            if before is None:
+                return None
+            conn = connector_from_record(before)
+            notes.append(f"{conn.name!r} is recreated with a new Guid (was {conn.guid})")
+            return (
+                ActionKind.CREATE,
+                conn.name,
+                None,
+                "New-InboundConnector",
+                create_parameters(conn),
+                ABSENT,
+                f"Recreate {conn.name!r}, removed by {action.id}.",
+            )
+        case _:
+            notes.append(f"{action.id} ({action.cmdlet}) cannot be undone by driftguard")
+            return None
