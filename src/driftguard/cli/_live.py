@@ -8,12 +8,18 @@ instead of a snapshot, so the other tenants are still reported.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from driftguard.errors import InputError, LiveReadError
 from driftguard.model import Baseline, Snapshot, TenantConfig
 
+if TYPE_CHECKING:
+    from driftguard.live.source import Source
+
 DEMO_TENANT = "demo"
+DEFAULT_DEADLINE = 900.0
 
 
 def add_live(parser: argparse.ArgumentParser) -> None:
@@ -23,12 +29,62 @@ def add_live(parser: argparse.ArgumentParser) -> None:
         help="read the live state from FILE (Get-InboundConnector | ConvertTo-Json -Depth 5, "
         "an InvokeCommand body, or a driftguard snapshot) instead of the service; one tenant only",
     )
+    add_live_options(parser)
+
+
+def add_live_options(parser: argparse.ArgumentParser) -> None:
+    """Options of every command that reads tenants from the service."""
+    parser.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=16,
+        metavar="N",
+        help="read at most N tenants at a time (default: 16)",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="only the K-th of N equal slices of the tenants (in name order), for CI matrix jobs",
+    )
+    parser.add_argument(
+        "--deadline",
+        type=_positive_float,
+        default=DEFAULT_DEADLINE,
+        metavar="SECONDS",
+        help="give up on a tenant's read after this long, retries included (default: 900)",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
 
 
 def selected_tenants(args: argparse.Namespace, baseline: Baseline) -> list[str]:
     """The tenants asked for, in order (default: every tenant of the baseline, sorted)."""
     wanted: list[str] = list(dict.fromkeys(getattr(args, "tenants", None) or ()))
     names = wanted or sorted(baseline.tenants)
+    spec = getattr(args, "shard", None)
+    if spec:
+        from driftguard.live.runner import parse_shard, shard
+
+        k, n = parse_shard(spec)
+        names = shard(names, k, n, str)
     if getattr(args, "live", None) and len(names) != 1:
         raise InputError(
             f"--live reads one tenant's state, but {len(names)} tenants are selected",
@@ -40,30 +96,105 @@ def selected_tenants(args: argparse.Namespace, baseline: Baseline) -> list[str]:
 def snapshots_for(
     args: argparse.Namespace, baseline: Baseline, tenants: list[str]
 ) -> Mapping[str, Snapshot | LiveReadError]:
-    """Per tenant, its live snapshot or the error that prevented a complete read."""
+    """Per tenant, its live snapshot or the error that prevented a complete read.
+
+    Tenants of the service are read in parallel (``--concurrency``), each isolated from the
+    others; a progress bar goes to stderr when it is a terminal.
+    """
+    from driftguard.live.runner import read_tenants
+
     result: dict[str, Snapshot | LiveReadError] = {}
+    service: list[TenantConfig] = []
     for name in tenants:
         config = baseline.tenants[name].config
+        source = _local_source(args, config)
+        if source is None:
+            service.append(config)
+            continue
         try:
-            result[name] = _read(args, config)
+            result[name] = source.snapshot(config)
         except LiveReadError as exc:
             exc.tenant = exc.tenant or name
             result[name] = exc
-    return result
+    if service:
+        progress = _ProgressBar(sys.stderr) if _is_tty(sys.stderr) and len(service) > 1 else None
+        try:
+            reads = read_tenants(
+                service,
+                exchange_source(args),
+                concurrency=getattr(args, "concurrency", 16),
+                progress=progress,
+            )
+        finally:
+            if progress is not None:
+                progress.close()
+        for read in reads:
+            fallback = LiveReadError(f"tenant {read.tenant}: not read", tenant=read.tenant)
+            result[read.tenant] = read.snapshot or read.error or fallback
+    return {name: result[name] for name in tenants}
 
 
-def _read(args: argparse.Namespace, config: TenantConfig) -> Snapshot:
+def _local_source(args: argparse.Namespace, config: TenantConfig) -> Source | None:
+    """The file or demo source for ``config``, or None when it is read from the service."""
     live_file = getattr(args, "live", None)
     if live_file:
         from driftguard.live.files import FileSource
 
-        return FileSource(live_file).snapshot(config)
+        return FileSource(live_file)
     if config.name == DEMO_TENANT:
         from driftguard.demo.source import DemoSource
 
-        return DemoSource().snapshot(config)
-    raise LiveReadError(
-        f"tenant {config.name!r}: the Exchange source is not wired yet",
-        tenant=config.name,
-        hint="pass --live FILE with `Get-InboundConnector | ConvertTo-Json -Depth 5` output",
+        return DemoSource()
+    return None
+
+
+def exchange_source(args: argparse.Namespace) -> Source:
+    """The Exchange admin API as a Source, with the command's deadline and sign-in prompt."""
+    from driftguard.live.exchange import RetryPolicy
+    from driftguard.live.service import ExchangeSource
+
+    deadline = float(getattr(args, "deadline", DEFAULT_DEADLINE))
+    policy = RetryPolicy(
+        deadline=deadline,
+        base_delay=min(1.0, deadline / 30),
+        read_timeout=min(300.0, max(1.0, deadline / 3)),
+        connect_timeout=min(15.0, max(1.0, deadline / 3)),
     )
+    prompt = _device_code_prompt if _is_tty(sys.stderr) and _is_tty(sys.stdin) else None
+    return ExchangeSource(policy=policy, device_code_prompt=prompt)
+
+
+def _device_code_prompt(message: str) -> None:
+    from driftguard.cli._output import info
+
+    info(message)
+
+
+def _is_tty(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class _ProgressBar:
+    """``[#####.....] 12/40 tenants`` redrawn in place on a terminal."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.failed = 0
+        self.drawn = False
+
+    def __call__(self, done: int, total: int, tenant: str, ok: bool) -> None:
+        self.failed += 0 if ok else 1
+        filled = self.WIDTH * done // max(total, 1)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        failed = f", {self.failed} failed" if self.failed else ""
+        self.stream.write(f"\r[{bar}] {done}/{total} tenants{failed}")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
