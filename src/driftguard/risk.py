@@ -170,6 +170,7 @@ RULES: Final[tuple[Rule, ...]] = (
         _HIGH,
         "The approved connector is gone, so the restrictions it enforced no longer apply: "
         "re-create it with `driftguard plan`, or delete its baseline file if that was intended.",
+        lambda change, cfg: not _was_disabled(change, cfg),
     ),
     # Sender domains.
     Rule(
