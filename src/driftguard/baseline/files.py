@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -33,27 +34,58 @@ def _at(loc: Location, message: str) -> Problem:
 # --------------------------------------------------------------------------- connector files
 
 
-def connector_file(path: Path, display: str) -> tuple[BaselineConnector | None, list[Problem]]:
+@dataclass(frozen=True)
+class Identity:
+    """Name and Guid of a connector file, read even when the rest of the file is invalid."""
+
+    path: str
+    name: str
+    guid: str | None
+    name_at: Location
+    guid_at: Location | None
+
+
+def _identity(doc: Document) -> Identity | None:
+    if not isinstance(doc.data, dict):
+        return None
+    name, guid = doc.data.get("Name"), doc.data.get("Guid")
+    if not isinstance(name, str) or not name.strip():
+        return None
+    has_guid = isinstance(guid, str) and bool(guid.strip())
+    return Identity(
+        path=doc.path,
+        name=name,
+        guid=str(guid).strip().lower() if has_guid else None,
+        name_at=doc.key_at(("Name",)),
+        guid_at=doc.key_at(("Guid",)) if has_guid else None,
+    )
+
+
+def connector_file(
+    path: Path, display: str
+) -> tuple[BaselineConnector | None, list[Problem], Identity | None]:
+    """The connector in ``path``, or every problem found; its Name and Guid whenever readable."""
     doc, problems = yamlsafe.read(path, display)
     if doc is None:
-        return None, problems
+        return None, problems, None
+    ident = _identity(doc)
     problems = schema_problems("connector", doc)
     if isinstance(doc.data, dict):
         problems.extend(_item_problems(doc))
     if problems:
-        return None, problems
+        return None, problems, ident
     data: dict[str, Any] = doc.data
     name_loc = doc.key_at(("Name",))
     try:
         connector = connector_from_baseline(data, location=name_loc)
     except NormalizeError as exc:  # the schema should have caught it; still never a traceback
-        return None, [_at(doc.value_at(()), str(exc))]
+        return None, [_at(doc.value_at(()), str(exc))], ident
     problems = [
         _at(doc.key_at((field,)) if field in data else doc.value_at(()), message)
         for field, message in rules.violations(connector.settings)
     ]
     if problems:
-        return None, problems
+        return None, problems, ident
     key_locations = {key: doc.keys[(key,)] for key in data}
     return (
         BaselineConnector(
@@ -63,6 +95,7 @@ def connector_file(path: Path, display: str) -> tuple[BaselineConnector | None, 
             connector=connector,
         ),
         [],
+        ident,
     )
 
 

@@ -18,9 +18,9 @@ from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
-from driftguard.baseline.files import connector_file, ignore_file, tenant_file
+from driftguard.baseline.files import Identity, connector_file, ignore_file, tenant_file
 from driftguard.errors import BaselineError, Problem
-from driftguard.model import Baseline, BaselineConnector, IgnoreEntry, TenantBaseline
+from driftguard.model import Baseline, BaselineConnector, IgnoreEntry, Location, TenantBaseline
 
 DEMO_TENANT = "demo"
 IGNORE_FILE = ".driftguardignore.yaml"
@@ -43,7 +43,7 @@ class Checked:
 
     baseline: Baseline
     problems: tuple[Problem, ...]
-    files: int
+    connector_files: int
 
 
 def load_baseline(root: str | os.PathLike[str], tenants: Sequence[str] | None = None) -> Baseline:
@@ -101,25 +101,24 @@ def check(root: str | os.PathLike[str], tenants: Sequence[str] | None = None) ->
     else:
         selected = available
     problems: list[Problem] = []
-    files = 0
+    connector_files = 0
     loaded: dict[str, TenantBaseline] = {}
     for name in selected:
         tenant, tenant_problems, count = _tenant(base, name)
         problems.extend(tenant_problems)
-        files += count
+        connector_files += count
         if tenant is not None:
             loaded[name] = tenant
     ignores: list[IgnoreEntry] = []
     ignore_path = base / IGNORE_FILE
     if ignore_path.is_file():
-        files += 1
         ignores, ignore_problems_found = ignore_file(ignore_path, str(ignore_path))
         problems.extend(ignore_problems_found)
     problems.sort(key=lambda p: (p.path, p.line, p.column, p.message))
     return Checked(
         Baseline(root=str(base), tenants=MappingProxyType(loaded), ignores=tuple(ignores)),
         tuple(dict.fromkeys(problems)),
-        files,
+        connector_files,
     )
 
 
@@ -163,13 +162,13 @@ def ignore_problems(
 
 
 def _tenant(base: Path, name: str) -> tuple[TenantBaseline | None, list[Problem], int]:
+    """The tenant, its problems and how many connector files it has."""
     folder = base / name
     problems: list[Problem] = []
     files = 0
     config = None
     tenant_yaml = folder / "tenant.yaml"
     if tenant_yaml.is_file():
-        files += 1
         config, found = tenant_file(tenant_yaml, str(tenant_yaml), name)
         problems.extend(found)
     else:
@@ -187,6 +186,7 @@ def _tenant(base: Path, name: str) -> tuple[TenantBaseline | None, list[Problem]
                 Problem(str(stray), 1, 1, "not read: connector files go in the inbound/ folder")
             )
     connectors: list[BaselineConnector] = []
+    identities: list[Identity] = []
     inbound = folder / "inbound"
     if inbound.is_dir():
         for path in sorted(inbound.iterdir()):
@@ -198,36 +198,39 @@ def _tenant(base: Path, name: str) -> tuple[TenantBaseline | None, list[Problem]
                 )
                 continue
             files += 1
-            connector, found = connector_file(path, str(path))
+            connector, found, ident = connector_file(path, str(path))
             problems.extend(found)
             if connector is not None:
                 connectors.append(connector)
-    problems.extend(_duplicates(connectors))
+            if ident is not None:
+                identities.append(ident)
+    problems.extend(_duplicates(identities))
     if config is None:
         return None, problems, files
     return TenantBaseline(config=config, connectors=tuple(connectors)), problems, files
 
 
-def _duplicates(connectors: Sequence[BaselineConnector]) -> list[Problem]:
+def _duplicates(identities: Sequence[Identity]) -> list[Problem]:
     """Two files describing the same connector (same Name, any case, or same Guid)."""
     out: list[Problem] = []
-    seen: dict[tuple[str, str], BaselineConnector] = {}
-    for item in connectors:
-        keys = [("Name", item.connector.name.casefold())]
-        if item.connector.guid:
-            keys.append(("Guid", item.connector.guid))
-        for field, value in keys:
-            first = seen.setdefault((field, value), item)
+    seen: dict[tuple[str, str], Identity] = {}
+    for item in identities:
+        keys: list[tuple[str, str, str, Location]] = [
+            ("Name", item.name.casefold(), item.name, item.name_at)
+        ]
+        if item.guid and item.guid_at:
+            keys.append(("Guid", item.guid, item.guid, item.guid_at))
+        for field, key, shown, loc in keys:
+            first = seen.setdefault((field, key), item)
             if first is item:
                 continue
-            loc = item.key_locations[field]
             out.append(
                 Problem(
                     loc.path,
                     loc.line,
                     loc.column,
-                    f"{field} {getattr(item.connector, field.lower())!r} is also used by "
-                    f"{first.path}; each connector needs its own {field}",
+                    f"{field} {shown!r} is also used by {first.path}; "
+                    f"each connector needs its own {field}",
                 )
             )
     return out

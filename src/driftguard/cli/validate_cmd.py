@@ -46,15 +46,14 @@ def run(args: argparse.Namespace) -> int:
         roots.append((root, tenants or None))
 
     problems: list[Problem] = []
-    files = tenant_count = connector_count = 0
+    tenant_count = connector_count = 0
     for folder, wanted in roots:
         checked = check(folder, wanted)
         names = tenant_folders(folder)
         problems.extend(checked.problems)
         problems.extend(ignore_problems(checked.baseline.ignores, names, today))
-        files += checked.files
         tenant_count += len(wanted) if wanted else len(tenant_folders(folder))
-        connector_count += sum(len(t.connectors) for t in checked.baseline.tenants.values())
+        connector_count += checked.connector_files
 
     problems.sort(key=lambda p: (p.path, p.line, p.column))
     for problem in problems:
