@@ -61,15 +61,24 @@ class Journal:
     """Appends entries to a journal file, each flushed and fsynced before the next write."""
 
     def __init__(self, path: str | Path, header: Mapping[str, Any] | None = None) -> None:
+        """``header`` starts a new journal; without it, entries are appended to an existing one.
+
+        Nothing touches the disk before the first entry, so a run refused by its checks leaves
+        no journal behind.
+        """
         self.path = Path(path)
+        self._header = header
+        self._fd = -1
+
+    def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not self.path.exists() or self.path.stat().st_size == 0
-        if fresh and header is None:
+        if fresh and self._header is None:
             raise ApplyError(f"{self.path}: not a journal (empty)")
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
         self._fd = os.open(self.path, flags, 0o600)
-        if fresh and header is not None:
-            self._write({"type": "header", "journal_version": JOURNAL_VERSION, **header})
+        if fresh and self._header is not None:
+            self._write({"type": "header", "journal_version": JOURNAL_VERSION, **self._header})
 
     def record(self, entry: Mapping[str, Any]) -> None:
         self._write({"type": "action", **entry})
@@ -86,6 +95,8 @@ class Journal:
         self.close()
 
     def _write(self, doc: Mapping[str, Any]) -> None:
+        if self._fd < 0:
+            self._open()
         line = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
         os.write(self._fd, line.encode("utf-8"))
         os.fsync(self._fd)

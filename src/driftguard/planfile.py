@@ -169,3 +169,41 @@ def validate(doc: Any, source: str) -> None:
             for e in errors[:5]
         )
         raise PlanError(f"{source}: not a valid driftguard plan: {problems}")
+
+
+def render_text(plan: Plan) -> str:
+    """The plan for a reviewer: each action as the PowerShell a human would type, and the digest.
+
+    Untrusted text (connector names) is already quoted in the PowerShell lines; the CLI strips
+    control characters before it reaches a terminal.
+    """
+    digest = plan_digest(plan)
+    what = "Rollback plan" if plan.purpose == "rollback" else "Plan"
+    lines = [
+        f"{what} for tenant {plan.tenant} ({plan.tenant_id})",
+        f"  made {format_time(plan.created_at)}, expires {format_time(plan.expires_at)}",
+    ]
+    if plan.baseline_commit:
+        lines.append(f"  baseline commit {plan.baseline_commit}")
+    if plan.snapshot_digest:
+        lines.append(f"  live snapshot {plan.snapshot_digest}")
+    flags = [
+        f for f, on in (("--force", plan.force), ("--remove-unknown", plan.remove_unknown)) if on
+    ]
+    if flags:
+        lines.append("  flags: " + " ".join(flags))
+    lines.append("")
+    if not plan.actions:
+        lines.append("Nothing to do: the live connectors match the baseline.")
+    for a in plan.actions:
+        lines.append(f"[{a.id}] {a.summary}")
+        lines.append(f"    {a.powershell}")
+    for note in plan.notes:
+        lines.append(f"note: {note}")
+    if plan.actions:
+        lines += [
+            "",
+            f"digest: {digest}",
+            f"approve with: --approve {digest}  (or type {short(digest)} when asked)",
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,13 +1,191 @@
-"""`driftguard apply`."""
+"""`driftguard apply PLAN`: apply a reviewed plan. Exit 0 applied and verified, 1 refused/failed."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-from driftguard.cli._common import not_built
+if TYPE_CHECKING:
+    from driftguard.apply import ActionResult, ApplyResult, Invoker
+    from driftguard.model import TenantConfig
+    from driftguard.plan import Plan
 
 
 def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser("apply", help="(not built yet)")
-    not_built(parser, "apply")
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "apply",
+        help="apply a reviewed plan (needs its digest as approval)",
+        description="Apply a plan made by 'driftguard plan --out PLAN'. Refuses without approval, "
+        "a tampered or expired plan, a plan for another tenant, and a stale plan (the live state "
+        "changed since planning). Exit 0: applied and verified, 1: refused or failed.",
+    )
+    parser.add_argument("plan", metavar="PLAN", help="the plan file")
+    add_apply_options(parser)
+    parser.add_argument(
+        "--resume", metavar="JOURNAL", help="finish an interrupted run recorded in JOURNAL"
+    )
+    parser.set_defaults(func=run)
+
+
+def add_apply_options(parser: argparse.ArgumentParser) -> None:
+    from driftguard.cli._common import add_baseline
+
+    parser.add_argument("--approve", metavar="DIGEST", help="the digest of the reviewed plan")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="run every check and step, but write nothing"
+    )
+    parser.add_argument(
+        "--journal", metavar="FILE", help="where to write the journal (default: next to the plan)"
+    )
+    add_baseline(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from driftguard.errors import ApplyError
+    from driftguard.journal import read_journal
+    from driftguard.planfile import read_plan
+
+    plan = read_plan(args.plan)
+    resume = read_journal(args.resume) if args.resume else None
+    journal_path = args.resume or args.journal or f"{args.plan}.journal.jsonl"
+    if resume is None and not args.dry_run:
+        _refuse_existing(journal_path)
+    if resume is not None and resume.header.get("dry_run"):
+        raise ApplyError(f"{args.resume} is the journal of a dry run; there is nothing to resume")
+    return execute(plan, args, journal_path, resume=resume)
+
+
+def _refuse_existing(path: str) -> None:
+    from pathlib import Path
+
+    from driftguard.errors import ApplyError
+
+    if Path(path).exists() and Path(path).stat().st_size > 0:
+        raise ApplyError(
+            f"journal {path} already exists: this plan was applied before (or is being applied)",
+            hint=f"finish it with --resume {path}, or choose another --journal FILE",
+        )
+
+
+def execute(plan: Plan, args: argparse.Namespace, journal_path: str, *, resume: Any = None) -> int:
+    """Shared by apply and rollback: approval, clients, journal, results, exit code."""
+    import sys
+    from datetime import UTC, datetime
+
+    from driftguard.apply import apply_plan, check_tenant
+    from driftguard.baseline.load import load_requested
+    from driftguard.errors import InputError
+    from driftguard.journal import Journal
+    from driftguard.planfile import format_time, plan_digest, to_document
+
+    baseline = load_requested(args.baseline, [plan.tenant])
+    if plan.tenant not in baseline.tenants:
+        raise InputError(f"tenant {plan.tenant!r} is not in the baseline {args.baseline}")
+    config = baseline.tenants[plan.tenant].config
+    check_tenant(plan, config)
+    digest = plan_digest(plan)
+    approve = args.approve
+    if not approve and not args.dry_run and sys.stdin.isatty() and sys.stdout.isatty():
+        approve = _ask(plan, digest)
+    journal = None
+    if resume is not None:
+        journal = Journal(journal_path)
+    elif not args.dry_run or args.journal:
+        header = {
+            "plan_digest": digest,
+            "tenant": plan.tenant,
+            "tenant_id": plan.tenant_id,
+            "purpose": plan.purpose,
+            "dry_run": bool(args.dry_run),
+            "started_at": format_time(datetime.now(UTC)),
+            "plan": to_document(plan),
+        }
+        journal = Journal(journal_path, header)
+    try:
+        with clients(config) as (reader, writer):
+            result = apply_plan(
+                plan,
+                approve=approve,
+                tenant=config,
+                reader=reader,
+                writer=writer,
+                clock=lambda: datetime.now(UTC),
+                journal=journal,
+                resume=resume,
+                dry_run=args.dry_run,
+                on_result=_show,
+            )
+    finally:
+        if journal is not None:
+            journal.close()
+    _summary(result, journal_path if journal is not None else None)
+    return result.exit_code
+
+
+def _ask(plan: Plan, digest: str) -> str | None:
+    from driftguard.cli._output import safe_terminal
+    from driftguard.planfile import render_text, short
+
+    print(safe_terminal(render_text(plan)))
+    try:
+        typed = input(
+            f"Type the first 8 characters of the digest ({short(digest)[:2]}...) to apply: "
+        )
+    except EOFError:
+        return None
+    return digest if typed.strip().lower() == short(digest) else None
+
+
+@contextlib.contextmanager
+def clients(config: TenantConfig) -> Iterator[tuple[Invoker, Invoker]]:
+    """A read client (the read credential) and a write client (the separate write credential)."""
+    from driftguard.live.service import ExchangeSource
+
+    source = ExchangeSource(**_source_options(config))
+    with (
+        source.client(config, purpose="read") as reader,
+        source.client(config, purpose="write") as writer,
+    ):
+        yield reader, writer
+
+
+def _source_options(config: TenantConfig) -> dict[str, Any]:
+    """The demo tenant runs against the simulator in-process; everything else, the service."""
+    if config.name != "demo":
+        return {}
+    from driftguard.errors import DriftguardError
+
+    try:
+        from driftguard.demo import inprocess  # type: ignore[attr-defined]
+    except ImportError:
+        raise DriftguardError(
+            "changing the demo tenant needs the in-process simulator, which is not built yet"
+        ) from None
+    options: dict[str, Any] = inprocess.source_options()
+    return options
+
+
+def _show(result: ActionResult) -> None:
+    from driftguard.cli._output import safe_terminal
+
+    a = result.action
+    word = {"applied": "Applied", "skipped": "Skipped", "failed": "FAILED"}[result.outcome.value]
+    print(safe_terminal(f"{word:8} [{a.id}] {a.connector}: {result.message}"))
+    print(safe_terminal(f"         {a.powershell}"), flush=True)
+
+
+def _summary(result: ApplyResult, journal: str | None) -> None:
+    from driftguard.cli._output import info
+
+    counts = {
+        k: sum(1 for r in result.results if r.outcome.value == k)
+        for k in ("applied", "skipped", "failed")
+    }
+    mode = " (dry run: nothing was written)" if result.dry_run else ""
+    info(
+        f"{counts['applied']} applied, {counts['skipped']} skipped, {counts['failed']} failed{mode}"
+    )
+    if journal:
+        info(f"journal: {journal}")

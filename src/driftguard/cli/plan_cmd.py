@@ -1,13 +1,137 @@
-"""`driftguard plan`."""
+"""`driftguard plan`: diff + revert plan. Exit 0 nothing to do, 2 actions planned, 1 error."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from driftguard.cli._common import not_built
+from driftguard.cli._common import add_baseline, add_tenants
+from driftguard.cli._live import add_live
+
+DEFAULT_EXPIRY_HOURS = 24.0
 
 
 def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser("plan", help="(not built yet)")
-    not_built(parser, "plan")
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "plan",
+        help="make a reviewed, digest-bound plan that reverts the drift",
+        description="Diff one tenant and write the ordered actions that restore its baseline: "
+        "disable unknown connectors, revert changed properties, recreate missing connectors, "
+        "unblock restricted ones. Exit 0: nothing to do, 2: actions planned, 1: error.",
+    )
+    add_baseline(parser)
+    add_tenants(parser)
+    add_live(parser)
+    parser.add_argument("--out", metavar="PLAN", help="write the plan file (JSON) to PLAN")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--remove-unknown",
+        action="store_true",
+        help="remove unknown connectors instead of disabling them (disabling keeps the evidence)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="accept a plan the safety limits call unsafe"
+    )
+    parser.add_argument(
+        "--expires-in",
+        type=float,
+        default=DEFAULT_EXPIRY_HOURS,
+        metavar="HOURS",
+        help=f"how long the plan may be applied (default {DEFAULT_EXPIRY_HOURS:g} hours)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from driftguard.baseline.load import load_requested
+    from driftguard.cli._live import selected_tenants, snapshots_for
+    from driftguard.cli._output import emit, info, safe_terminal
+    from driftguard.core import live_connectors, tenant_report
+    from driftguard.errors import InputError, LiveReadError
+    from driftguard.live.files import snapshot_digest
+    from driftguard.model import Status
+    from driftguard.plan import PlanOptions, plan_for
+    from driftguard.planfile import dumps, render_text, write_plan
+
+    if not 0 < args.expires_in <= 24 * 30:
+        raise InputError("--expires-in must be more than 0 and at most 720 hours")
+    baseline = load_requested(args.baseline, args.tenants)
+    names = selected_tenants(args, baseline)
+    if len(names) != 1:
+        raise InputError(
+            f"a plan is for one tenant, but {len(names)} are selected",
+            hint="add --tenant T",
+        )
+    name = names[0]
+    tenant = baseline.tenants[name]
+    live = snapshots_for(args, baseline, names)[name]
+    if isinstance(live, Exception):
+        raise live
+    now = datetime.now(UTC).replace(microsecond=0)
+    report = tenant_report(tenant, live, baseline.ignores, now.date())
+    if report.status is Status.ERROR:
+        raise LiveReadError(f"tenant {name}: {report.error}", tenant=name)
+    for warning in report.warnings:
+        info(f"warning: {warning}")
+    plan = plan_for(
+        tenant,
+        live_connectors(live),
+        report.findings,
+        created_at=now,
+        expires_at=now + timedelta(hours=args.expires_in),
+        snapshot_digest=snapshot_digest(live.records),
+        baseline_commit=baseline_commit(
+            tenant.config.location.path if tenant.config.location else None
+        ),
+        options=PlanOptions(remove_unknown=args.remove_unknown, force=args.force),
+        mail_counts=mail_counts(report.evidence),
+    )
+    if args.out:
+        write_plan(args.out, plan)
+        info(f"plan written to {args.out}")
+    if args.format == "json":
+        emit(dumps(plan), None)
+    else:
+        emit(safe_terminal(render_text(plan)), None)
+    return 2 if plan.actions else 0
+
+
+def baseline_commit(tenant_file: str | None) -> str | None:
+    """``git rev-parse HEAD`` of the folder holding the tenant's baseline, when it is in git."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    git = shutil.which("git")
+    if git is None or tenant_file is None:
+        return None
+    folder = Path(tenant_file).resolve().parent
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [git, "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip().lower()
+    if done.returncode != 0 or not 7 <= len(commit) <= 64:
+        return None
+    return commit if all(c in "0123456789abcdef" for c in commit) else None
+
+
+def mail_counts(evidence: Any) -> dict[str, int] | None:
+    """Recent messages per connector (name or Guid) from investigation evidence, when present.
+
+    Reads ``evidence["recent_messages"]``: a mapping of connector to message count.
+    """
+    if not isinstance(evidence, dict):
+        return None
+    counts = evidence.get("recent_messages")
+    if not isinstance(counts, dict):
+        return None
+    return {str(k): int(v) for k, v in counts.items() if isinstance(v, int)}
