@@ -322,6 +322,7 @@ class Aggregator:
         self.unmatched = 0
         self.skipped: list[SkippedRow] = []
         self.skipped_count = 0
+        self.last_skip = ""
         self._domain_cache: dict[str, bool] = {}
         self._start = start.astimezone(UTC).replace(tzinfo=None)
         self._end = end.astimezone(UTC).replace(tzinfo=None)
@@ -333,6 +334,7 @@ class Aggregator:
 
     def skip(self, line: int | None, message: str) -> None:
         self.skipped_count += 1
+        self.last_skip = message
         if len(self.skipped) < 100:  # the first ones are named; all are counted
             self.skipped.append(SkippedRow(line, message))
 

@@ -1,0 +1,167 @@
+"""Records of a large JSON or JSON-lines file, one at a time, with the line each starts on.
+
+Accepted shapes: an array of objects (``ConvertTo-Json`` output), an InvokeCommand body
+``{"value": [...]}``, a single object, or JSON lines. Memory holds one record plus a read buffer.
+
+In a JSON document a syntax error is fatal (there is no telling where the next record starts):
+``JsonSyntax`` carries its line and column. In JSON lines each line stands alone, so a broken line
+is yielded as a ``BadLine`` and the reader goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+_CHUNK = 1 << 16
+_WS = " \t\r\n\ufeff"
+
+
+class JsonSyntax(ValueError):
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass(frozen=True)
+class BadLine:
+    line: int
+    message: str
+
+
+class _Buffer:
+    def __init__(self, fh: IO[str]) -> None:
+        self.fh = fh
+        self.text = ""
+        self.pos = 0
+        self.line = 1  # line of self.pos
+        self.line_start = 0  # index in text where the current line starts (for columns)
+        self.eof = False
+
+    def fill(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.fh.read(_CHUNK)
+        if not chunk:
+            self.eof = True
+            return False
+        # Drop what was consumed, keep the rest.
+        self.line_start -= self.pos
+        self.text = self.text[self.pos :] + chunk
+        self.pos = 0
+        return True
+
+    def advance(self, new_pos: int) -> None:
+        newlines = self.text.count("\n", self.pos, new_pos)
+        if newlines:
+            self.line += newlines
+            self.line_start = self.text.rfind("\n", self.pos, new_pos) + 1
+        self.pos = new_pos
+
+    def skip_ws(self) -> str:
+        """The next non-blank character ('' at the end), not consumed."""
+        while True:
+            text, pos = self.text, self.pos
+            end = len(text)
+            while pos < end and text[pos] in _WS:
+                pos += 1
+            self.advance(pos)
+            if pos < end:
+                return text[pos]
+            if not self.fill():
+                return ""
+
+    def column(self) -> int:
+        return self.pos - self.line_start + 1
+
+    def error(self, message: str) -> JsonSyntax:
+        return JsonSyntax(message, self.line, self.column())
+
+    def value(self, decoder: json.JSONDecoder) -> Any:
+        while True:
+            try:
+                obj, end = decoder.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as exc:
+                if self.fill():  # the record may go on in the next chunk
+                    continue
+                line = self.line + self.text.count("\n", self.pos, exc.pos)
+                last = self.text.rfind("\n", 0, exc.pos)
+                raise JsonSyntax(exc.msg, line, exc.pos - last) from None
+            bare = not isinstance(obj, dict | list | str)
+            if bare and end == len(self.text) and self.fill():
+                continue  # a bare number may go on in the next chunk
+            self.advance(end)
+            return obj
+
+
+def records(fh: IO[str]) -> Iterator[tuple[int, Any] | BadLine]:
+    """``(line, record)`` for every record; ``BadLine`` for a broken JSON line."""
+    buf = _Buffer(fh)
+    decoder = json.JSONDecoder()
+    first = buf.skip_ws()
+    if first == "":
+        return
+    if first == "[":
+        buf.advance(buf.pos + 1)
+        yield from _array(buf, decoder)
+        return
+    if first != "{":
+        raise buf.error("expected a JSON array, object or JSON lines")
+    start_line = buf.line
+    obj = buf.value(decoder)
+    following = buf.skip_ws()
+    if following == "":
+        if isinstance(obj, dict) and isinstance(obj.get("value"), list):
+            # An InvokeCommand body read whole: rare for large files (they are arrays or lines).
+            for item in obj["value"]:
+                yield start_line, item
+        else:
+            yield start_line, obj
+        return
+    # More after the first object: JSON lines. The first line was fine; read the rest by line.
+    yield start_line, obj
+    yield from _lines(buf, decoder)
+
+
+def _array(buf: _Buffer, decoder: json.JSONDecoder) -> Iterator[tuple[int, Any]]:
+    expect_value = True
+    while True:
+        char = buf.skip_ws()
+        if char == "":
+            raise buf.error("the JSON array is not closed (truncated file?)")
+        if char == "]":
+            buf.advance(buf.pos + 1)
+            if buf.skip_ws() != "":
+                raise buf.error("unexpected text after the JSON array")
+            return
+        if not expect_value:
+            if char != ",":
+                raise buf.error("expected ',' or ']' between records")
+            buf.advance(buf.pos + 1)
+            expect_value = True
+            continue
+        line = buf.line
+        yield line, buf.value(decoder)
+        expect_value = False
+
+
+def _lines(buf: _Buffer, decoder: json.JSONDecoder) -> Iterator[tuple[int, Any] | BadLine]:
+    while True:
+        if buf.skip_ws() == "":
+            return
+        # Make sure the whole line is in the buffer.
+        while "\n" not in buf.text[buf.pos :] and buf.fill():
+            pass
+        newline = buf.text.find("\n", buf.pos)
+        end = len(buf.text) if newline < 0 else newline
+        line_text = buf.text[buf.pos : end]
+        line = buf.line
+        buf.advance(end)
+        try:
+            yield line, decoder.decode(line_text)
+        except json.JSONDecodeError as exc:
+            yield BadLine(line, f"not valid JSON ({exc.msg}, column {exc.colno})")
