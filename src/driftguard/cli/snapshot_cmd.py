@@ -56,10 +56,7 @@ def run(args: argparse.Namespace) -> int:
         live = snapshots[name]
         if isinstance(live, Exception):
             failed += 1
-            message = getattr(live, "message", str(live))
-            if not message.startswith(f"tenant {name}:"):
-                message = f"tenant {name}: {message}"
-            info(f"error: {message}")
+            info(f"error: {name}: {getattr(live, 'message', None) or live}")
             hint = getattr(live, "hint", None)
             if hint:
                 info(f"hint: {hint}")

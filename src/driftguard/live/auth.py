@@ -81,20 +81,19 @@ def credential_for(
         conf = dict(read["write"])
         if "client_id" not in conf and read.get("client_id"):
             conf = {**conf, "client_id": read["client_id"]}
-    where = f"tenant {tenant.name}"
     client_id = str(conf.get("client_id") or environ.get("AZURE_CLIENT_ID") or "")
     tenant_id = tenant.tenant_id or environ.get("AZURE_TENANT_ID", "")
     if not tenant_id:
-        raise AuthError(f"{where}: no tenant_id", hint="set tenant_id in tenant.yaml")
+        raise AuthError("no tenant_id", hint="set tenant_id in tenant.yaml")
     if not client_id:
         raise AuthError(
-            f"{where}: no client_id for the {purpose} credential",
+            f"no client_id for the {purpose} credential",
             hint="set auth.client_id in tenant.yaml or the AZURE_CLIENT_ID variable",
         )
 
-    cert_path = _path_ref(conf, "certificate_path", environ, where)
+    cert_path = _path_ref(conf, "certificate_path", environ)
     secret_env = conf.get("client_secret_env")
-    fed_file = _path_ref(conf, "federated_token_file", environ, where)
+    fed_file = _path_ref(conf, "federated_token_file", environ)
     method = conf.get("method")
     if method is None:
         if cert_path:
@@ -115,25 +114,25 @@ def credential_for(
             method = "device_code"
         else:
             raise AuthError(
-                f"{where}: no credential configured for the {purpose} credential",
+                f"no credential configured for the {purpose} credential",
                 hint="set auth.certificate_path_env, auth.client_secret_env or "
                 "auth.federated_token_file in tenant.yaml, or AZURE_CLIENT_CERTIFICATE_PATH / "
                 "AZURE_CLIENT_SECRET / AZURE_FEDERATED_TOKEN_FILE",
             )
     if method not in METHODS:
-        raise AuthError(f"{where}: unknown auth method '{method}'", hint=f"use one of {METHODS}")
+        raise AuthError(f"unknown auth method '{method}'", hint=f"use one of {METHODS}")
     if method == "certificate":
         cert_path = cert_path or environ.get("AZURE_CLIENT_CERTIFICATE_PATH")
         if not cert_path:
             raise AuthError(
-                f"{where}: method certificate needs a certificate",
+                "method certificate needs a certificate",
                 hint="set auth.certificate_path(_env) or AZURE_CLIENT_CERTIFICATE_PATH",
             )
     if method == "federated":
         fed_file = fed_file or environ.get("AZURE_FEDERATED_TOKEN_FILE")
         if not fed_file and not environ.get("ACTIONS_ID_TOKEN_REQUEST_URL"):
             raise AuthError(
-                f"{where}: method federated needs a token",
+                "method federated needs a token",
                 hint="set auth.federated_token_file(_env) or AZURE_FEDERATED_TOKEN_FILE, or run in "
                 "GitHub Actions with 'permissions: id-token: write'",
             )
@@ -149,9 +148,7 @@ def credential_for(
     )
 
 
-def _path_ref(
-    conf: Mapping[str, Any], key: str, environ: Mapping[str, str], where: str
-) -> str | None:
+def _path_ref(conf: Mapping[str, Any], key: str, environ: Mapping[str, str]) -> str | None:
     if conf.get(key):
         return str(conf[key])
     var = conf.get(f"{key}_env")
@@ -159,9 +156,7 @@ def _path_ref(
         return None
     value = environ.get(str(var))
     if not value:
-        raise AuthError(
-            f"{where}: environment variable {var} is not set ({key}_env in tenant.yaml)"
-        )
+        raise AuthError(f"environment variable {var} is not set ({key}_env in tenant.yaml)")
     return value
 
 
@@ -382,7 +377,7 @@ class MsalTokenProvider:
 
     @property
     def _where(self) -> str:
-        return f"tenant {self.credential.tenant_id}"
+        return f"{self.credential.label}"
 
     def _error_from(self, result: Mapping[str, Any]) -> AuthError:
         from driftguard.live.aadsts import hint_for

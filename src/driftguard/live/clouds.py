@@ -2,9 +2,9 @@
 
 Tokens are requested for the cloud's Exchange resource, ``https://<cloud's exchange host>/.default``
 (the table's admin host); an ``exchange_host`` override changes where requests go (the simulator,
-a regional host), not the audience the token is issued for. Redirects of the admin API are followed only to hosts equal
-to or under ``exchange_domain``. Overrides (``tenant.yaml`` ``endpoints:``) point the same code at
-the simulator in tests.
+a regional host), not the audience the token is issued for. Redirects of the admin API are
+followed only to hosts equal to or under ``exchange_domain``. Overrides (``tenant.yaml``
+``endpoints:``) point the same code at the simulator in tests.
 """
 
 from __future__ import annotations

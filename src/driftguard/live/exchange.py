@@ -194,10 +194,8 @@ class ExchangeClient:
                 delay = self._delay(retry.headers, attempt)
                 remaining = deadline - self._clock()
                 if attempt >= self.policy.max_attempts or delay > remaining:
-                    why = (
-                        f"gave up after {attempt} attempts"
-                        if attempt >= self.policy.max_attempts
-                        else f"gave up after {attempt} attempts (deadline reached)"
+                    why = f"gave up after {attempt} attempt{'s' if attempt > 1 else ''}" + (
+                        "" if attempt >= self.policy.max_attempts else ", deadline reached"
                     )
                     raise ServiceError(
                         f"{cmdlet}: {self._safe(retry.cause, 300)} ({why})",

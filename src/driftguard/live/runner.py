@@ -88,8 +88,6 @@ def read_one(source: Source, tenant: TenantConfig) -> TenantRead:
 
 
 def _wrap(tenant: str, message: str, hint: str | None) -> LiveReadError:
-    if not message.startswith(f"tenant {tenant}:"):
-        message = f"tenant {tenant}: {message}"
     return LiveReadError(message, tenant=tenant, hint=hint)
 
 

@@ -102,17 +102,12 @@ class ExchangeSource:
 
 @contextlib.contextmanager
 def named(tenant: str) -> Iterator[None]:
-    """Make every error raised inside name ``tenant`` (once) and carry it as ``.tenant``."""
+    """Make every error raised inside carry ``tenant`` (``.tenant``; reports print it first)."""
     try:
         yield
     except LiveReadError as exc:
         if exc.tenant is None:
             exc.tenant = tenant
-        if not exc.message.startswith(f"tenant {tenant}:"):
-            exc.message = f"tenant {tenant}: {exc.message}"
-            exc.args = (exc.message,)
         raise
     except DriftguardError as exc:
-        raise LiveReadError(
-            f"tenant {tenant}: {exc.message}", tenant=tenant, hint=exc.hint
-        ) from exc
+        raise LiveReadError(exc.message, tenant=tenant, hint=exc.hint) from exc
