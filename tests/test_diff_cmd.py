@@ -1,0 +1,192 @@
+"""`driftguard diff` end to end: the demo, --live files, formats, exit codes, terminal safety."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from driftguard.cli import main
+from driftguard.cli.diff_cmd import emit_report
+from driftguard.errors import DriftguardError
+from driftguard.model import Report
+from driftkit import HYBRID, PARTNER, assert_valid_report, wire, write_baseline, write_live
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty working folder: no ./baseline, so the demo must come from the package."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_demo_runs_with_no_baseline_folder(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert not (workdir / "baseline").exists()
+    assert main(["diff", "--tenant", "demo"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("demo  DRIFT  3 findings: 3 critical (1 warning)")
+    assert "Inbound relay (temp)" in out and "+203.0.113.0/24" in out
+    assert "TreatMessagesAsInternal  false -> true" in out
+    assert "Fabrikam partner TLS" in out  # only in the unknown-property warning
+    assert "\x1b" not in out  # not a terminal: no colour
+    assert out.rstrip().endswith("exit code 2")
+
+
+def test_demo_json_validates(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", "--tenant", "demo", "--format", "json"]) == 2
+    data = assert_valid_report(capsys.readouterr().out)
+    assert data["summary"]["critical"] == 3 and data["summary"]["warnings"] == 1
+    [tenant] = data["tenants"]
+    assert tenant["status"] == "drift" and tenant["error"] is None
+    ips = next(f for f in tenant["findings"] if f["field"] == "SenderIPAddresses")
+    assert ips["added"] == ["203.0.113.0/24"] and ips["baseline"] == ["198.51.100.0/24"]
+    assert ips["location"]["path"].endswith("hybrid-relay.yaml") and ips["events"] == []
+
+
+def test_output_file(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = workdir / "reports" / "demo.json"
+    assert main(["diff", "--tenant", "demo", "--format", "json", "--output", str(target)]) == 2
+    assert capsys.readouterr().out == ""
+    assert_valid_report(target.read_text("utf-8"))
+
+
+def test_other_formats_go_through_the_renderer_seam(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["diff", "--tenant", "demo", "--format", "markdown"]) == 2
+    out = capsys.readouterr().out
+    assert "Hybrid relay" in out and "TreatMessagesAsInternal" in out
+
+
+def test_unknown_renderer_is_a_clear_error() -> None:
+    report = Report(generated_at=datetime.now(UTC), tenants=())
+    with pytest.raises(DriftguardError, match="the nosuch report format is not available"):
+        emit_report(report, "nosuch", None)
+
+
+def _contoso(workdir: Path) -> Path:
+    return write_baseline(workdir / "baseline", [HYBRID, PARTNER])
+
+
+def test_clean_live_file_exits_0(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _contoso(workdir)
+    live = write_live(workdir / "live.json", [wire(PARTNER), wire(HYBRID)])
+    assert main(["diff", "--live", str(live), "--format", "json"]) == 0
+    data = assert_valid_report(capsys.readouterr().out)
+    assert data["tenants"][0]["status"] == "ok" and data["summary"]["findings"] == 0
+    assert main(["diff", "--live", str(live)]) == 0
+    assert "contoso  OK" in capsys.readouterr().out
+
+
+def test_live_with_several_tenants_is_refused(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _contoso(workdir)
+    write_baseline(workdir / "baseline", [HYBRID], tenant="fabrikam")
+    live = write_live(workdir / "live.json", [wire(HYBRID)])
+    assert main(["diff", "--live", str(live)]) == 1
+    assert "--live reads one tenant's state, but 2 tenants" in capsys.readouterr().err
+    assert main(["diff", "--live", str(live), "--tenant", "fabrikam"]) == 0
+
+
+def test_one_tenant_error_still_reports_the_others(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _contoso(workdir)
+    code = main(["diff", "--tenant", "contoso", "--tenant", "demo", "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 1
+    data = assert_valid_report(captured.out)
+    statuses = {t["tenant"]: t["status"] for t in data["tenants"]}
+    assert statuses == {"contoso": "error", "demo": "drift"}
+    assert data["tenants"][0]["error"]  # e.g. no credential configured
+    assert "error: contoso:" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"value": [\n  {"Name": "x",}\n]}', ":2:16: invalid JSON"),
+        (json.dumps({"value": [], "@adminapi.warnings": ["More results"]}), "may be incomplete"),
+        (json.dumps({"value": [], "@odata.nextLink": "https://x/next"}), "nextLink"),
+    ],
+)
+def test_bad_live_file_is_an_error_never_a_verdict(
+    workdir: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    _contoso(workdir)
+    live = workdir / "live.json"
+    live.write_text(content, "utf-8")
+    assert main(["diff", "--live", str(live), "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    data = assert_valid_report(captured.out)
+    [tenant] = data["tenants"]
+    assert tenant["status"] == "error" and message in tenant["error"]
+    assert str(live) in tenant["error"]
+    assert message in captured.err
+    assert main(["diff", "--live", str(live)]) == 1
+    assert "contoso  ERROR" in capsys.readouterr().out
+
+
+def test_missing_baseline_folder(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff"]) == 1
+    assert "no baseline folder" in capsys.readouterr().err
+
+
+def test_untrusted_names_are_stripped_on_the_terminal(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _contoso(workdir)
+    evil = {"Name": "evil\x1b[2J\x07name\u202e", "SenderDomains": ["x.example"]}
+    live = write_live(
+        workdir / "live.json",
+        [wire(HYBRID, Comment="line1\nline2\x1b[31m"), wire(PARTNER), wire(evil)],
+    )
+    assert main(["diff", "--live", str(live)]) == 2
+    out = capsys.readouterr().out
+    assert "evil[2Jname" in out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "line1 line2[31m" in out  # one table row, no raw newline from the comment
+
+
+def _run_on_a_terminal(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> str:
+    master, slave = os.openpty()
+    stream = io.TextIOWrapper(os.fdopen(slave, "wb", buffering=0), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", stream)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    try:
+        code = main(argv)
+        stream.flush()
+        chunks = []
+        os.set_blocking(master, False)
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        monkeypatch.undo()
+        stream.close()
+        os.close(master)
+    assert code == 2
+    return b"".join(chunks).decode("utf-8")
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coloured = _run_on_a_terminal(["diff", "--tenant", "demo"], monkeypatch)
+    assert "\x1b[1;31mcritical" in coloured
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = _run_on_a_terminal(["diff", "--tenant", "demo"], monkeypatch)
+    assert "critical" in plain and "\x1b" not in plain
