@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["simulator"]
+
 _real_connect = socket.socket.connect
 
 
