@@ -1,0 +1,210 @@
+"""driftguard apply and rollback against the HTTPS simulator: convergence and every refusal."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from applykit import TENANT, Setup, setup  # noqa: F401 - fixture
+
+from driftguard.apply import apply_plan
+from driftguard.baseline.load import load_baseline
+from driftguard.cli.apply_cmd import clients
+from driftguard.errors import PlanError
+from driftguard.journal import read_journal
+from driftguard.planfile import read_plan
+
+
+def test_plan_then_apply_converges(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    assert setup.diff() == 2
+    code, plan, digest = setup.plan("--remove-unknown")
+    assert code == 2
+    actions = read_plan(plan).actions
+    assert [a.kind.value for a in actions] == ["remove", "revert", "revert", "create"]
+    capsys.readouterr()
+    assert setup.apply(plan, "--approve", digest) == 0
+    out = capsys.readouterr()
+    assert out.out.count("Applied") == 4
+    assert "4 applied, 0 skipped, 0 failed" in out.err
+    assert setup.writes() == [
+        "Remove-InboundConnector",
+        "Set-InboundConnector",
+        "Set-InboundConnector",
+        "New-InboundConnector",
+    ]
+    assert setup.diff() == 0
+    journal = read_journal(f"{plan}.journal.jsonl")
+    statuses = [(e["action_id"], e["status"]) for e in journal.entries]
+    assert statuses == [(a.id, s) for a in actions for s in ("started", "applied")]
+    assert all(e["verified"] for e in journal.entries if e["status"] == "applied")
+    # applying the same plan again: the journal exists, so it is refused, not repeated
+    assert setup.apply(plan, "--approve", digest) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert len(setup.writes()) == 4
+
+
+def test_default_plan_disables_the_unknown_connector(setup: Setup) -> None:
+    _, plan, digest = setup.plan()
+    assert setup.apply(plan, "--approve", digest) == 0
+    rogue = next(r for r in setup.records() if r["Name"] == "Inbound relay (temp)")
+    assert rogue["Enabled"] is False  # kept, as evidence, but no longer accepting mail
+
+
+def test_refused_without_approval(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    _, plan, digest = setup.plan()
+    assert setup.apply(plan) == 1
+    err = capsys.readouterr().err
+    assert "not approved" in err and digest in err
+    assert setup.writes() == []
+    assert not Path(f"{plan}.journal.jsonl").exists()
+
+
+def test_refused_with_another_digest(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    _, plan, digest = setup.plan()
+    wrong = digest[:-4] + ("0000" if not digest.endswith("0000") else "1111")
+    assert setup.apply(plan, "--approve", wrong) == 1
+    assert "does not match" in capsys.readouterr().err
+    assert setup.writes() == []
+
+
+def test_bare_hex_digest_is_accepted(setup: Setup) -> None:
+    _, plan, digest = setup.plan("--remove-unknown")
+    assert setup.apply(plan, "--approve", digest.removeprefix("sha256:").upper()) == 0
+    assert setup.diff() == 0
+
+
+def test_tampered_plan_refused(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    _, plan, digest = setup.plan()
+    doc = json.loads(plan.read_text())
+    doc["actions"][1]["parameters"]["SenderIPAddresses"].append("192.0.2.0/24")
+    plan.write_text(json.dumps(doc, indent=2))
+    assert setup.apply(plan, "--approve", digest) == 1
+    assert "digest does not match its content" in capsys.readouterr().err
+    # re-computing the digest does not help: the approval binds the reviewed one
+    from driftguard.planfile import digest_of
+
+    doc["digest"] = digest_of(doc)
+    plan.write_text(json.dumps(doc, indent=2))
+    assert setup.apply(plan, "--approve", digest) == 1
+    assert "does not match this plan's digest" in capsys.readouterr().err
+    assert setup.writes() == []
+
+
+def test_expired_plan_refused(setup: Setup) -> None:
+    _, path, digest = setup.plan()
+    plan = read_plan(path)
+    config = load_baseline(setup.baseline).tenants[TENANT].config
+    with clients(config) as (reader, writer), pytest.raises(PlanError, match="expired"):
+        apply_plan(
+            plan,
+            approve=digest,
+            tenant=config,
+            reader=reader,
+            writer=writer,
+            clock=lambda: plan.expires_at + timedelta(seconds=1),
+            journal=None,
+        )
+    assert setup.writes() == []
+
+
+def test_plan_for_another_tenant_refused(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    _, plan, digest = setup.plan()
+    tenant_yaml = setup.baseline / TENANT / "tenant.yaml"
+    data = yaml.safe_load(tenant_yaml.read_text())
+    data["tenant_id"] = "00000000-0000-4000-8000-000000000001"
+    tenant_yaml.write_text(yaml.safe_dump(data))
+    assert setup.apply(plan, "--approve", digest) == 1
+    err = capsys.readouterr().err
+    assert "the plan is for tenant_id" in err and "00000000-0000-4000-8000-000000000001" in err
+    assert setup.writes() == []
+
+
+def test_live_change_between_plan_and_apply_refused(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, plan, digest = setup.plan()
+    setup.tamper(
+        "Set-InboundConnector",
+        {"Identity": "Hybrid relay", "SenderIPAddresses": ["10.0.3.0/24", "192.0.2.0/24"]},
+    )
+    before = len(setup.writes())
+    assert setup.apply(plan, "--approve", digest) == 1
+    err = capsys.readouterr().err
+    assert "stale" in err
+    assert "'Hybrid relay': SenderIPAddresses is now [10.0.3.0/24, 192.0.2.0/24]" in err
+    assert len(setup.writes()) == before  # nothing written, not even the first action
+
+
+def test_new_connector_with_the_missing_name_makes_the_plan_stale(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, plan, digest = setup.plan()
+    setup.tamper(
+        "New-InboundConnector",
+        {"Name": "Scanner relay", "SenderDomains": ["*"], "SenderIPAddresses": ["192.0.2.1"]},
+    )
+    before = len(setup.writes())
+    assert setup.apply(plan, "--approve", digest) == 1
+    assert "'Scanner relay' exists now" in capsys.readouterr().err
+    assert len(setup.writes()) == before
+
+
+def test_deleted_unknown_connector_makes_the_plan_stale(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, plan, digest = setup.plan()
+    setup.tamper("Remove-InboundConnector", {"Identity": "Inbound relay (temp)"})
+    assert setup.apply(plan, "--approve", digest) == 1
+    assert "'Inbound relay (temp)'" in capsys.readouterr().err
+
+
+def test_change_already_in_place_is_skipped(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, plan, digest = setup.plan()
+    setup.tamper("Set-InboundConnector", {"Identity": "Partner TLS", "Enabled": True})
+    before = len(setup.writes())
+    assert setup.apply(plan, "--approve", digest) == 0
+    out = capsys.readouterr().out
+    assert "Skipped  [003-revert] Partner TLS: already in place" in out
+    assert len(setup.writes()) == before + 3
+
+
+def test_dry_run_writes_nothing(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    _, plan, _digest = setup.plan()
+    before = setup.records()
+    assert setup.apply(plan, "--dry-run") == 0
+    out = capsys.readouterr()
+    assert out.out.count("dry run: not written") == 4
+    assert "dry run: nothing was written" in out.err
+    assert setup.writes() == []
+    assert setup.records() == before
+    assert not Path(f"{plan}.journal.jsonl").exists()
+
+
+def test_rollback_restores_the_exact_before_state(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = setup.normalised()
+    _, plan, digest = setup.plan("--remove-unknown")
+    assert setup.apply(plan, "--approve", digest) == 0
+    assert setup.normalised() != before
+    journal = f"{plan}.journal.jsonl"
+    capsys.readouterr()
+    assert setup.run("rollback", journal, "--baseline", str(setup.baseline)) == 1
+    shown = capsys.readouterr()
+    assert "Rollback plan" in shown.out and "not approved" in shown.err
+    rollback_digest = shown.out.split("digest: ")[1].split()[0]
+    assert (
+        setup.run(
+            "rollback", journal, "--baseline", str(setup.baseline), "--approve", rollback_digest
+        )
+        == 0
+    )
+    assert setup.normalised() == before
+    entries = read_journal(f"{journal}.rollback.jsonl").entries
+    assert [e["status"] for e in entries].count("applied") == 4
+    assert setup.diff() == 2  # the drift is back, exactly as it was
