@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from driftguard.baseline import yamlsafe
+from driftguard.baseline.fastcheck import surely_valid
 from driftguard.baseline.files import connector_file
 from driftguard.baseline.load import (
     check,
@@ -536,3 +537,55 @@ def test_random_documents_through_the_whole_loader(tmp_path: Path) -> None:
         "dict_key.yaml",
         "bad_ip.yaml",
     }
+
+
+# --------------------------------------------------------------------------- the fast schema check
+
+
+def _plausible(kind: str) -> st.SearchStrategy[object]:
+    words = st.sampled_from(["", "x", "Partner", "onpremises", "AdminUI", "contoso.com", "*"])
+    texts = words | st.text(max_size=6)
+    anything = st.none() | st.booleans() | st.integers() | texts
+    if kind == "bool":
+        return st.booleans() | anything
+    if kind in ("text", "name", "host", "enum"):
+        return texts | anything
+    return st.lists(texts | anything, max_size=3) | texts | anything
+
+
+_near_connectors = st.dictionaries(
+    st.sampled_from([p.name for p in SETTABLE] + ["Guid", "Identity", "Extra"]),
+    st.deferred(lambda: st.sampled_from([p.kind.value for p in SETTABLE]).flatmap(_plausible)),
+    max_size=10,
+).map(lambda d: {"Name": "n", "SenderDomains": ["x"], **d})
+
+_near_tenants = st.fixed_dictionaries(
+    {"tenant_id": st.sampled_from(["5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13", "contoso.com", "x"])},
+    optional={
+        "cloud": st.sampled_from(["global", "dod", "mars", 1]),
+        "admins": st.lists(st.sampled_from(["a@b.c", "", 3]), max_size=2),
+        "auth": st.dictionaries(
+            st.sampled_from(["client_id", "method", "write", "secret"]),
+            st.sampled_from(["x", "secret", "", None])
+            | st.fixed_dictionaries({}, optional={"client_id": st.sampled_from(["x", "", 1])}),
+            max_size=3,
+        ),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pair=st.tuples(st.just("connector"), _near_connectors)
+    | st.tuples(st.just("tenant"), _near_tenants)
+)
+def test_fast_check_agrees_with_jsonschema(pair: tuple[str, dict[str, object]]) -> None:
+    name, document = pair
+    schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
+    assert surely_valid(schema, document) == Draft202012Validator(schema).is_valid(document)
+
+
+def test_fast_check_defers_on_unknown_keywords() -> None:
+    assert surely_valid({"type": "string"}, "x")
+    assert not surely_valid({"type": "string", "format": "email"}, "x")  # doubt: not sure
+    assert not surely_valid({"$ref": "https://elsewhere/schema"}, "x")

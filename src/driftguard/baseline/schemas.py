@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from driftguard.baseline.fastcheck import surely_valid
 from driftguard.baseline.yamlsafe import Document, JsonPath
 from driftguard.errors import Problem
 from driftguard.properties import READ_ONLY, REQUIRED_IN_BASELINE, SETTABLE, Kind, Property
@@ -125,6 +126,8 @@ def _validator(name: str) -> Any:
 
 def schema_problems(name: str, doc: Document) -> list[Problem]:
     """Every schema violation of ``doc`` against schema ``name``, each at its key or value."""
+    if surely_valid(packaged_schema(name), doc.data):
+        return []  # the common case, without paying for jsonschema
     validator = _validator(name)
     problems: list[Problem] = []
     for error in validator.iter_errors(doc.data):

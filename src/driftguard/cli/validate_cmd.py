@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from driftguard.cli._common import add_baseline, add_tenants
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def register(sub: Any) -> None:
@@ -23,6 +24,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: `driftguard --version` must not pay for them.
+    from datetime import UTC, datetime
+    from pathlib import Path
+
     from driftguard.baseline.load import (
         DEMO_TENANT,
         check,

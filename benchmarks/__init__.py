@@ -1,0 +1,1 @@
+"""driftguard's benchmarks: ``python -m benchmarks [NAME ...]`` (see README.md)."""

@@ -1,0 +1,58 @@
+"""Shared helpers: wall time of a command, medians of interleaved runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def wall(cmd: Sequence[str], *, cwd: Path | None = None) -> float:
+    """Seconds one run of ``cmd`` takes; raises if it fails (a failed run is not a timing)."""
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace")[-500:]
+        raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {tail}")
+    return elapsed
+
+
+def medians(
+    commands: dict[str, Sequence[str]], runs: int, *, cwd: Path | None = None, warmup: int = 1
+) -> dict[str, float]:
+    """Median wall time of each command; runs are interleaved so load spikes hit all alike."""
+    times: dict[str, list[float]] = {k: [] for k in commands}
+    for _ in range(warmup):
+        for cmd in commands.values():
+            wall(cmd, cwd=cwd)
+    for _ in range(runs):
+        for key, cmd in commands.items():
+            times[key].append(wall(cmd, cwd=cwd))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def driftguard_command() -> list[str]:
+    """The installed console script next to this interpreter, else ``python -m driftguard``."""
+    script = Path(sys.executable).parent / "driftguard"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    found = shutil.which("driftguard")
+    return [found] if found else [sys.executable, "-m", "driftguard"]
+
+
+def record(name: str, value: float, reference: float, target: float) -> dict[str, object]:
+    ratio = value / reference if reference > 0 else float("inf")
+    return {
+        "name": name,
+        "value": round(value, 4),
+        "reference": round(reference, 4),
+        "ratio": round(ratio, 2),
+        "target": target,
+        "ok": ratio < target,
+    }
