@@ -47,6 +47,7 @@ class Unattributed:
 
     finding: Finding
     note: str
+    index: int  # position of the finding in ``Attribution.findings``
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,9 @@ def attribute(
         out.append(replace(finding, events=tuple(explaining[:MAX_EVENTS_PER_FINDING])))
         if not explaining:
             unattributed.append(
-                Unattributed(finding, _unattributed_note(finding, start, changed_at or {}))
+                Unattributed(
+                    finding, _unattributed_note(finding, start, changed_at or {}), position
+                )
             )
     return Attribution(
         findings=tuple(out),

@@ -1,0 +1,191 @@
+"""A small Microsoft Graph reader for the investigation (audit queries, message trace, alerts).
+
+Same rules as the Exchange client: https only, the bearer token goes only to the tenant's Graph
+host (an ``@odata.nextLink`` elsewhere is refused, not followed), throttling is retried with
+``Retry-After`` under a cap, and anything partial is an error, never a shorter list.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from driftguard.errors import AuthError, ServiceError, TruncatedReadError
+from driftguard.live.clouds import CLOUDS, ResolvedEndpoints
+
+if TYPE_CHECKING:
+    import requests
+
+    from driftguard.live.auth import TokenProvider
+    from driftguard.model import TenantConfig
+
+_RETRY = {429, 500, 502, 503, 504}
+
+
+def graph_scope(cloud: str) -> str:
+    """The Graph resource of the tenant's cloud (tokens name the cloud's resource, not an
+    overridden host, as for Exchange)."""
+    return f"https://{CLOUDS[cloud].graph_host}/.default"
+
+
+class GraphClient:
+    def __init__(
+        self,
+        session: requests.Session,
+        host: str,
+        tokens: TokenProvider,
+        *,
+        ca_bundle: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 5,
+        max_pages: int = 2000,
+        timeout: float = 120.0,
+    ) -> None:
+        self._session = session
+        self.host = host.lower()
+        self._tokens = tokens
+        self._verify: str | bool = ca_bundle or True
+        self._sleep = sleep
+        self.max_attempts = max_attempts
+        self.max_pages = max_pages
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"GraphClient(https://{self.host})"
+
+    def url(self, path: str) -> str:
+        return f"https://{self.host}{path}"
+
+    def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        return self._request("GET", self.url(path), params=params)
+
+    def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request("POST", self.url(path), body=body)
+
+    def pages(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Each page's ``value``, following ``@odata.nextLink`` on the same host only."""
+        url: str | None = self.url(path)
+        count = 0
+        while url:
+            count += 1
+            if count > self.max_pages:
+                raise TruncatedReadError(f"Graph: more than {self.max_pages} pages of {path}")
+            payload = self._request("GET", url, params=params if count == 1 else None)
+            value = payload.get("value")
+            if not isinstance(value, list):
+                raise ServiceError(f"Graph: {path} answered without a value list")
+            yield [v for v in value if isinstance(v, dict)]
+            link = payload.get("@odata.nextLink")
+            url = self._same_host(link, path) if link else None
+
+    def _same_host(self, link: Any, path: str) -> str:
+        parts = urlsplit(str(link))
+        if parts.scheme != "https" or parts.netloc.lower() != self.host:
+            raise TruncatedReadError(
+                f"Graph: the next page of {path} is on another host ({parts.netloc or '?'}); "
+                "not following it with the token, so the result is incomplete"
+            )
+        return str(link)
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        import requests
+
+        refreshed = False
+        path = urlsplit(url).path
+        for attempt in range(1, self.max_attempts + 1):
+            headers = {
+                "Authorization": f"Bearer {self._tokens.token(force_refresh=refreshed)}",
+                "Accept": "application/json",
+            }
+            try:
+                resp = self._session.request(
+                    method,
+                    url,
+                    params=dict(params) if params else None,
+                    json=dict(body) if body is not None else None,
+                    headers=headers,
+                    verify=self._verify,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                if method == "GET" and attempt < self.max_attempts:
+                    self._sleep(min(2.0**attempt, 30.0))
+                    continue
+                raise ServiceError(f"Graph: {method} {path} failed: {type(exc).__name__}") from None
+            if resp.status_code == 401 and not refreshed:
+                refreshed = True
+                continue
+            if resp.status_code in _RETRY and attempt < self.max_attempts:
+                self._sleep(_retry_after(resp.headers.get("Retry-After"), attempt))
+                continue
+            if resp.status_code in (401, 403):
+                raise AuthError(
+                    f"Graph: {method} {path} was refused ({resp.status_code}): {_message(resp)}",
+                    hint="the app needs the Graph application permission for this evidence "
+                    "(AuditLogsQuery-Exchange.Read.All, ExchangeMessageTrace.Read.All or "
+                    "SecurityAlert.Read.All) with admin consent",
+                )
+            if resp.status_code >= 300:
+                raise ServiceError(
+                    f"Graph: {method} {path} answered {resp.status_code}: {_message(resp)}"
+                )
+            try:
+                payload = resp.json()
+            except ValueError:
+                raise ServiceError(f"Graph: {method} {path} answered with non-JSON") from None
+            if not isinstance(payload, dict):
+                raise ServiceError(f"Graph: {method} {path} answered with a non-object")
+            return payload
+        raise ServiceError(f"Graph: {method} {path} kept failing after {self.max_attempts} tries")
+
+
+def _retry_after(value: str | None, attempt: int) -> float:
+    try:
+        return min(max(float(value or ""), 0.0), 120.0)
+    except ValueError:
+        return min(2.0**attempt, 30.0)
+
+
+def _message(resp: requests.Response) -> str:
+    try:
+        error = resp.json().get("error", {})
+        text = str(error.get("message") or error.get("code") or "")
+    except (ValueError, AttributeError):
+        text = ""
+    text = "".join(ch for ch in text if ch.isprintable())[:200]
+    return text or resp.reason or "no detail"
+
+
+def graph_client(
+    tenant: TenantConfig,
+    endpoints: ResolvedEndpoints,
+    session: requests.Session,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> GraphClient:
+    """A Graph client with a Graph-scoped token from the tenant's read credential."""
+    from driftguard.live.auth import MsalTokenProvider, credential_for
+
+    scope = graph_scope(endpoints.cloud)
+
+    class _GraphTokens(MsalTokenProvider):
+        @property
+        def scopes(self) -> list[str]:
+            return [scope]
+
+    tokens = _GraphTokens(credential_for(tenant, purpose="read"), endpoints, session)
+    return GraphClient(
+        session, endpoints.graph_host, tokens, ca_bundle=endpoints.ca_bundle, sleep=sleep
+    )
