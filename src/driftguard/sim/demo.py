@@ -1,9 +1,243 @@
-"""The demo tenant (placeholder until the demo scenario lands)."""
+"""The demo tenant: Contoso, compromised on 2026-11-28, as the simulator serves it.
+
+Live connectors are ``demo/live.json`` verbatim; the approved state is the packaged baseline.
+The evidence tells one story: an account nobody lists as an admin, signing in from outside
+Contoso's range, created a catch-all OnPremises connector and widened "Hybrid relay" to its own
+range, then relayed spam; the service blocked "Hybrid relay" and raised "Suspicious connector
+activity", so Contoso's own on-premises mail now bounces with 5.7.711.
+"""
 
 from __future__ import annotations
 
-from driftguard.sim.state import SimState
+import json
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Any
+
+from driftguard.sim import auditlog
+from driftguard.sim.cmdlets import CmdletContext
+from driftguard.sim.records import wire_timestamp
+from driftguard.sim.scenarios import grant_standard_apps
+from driftguard.sim.state import SimState, TenantState
+
+DEMO_TENANT_ID = "5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13"
+ADMIN = "exadmin@contoso.com"
+ADMIN_IP = "198.51.100.10"
+INTRUDER = "helpdesk.temp@contoso.onmicrosoft.com"
+INTRUDER_IP = "203.0.113.66"
+ROGUE = "Inbound relay (temp)"
+HYBRID_GUID = "ac4d5ab0-6637-4e91-8d47-f5c2e95c71d9"
+BLOCKED_AT = datetime(2026, 11, 28, 6, 10, 0, tzinfo=UTC)
+SPIKE_START = datetime(2026, 11, 28, 2, 45, 0, tzinfo=UTC)
+TRACE_START = datetime(2026, 11, 26, 0, 0, 0, tzinfo=UTC)
+TRACE_END = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 
 
-def add_demo_tenant(sim: SimState) -> None:
-    raise NotImplementedError("the demo scenario is not built yet")
+def _demo_files() -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """(live records, tenant.yaml, {file name: connector file}) from the package."""
+    import yaml
+
+    package = resources.files("driftguard.demo")
+    live = json.loads(package.joinpath("live.json").read_text(encoding="utf-8"))["value"]
+    folder = package.joinpath("baseline", "demo")
+    config = yaml.safe_load(folder.joinpath("tenant.yaml").read_text(encoding="utf-8"))
+    approved = {
+        item.name: yaml.safe_load(item.read_text(encoding="utf-8"))
+        for item in sorted(folder.joinpath("inbound").iterdir(), key=lambda i: i.name)
+        if item.name.endswith(".yaml")
+    }
+    return live, config, approved
+
+
+def add_demo_tenant(sim: SimState) -> TenantState:
+    live, config, approved = _demo_files()
+    tenant = TenantState(
+        name="demo",
+        tenant_id=str(config["tenant_id"]),
+        domain="contoso.onmicrosoft.com",
+        cloud=str(config.get("cloud", "global")),
+        connectors=[dict(r) for r in live],
+        approved=list(approved.values()),
+        accepted_domains=list(config.get("accepted_domains", [])),
+        trusted_ip_ranges=list(config.get("trusted_ip_ranges", [])),
+        admins=list(config.get("admins", [])),
+    )
+    sim.add_tenant(tenant)
+    grant_standard_apps(sim, tenant)
+    _audit(sim, tenant)
+    rogue = tenant.find_connector(ROGUE)
+    tenant.blocked.append(
+        {
+            "ConnectorId": HYBRID_GUID,
+            "ConnectorName": "Hybrid relay",
+            "TenantId": tenant.tenant_id,
+            "Reason": "The connector was used to send a high volume of suspicious messages.",
+            "CreatedTime": wire_timestamp(BLOCKED_AT),
+            "ExpirationTime": wire_timestamp(BLOCKED_AT + timedelta(days=30)),
+        }
+    )
+    tenant.alerts.append(
+        {
+            "id": "da6d3b6b-0a8c-4e2f-9f41-3c1e2d7a8b90",
+            "title": "Suspicious connector activity",
+            "severity": "high",
+            "status": "new",
+            "category": "ThreatManagement",
+            "serviceSource": "microsoftDefenderForOffice365",
+            "detectionSource": "microsoftDefenderForOffice365",
+            "createdDateTime": BLOCKED_AT.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "lastUpdateDateTime": BLOCKED_AT.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tenantId": tenant.tenant_id,
+            "description": "A connector was restricted from sending email because of suspicious "
+            "activity.",
+            "evidence": [
+                {
+                    "@odata.type": "#microsoft.graph.security.mailboxConfigurationEvidence",
+                    "displayName": "Hybrid relay",
+                }
+            ],
+        }
+    )
+    tenant.message_trace = message_trace(
+        tenant, rogue_ranges=("203.0.113.",), seed=sim.knobs.seed, has_rogue=rogue is not None
+    )
+    return tenant
+
+
+def _audit(sim: SimState, tenant: TenantState) -> None:
+    def ctx(when: datetime, user: str, ip: str, app: str | None = None) -> CmdletContext:
+        return CmdletContext(sim=sim, now=when, user=user, client_ip=ip, app_id=app)
+
+    admin_created = datetime(2026, 3, 2, 9, 15, 4, tzinfo=UTC)
+    events: list[tuple[CmdletContext, str, str, dict[str, Any]]] = [
+        (
+            ctx(datetime(2021, 1, 12, 8, 47, 33, tzinfo=UTC), ADMIN, ADMIN_IP),
+            "New-InboundConnector",
+            "Legacy scanner",
+            {
+                "Name": "Legacy scanner",
+                "ConnectorType": "OnPremises",
+                "SenderDomains": ["contoso.com"],
+                "SenderIPAddresses": ["198.51.100.25"],
+            },
+        ),
+        (
+            ctx(admin_created, ADMIN, ADMIN_IP + ":49152"),
+            "New-InboundConnector",
+            "Hybrid relay",
+            {
+                "Name": "Hybrid relay",
+                "ConnectorType": "OnPremises",
+                "SenderDomains": ["contoso.com"],
+                "SenderIPAddresses": ["198.51.100.0/24"],
+                "RequireTls": True,
+                "TlsSenderCertificateName": "mail.contoso.com",
+            },
+        ),
+        (
+            ctx(datetime(2026, 5, 14, 11, 2, 51, tzinfo=UTC), ADMIN, ADMIN_IP),
+            "New-InboundConnector",
+            "Fabrikam partner TLS",
+            {
+                "Name": "Fabrikam partner TLS",
+                "ConnectorType": "Partner",
+                "SenderDomains": ["fabrikam.com"],
+                "RequireTls": True,
+                "RestrictDomainsToCertificate": True,
+                "TlsSenderCertificateName": "mail.fabrikam.com",
+            },
+        ),
+        (
+            ctx(datetime(2025, 9, 30, 16, 20, 9, tzinfo=UTC), ADMIN, ADMIN_IP),
+            "Set-InboundConnector",
+            "Legacy scanner",
+            {"Identity": "Legacy scanner", "Enabled": False},
+        ),
+        (
+            ctx(datetime(2026, 11, 28, 2, 38, 12, tzinfo=UTC), INTRUDER, INTRUDER_IP + ":50912"),
+            "New-InboundConnector",
+            ROGUE,
+            {
+                "Name": ROGUE,
+                "ConnectorType": "OnPremises",
+                "SenderDomains": ["*"],
+                "SenderIPAddresses": ["203.0.113.0/24"],
+                "TreatMessagesAsInternal": True,
+                "Comment": "temporary relay for migration, remove after cutover",
+            },
+        ),
+        (
+            ctx(datetime(2026, 11, 28, 2, 41, 37, tzinfo=UTC), INTRUDER, INTRUDER_IP),
+            "Set-InboundConnector",
+            "Hybrid relay",
+            {
+                "Identity": "Hybrid relay",
+                "SenderIPAddresses": {
+                    "@odata.type": "#Exchange.StringFieldDeltaUpdateData",
+                    "Add": ["203.0.113.0/24"],
+                },
+                "TreatMessagesAsInternal": True,
+            },
+        ),
+    ]
+    for context, operation, object_id, parameters in sorted(events, key=lambda e: e[0].now):
+        auditlog.append(
+            tenant, context, operation=operation, object_id=object_id, parameters=parameters
+        )
+
+
+def message_trace(
+    tenant: TenantState, *, rogue_ranges: tuple[str, ...], seed: int, has_rogue: bool
+) -> list[dict[str, Any]]:
+    """Ordinary traffic from the on-premises range and Fabrikam, and a spike from the intruder's
+    range through the tampered connectors, ending in NDRs once the service blocked them."""
+    rng = random.Random(seed)  # noqa: S311 - simulation, not security
+    rows: list[dict[str, Any]] = []
+
+    def row(when: datetime, sender: str, ip: str, subject: str, status: str) -> None:
+        rows.append(
+            {
+                "MessageTraceId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "MessageId": f"<{rng.getrandbits(64):016x}@{sender.split('@')[1]}>",
+                "Received": wire_timestamp(when),
+                "SenderAddress": sender,
+                "RecipientAddress": f"user{rng.randint(1, 40)}@contoso.com",
+                "FromIP": ip,
+                "ToIP": None,
+                "Subject": subject,
+                "Status": status,
+                "Size": rng.randint(4_000, 90_000),
+            }
+        )
+
+    moment = TRACE_START
+    while moment < TRACE_END:
+        for _ in range(rng.randint(2, 5)):
+            when = moment + timedelta(seconds=rng.randint(0, 3599))
+            blocked = when >= BLOCKED_AT
+            row(
+                when,
+                f"staff{rng.randint(1, 20)}@contoso.com",
+                f"198.51.100.{rng.randint(2, 30)}",
+                "Weekly report",
+                "Failed" if blocked and when < TRACE_END else "Delivered",
+            )
+        if rng.random() < 0.4:
+            when = moment + timedelta(seconds=rng.randint(0, 3599))
+            row(when, "orders@fabrikam.com", "192.0.2.25", "Purchase order", "Delivered")
+        moment += timedelta(hours=1)
+    spike = SPIKE_START
+    while spike < BLOCKED_AT + timedelta(minutes=30):
+        ip = f"{rogue_ranges[0]}{rng.randint(10, 200)}"
+        status = (
+            "Failed"
+            if spike >= BLOCKED_AT
+            else rng.choice(["Delivered", "Delivered", "Delivered", "FilteredAsSpam"])
+        )
+        sender = rng.choice(["payroll@contoso.com", "it-support@contoso.com", "ceo@contoso.com"])
+        row(spike, sender, ip, "Action required: verify your account", status)
+        spike += timedelta(seconds=rng.randint(15, 45))
+    rows.sort(key=lambda r: (r["Received"], r["MessageTraceId"]))
+    return rows

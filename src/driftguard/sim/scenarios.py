@@ -106,7 +106,9 @@ def generated_tenant(sim: SimState, i: int, *, drifted: bool) -> TenantState:
         tenant.connectors.append(
             build_record(settings, guid=guid, created=created, changed=created)
         )
-        tenant.approved.append({**data, "Guid": guid} if n == 0 else dict(data))
+        tenant.approved.append(
+            {"Name": data["Name"], "Guid": guid, **data} if n == 0 else dict(data)
+        )
     sim.add_tenant(tenant)
     grant_standard_apps(sim, tenant)
     if drifted:

@@ -245,9 +245,15 @@ class SimState:
 
     def to_dict(self) -> dict[str, Any]:
         with self.lock:
+            key = None
+            if self._signing_key is not None:
+                from driftguard.sim.tls import key_pem
+
+                key = key_pem(self._signing_key).decode()
             return {
                 "driftguard_sim_state": 1,
                 "seed": self.knobs.seed,
+                "signing_key": key,
                 "apps": [_app_to_dict(a) for a in self.apps.values()],
                 "tenants": [_tenant_to_dict(t) for t in self.tenants.values()],
             }
@@ -255,6 +261,10 @@ class SimState:
     @classmethod
     def from_dict(cls, data: dict[str, Any], knobs: ServerKnobs | None = None) -> SimState:
         sim = cls(knobs or ServerKnobs(seed=int(data.get("seed", 0))))
+        if data.get("signing_key"):
+            from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+            sim._signing_key = load_pem_private_key(data["signing_key"].encode(), password=None)
         for raw in data["apps"]:
             sim.apps[raw["client_id"]] = _app_from_dict(raw)
         for raw in data["tenants"]:
