@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from driftguard.cli import main
 from driftguard.normalize import connector_from_record
 from driftguard.sim import Simulator
@@ -98,8 +96,3 @@ def drifted(
         tenant.connectors[:] = [c for c in tenant.connectors if c["Name"] != "Scanner relay"]
     baseline = sim.write_baseline(tmp_path / "baseline", tenants=[TENANT])
     return Setup(sim, baseline, tmp_path)
-
-
-@pytest.fixture
-def setup(sim_factory: Callable[..., Simulator], tmp_path: Path) -> Setup:
-    return drifted(sim_factory, tmp_path)

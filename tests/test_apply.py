@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
-from applykit import TENANT, Setup, setup  # noqa: F401 - fixture
 
+from applykit import TENANT, Setup, drifted
 from driftguard.apply import apply_plan
 from driftguard.baseline.load import load_baseline
 from driftguard.cli.apply_cmd import clients
 from driftguard.errors import PlanError
 from driftguard.journal import read_journal
 from driftguard.planfile import read_plan
+from driftguard.sim import Simulator
+
+
+@pytest.fixture
+def setup(sim_factory: Callable[..., Simulator], tmp_path: Path) -> Setup:
+    return drifted(sim_factory, tmp_path)
 
 
 def test_plan_then_apply_converges(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:

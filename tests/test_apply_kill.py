@@ -1,0 +1,98 @@
+"""An apply killed (SIGKILL) after each action in turn: --resume converges, nothing runs twice.
+
+The apply runs in a subprocess against the in-test HTTPS simulator. The test-only environment
+variable DRIFTGUARD_TEST_KILL_AFTER_ACTION=k makes it SIGKILL itself right after journalling the
+outcome of action k; nothing else in driftguard reads it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from applykit import TENANT, drifted
+from driftguard.apply import KILL_AFTER_ENV
+from driftguard.journal import read_journal
+from driftguard.planfile import read_plan
+from driftguard.sim import Simulator
+
+APPLY = (sys.executable, "-m", "driftguard", "apply")
+ACTIONS = 4  # remove the rogue connector, revert two connectors, recreate the missing one
+
+
+@pytest.mark.parametrize("kill_after", range(1, ACTIONS))
+def test_resume_after_sigkill_converges_without_repeating(
+    kill_after: int,
+    sim_factory: Callable[..., Simulator],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    setup = drifted(sim_factory, tmp_path)
+    _, plan, digest = setup.plan("--remove-unknown")
+    actions = read_plan(plan).actions
+    assert len(actions) == ACTIONS
+    journal = Path(f"{plan}.journal.jsonl")
+
+    env = {**os.environ, KILL_AFTER_ENV: str(kill_after)}
+    killed = subprocess.run(
+        [*APPLY, str(plan), "--approve", digest, "--baseline", str(setup.baseline)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert len(setup.writes()) == kill_after
+    state = read_journal(journal)
+    assert state.done() == {a.id for a in actions[:kill_after]}
+    audit_before = len(setup.sim.tenant(TENANT).audit)
+
+    capsys.readouterr()
+    assert setup.apply(plan, "--approve", digest, "--resume", str(journal)) == 0
+    out = capsys.readouterr().out
+    assert out.count("done in an earlier run") == kill_after
+    assert out.count("Applied ") == ACTIONS - kill_after
+
+    writes = setup.writes()
+    assert len(writes) == ACTIONS  # every action written exactly once over both runs
+    assert len(setup.sim.tenant(TENANT).audit) - audit_before == ACTIONS - kill_after
+    assert Counter(writes) == Counter(a.cmdlet for a in actions)
+    assert setup.diff() == 0
+    final = read_journal(journal).last_status()
+    assert final == {a.id: "applied" for a in actions}
+
+
+def test_resume_after_kill_between_write_and_journal(
+    sim_factory: Callable[..., Simulator], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The write happened but its outcome was never journalled: resume finds it in place."""
+    setup = drifted(sim_factory, tmp_path)
+    _, plan, digest = setup.plan("--remove-unknown")
+    actions = read_plan(plan).actions
+    journal = Path(f"{plan}.journal.jsonl")
+    env = {**os.environ, KILL_AFTER_ENV: "2"}
+    subprocess.run(
+        [*APPLY, str(plan), "--approve", digest, "--baseline", str(setup.baseline)],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    # drop the last entry (action 2's "applied"), as if the process died before writing it
+    lines = journal.read_text().splitlines(keepends=True)
+    journal.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])
+    assert read_journal(journal).last_status()[actions[1].id] == "started"
+    capsys.readouterr()
+    assert setup.apply(plan, "--approve", digest, "--resume", str(journal)) == 0
+    out = capsys.readouterr().out
+    assert f"Skipped  [{actions[1].id}]" in out and "already in place" in out
+    assert len(setup.writes()) == ACTIONS
+    assert setup.diff() == 0
