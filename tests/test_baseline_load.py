@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import string
 from datetime import date
 from pathlib import Path
@@ -589,3 +590,20 @@ def test_fast_check_defers_on_unknown_keywords() -> None:
     assert surely_valid({"type": "string"}, "x")
     assert not surely_valid({"type": "string", "format": "email"}, "x")  # doubt: not sure
     assert not surely_valid({"$ref": "https://elsewhere/schema"}, "x")
+
+
+def test_baseline_readme_documents_every_property_and_default(repo_root: Path) -> None:
+    readme = (repo_root / "baseline" / "README.md").read_text(encoding="utf-8")
+    cells = [re.split(r"(?<!\\)\|", line) for line in readme.splitlines() if line.startswith("| `")]
+    rows = {row[1].strip().strip("`"): row for row in cells}
+    for prop in SETTABLE:
+        assert prop.name in rows, f"baseline/README.md lacks {prop.name}"
+        default = rows[prop.name][3].strip().strip("`")
+        if isinstance(prop.default, bool):
+            assert default == str(prop.default).lower(), prop.name
+        elif prop.default is None:
+            assert default == "(none)", prop.name
+        elif prop.default == ():
+            assert default == "[]", prop.name
+        else:
+            assert default == prop.default, prop.name
