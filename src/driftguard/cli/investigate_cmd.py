@@ -1,13 +1,296 @@
-"""`driftguard investigate`."""
+"""`driftguard investigate`: who changed it, was it blocked, what went through it.
+
+Exit 0: nothing suspicious, 2: findings (drift, blocked connectors, possibly compromised admins,
+volume spikes, alerts), 1: error. ``explain`` is what ``diff --explain`` and ``plan --explain``
+call to attach the audit trail to their findings.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from driftguard.cli._common import not_built
+from driftguard.cli._common import add_baseline, add_output, add_tenants
+
+if TYPE_CHECKING:
+    from driftguard.investigate.collect import Inputs
+    from driftguard.model import Baseline, Report, Snapshot, TenantReport
+
+DEFAULT_DAYS = 30
 
 
 def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser("investigate", help="(not built yet)")
-    not_built(parser, "investigate")
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "investigate",
+        help="who changed the connectors, were they blocked, what went through them",
+        description="Attach the audit trail to every finding, list blocked connectors, mail-flow "
+        "evidence and alerts, in one timeline per tenant. Exit 0: nothing suspicious, "
+        "2: findings, 1: error.",
+    )
+    add_baseline(parser)
+    add_tenants(parser)
+    from driftguard.cli._live import add_live
+
+    add_live(parser)
+    add_window(parser)
+    parser.add_argument(
+        "--audit-log",
+        metavar="FILE",
+        help="read the audit trail from FILE (Purview audit CSV export, Search-UnifiedAuditLog "
+        "saved with ConvertTo-Json, or JSON lines) instead of the service",
+    )
+    parser.add_argument(
+        "--message-trace",
+        metavar="FILE",
+        help="read message trace from FILE (Get-MessageTraceV2 exported as CSV or JSON)",
+    )
+    add_output(parser)
+    parser.set_defaults(func=run)
+
+
+def add_window(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--since",
+        metavar="DATE",
+        type=parse_moment,
+        help=f"start of the window (YYYY-MM-DD or ISO time, UTC; default: {DEFAULT_DAYS} days ago)",
+    )
+    parser.add_argument(
+        "--until",
+        metavar="DATE",
+        type=parse_moment,
+        help="end of the window (default: now); a bare date means the end of that day",
+    )
+
+
+def add_explain(parser: argparse.ArgumentParser) -> None:
+    """The options ``diff`` and ``plan`` add for ``--explain``."""
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="attach who changed each finding, from where, from the audit log",
+    )
+    add_window(parser)
+    parser.add_argument("--audit-log", metavar="FILE", help="audit export to explain from")
+
+
+def parse_moment(text: str) -> datetime:
+    """``YYYY-MM-DD`` (midnight UTC; for --until the CLI takes the end of that day) or ISO."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD) or an ISO time"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def window(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]:
+    from driftguard.errors import InputError
+
+    until: datetime = getattr(args, "until", None) or now
+    raw_until = getattr(args, "until", None)
+    if raw_until is not None and raw_until.time() == datetime.min.time():
+        until = raw_until + timedelta(days=1) - timedelta(microseconds=1)
+    since: datetime = getattr(args, "since", None) or until - timedelta(days=DEFAULT_DAYS)
+    if since >= until:
+        raise InputError("--since must be before --until")
+    return since, until
+
+
+def run(args: argparse.Namespace) -> int:
+    from driftguard.baseline.load import load_requested
+    from driftguard.cli._live import selected_tenants, snapshots_for
+    from driftguard.errors import InputError
+    from driftguard.model import Report
+
+    baseline = load_requested(args.baseline, args.tenants)
+    names = selected_tenants(args, baseline)
+    if (args.audit_log or args.message_trace) and len(names) != 1:
+        raise InputError(
+            f"--audit-log and --message-trace belong to one tenant, but {len(names)} are selected",
+            hint="add --tenant T",
+        )
+    now = datetime.now(UTC)
+    start, end = window(args, now)
+    snapshots = snapshots_for(args, baseline, names)
+    tenants = [
+        _investigate(args, baseline, name, snapshots[name], now, start, end) for name in names
+    ]
+    report = Report(generated_at=now, tenants=tuple(tenants), command="investigate")
+    emit(report, args.format, args.output)
+    from driftguard.cli._output import info
+
+    for tenant in report.tenants:
+        if tenant.error:
+            info(f"error: {tenant.tenant}: {tenant.error}")
+    return report.exit_code
+
+
+def emit(report: Report, fmt: str, output: str | None) -> None:
+    """Render like every report; the text format gets the investigation appended (the other
+    formats carry it in each finding's ``events`` and the tenant's ``evidence``)."""
+    from driftguard.cli.diff_cmd import emit_report
+
+    if fmt != "text":
+        emit_report(report, fmt, output)
+        return
+    import sys
+
+    from driftguard.cli._output import emit as emit_text
+    from driftguard.cli._output import wants_color
+    from driftguard.investigate import textview
+    from driftguard.report.text_format import render_color
+
+    color = not output and wants_color(sys.stdout)
+    text = render_color(report, color=color)
+    extra = textview.render(report)
+    emit_text(text.rstrip("\n") + "\n\n" + extra if extra else text, output)
+
+
+def _inputs(args: argparse.Namespace, start: datetime, end: datetime, **wants: bool) -> Inputs:
+    from driftguard.investigate.collect import Inputs
+
+    return Inputs(
+        start=start,
+        end=end,
+        audit_log=getattr(args, "audit_log", None),
+        message_trace=getattr(args, "message_trace", None),
+        offline=bool(getattr(args, "live", None)),
+        **wants,
+    )
+
+
+def _investigate(
+    args: argparse.Namespace,
+    baseline: Baseline,
+    name: str,
+    live: Snapshot | Exception,
+    now: datetime,
+    start: datetime,
+    end: datetime,
+) -> TenantReport:
+    from driftguard.core import error_report, live_connectors, tenant_report
+    from driftguard.errors import LiveReadError
+    from driftguard.investigate.timeline import investigated
+
+    if isinstance(live, Exception):
+        return error_report(name, live)
+    tenant = baseline.tenants[name]
+    report = tenant_report(tenant, live, baseline.ignores, now.date())
+    if report.status.value == "error":
+        return report
+    connectors = live_connectors(live)
+    try:
+        evidence = _evidence(args, tenant.config, connectors, _inputs(args, start, end), now)
+    except LiveReadError as exc:
+        return error_report(name, exc)
+    return investigated(report, tenant.config, connectors, evidence, start=start, end=end)
+
+
+def _evidence(
+    args: argparse.Namespace, config: Any, connectors: Any, inputs: Inputs, now: datetime
+) -> Any:
+    """Evidence for one tenant: files and/or the service (the demo: its in-process service)."""
+    from driftguard.investigate.collect import gather
+
+    if inputs.offline:
+        return gather(config, connectors, inputs, now=now)
+    opener = _service_opener(args, config)
+    if opener is None:
+        return gather(config, connectors, inputs, now=now)
+    from driftguard.live.service import named
+
+    with named(config.name), opener() as (client, graph):
+        return gather(config, connectors, inputs, client=client, graph=graph, now=now)
+
+
+def _service_opener(args: argparse.Namespace, config: Any) -> Callable[[], Any] | None:
+    """A context manager factory yielding (Exchange client, Graph client or None)."""
+    import contextlib
+
+    from driftguard.cli._live import DEMO_TENANT, exchange_source
+
+    if config.name == DEMO_TENANT:
+        demo = _demo_opener(config)
+        return demo
+    source = exchange_source(args)
+
+    @contextlib.contextmanager
+    def opener() -> Any:
+        from driftguard.investigate.graph import graph_client
+        from driftguard.live import clouds
+        from driftguard.live.service import default_session
+
+        with source.client(config) as client:  # type: ignore[attr-defined]
+            endpoints = clouds.resolve(config)
+            graph = None
+            session = None
+            if endpoints.cloud != "china":
+                session = default_session(endpoints)
+                graph = graph_client(config, endpoints, session)
+            try:
+                yield client, graph
+            finally:
+                if session is not None:
+                    session.close()
+
+    return opener
+
+
+def _demo_opener(config: Any) -> Callable[[], Any] | None:
+    """The demo tenant's evidence comes from the in-process simulator, when it is built in."""
+    try:
+        from driftguard.demo.service import investigation_clients  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    opener: Callable[[], Any] = investigation_clients(config)
+    return opener
+
+
+def explain(
+    report: Report,
+    baseline: Baseline,
+    args: argparse.Namespace,
+    snapshots: dict[str, Snapshot | Exception] | None = None,
+) -> Report:
+    """``report`` with the audit trail attached to each finding (``diff/plan --explain``).
+
+    Only the audit log is read (plus blocked state from the service, not for files); a tenant
+    whose trail cannot be read completely becomes an error, as any partial read.
+    """
+    from dataclasses import replace
+
+    from driftguard.cli._live import snapshots_for
+    from driftguard.core import error_report, live_connectors
+    from driftguard.errors import LiveReadError
+    from driftguard.investigate.timeline import investigated
+
+    now = report.generated_at
+    start, end = window(args, now)
+    names = [t.tenant for t in report.tenants]
+    reads = snapshots if snapshots is not None else snapshots_for(args, baseline, names)
+    out = []
+    for tenant in report.tenants:
+        live = reads.get(tenant.tenant)
+        if tenant.error or live is None or isinstance(live, Exception):
+            out.append(tenant)
+            continue
+        config = baseline.tenants[tenant.tenant].config
+        connectors = live_connectors(live)
+        inputs = _inputs(args, start, end, want_blocked=False, want_trace=False, want_alerts=False)
+        inputs = replace(inputs, message_trace=None)
+        try:
+            evidence = _evidence(args, config, connectors, inputs, now)
+        except LiveReadError as exc:
+            out.append(error_report(tenant.tenant, exc))
+            continue
+        explained = investigated(tenant, config, connectors, evidence, start=start, end=end)
+        # --explain adds the trail; the verdict stays the diff's own.
+        out.append(replace(explained, status=tenant.status))
+    return replace(report, tenants=tuple(out))
