@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 
 from driftguard.baseline import yamlsafe
 from driftguard.baseline.fastcheck import surely_valid
-from driftguard.baseline.files import connector_file
+from driftguard.baseline.files import connector_file, ignore_file, tenant_file
 from driftguard.baseline.load import (
     check,
     demo_root,
@@ -472,7 +472,11 @@ _scalars = st.one_of(
     st.sampled_from(["*", "198.51.100.0/24", "::1", "OnPremises", "2026-01-01", "yes", "~"]),
 )
 _keys = st.one_of(
-    st.sampled_from([p.name for p in SETTABLE] + ["Guid", "Identity", "tenant_id", "<<"]),
+    st.sampled_from(
+        [p.name for p in SETTABLE]
+        + ["Guid", "Identity", "<<", "tenant_id", "cloud", "auth", "endpoints", "write"]
+        + ["tenant", "connector", "field", "reason", "owner", "expires"]
+    ),
     st.text(max_size=12),
 )
 _values = st.recursive(
@@ -490,12 +494,18 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _parse_or_problem(folder: Path, raw: bytes) -> None:
+    """The same bytes as a connector file, a tenant.yaml and an ignore file: never a traceback."""
     path = folder / "x.yaml"
     path.write_bytes(raw)
     connector, problems, _ = connector_file(path, "x.yaml")
     assert (connector is None) == bool(problems)
-    for problem in problems:
+    config, tenant_problems = tenant_file(path, "x.yaml", "t")
+    assert (config is None) == bool(tenant_problems)
+    entries, ignore_problems_found = ignore_file(path, "x.yaml")
+    assert all(entry.tenant and entry.connector for entry in entries)
+    for problem in [*problems, *tenant_problems, *ignore_problems_found]:
         assert problem.line >= 1 and problem.column >= 1 and problem.message
+        assert problem.path == "x.yaml"
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

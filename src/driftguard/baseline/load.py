@@ -125,8 +125,16 @@ def check(root: str | os.PathLike[str], tenants: Sequence[str] | None = None) ->
 def tenant_folders(root: Path) -> list[str]:
     """Names of the tenant folders under ``root`` (hidden and ``_`` folders are not tenants)."""
     return sorted(
-        p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+        p.name for p in _listing(root) if p.is_dir() and not p.name.startswith((".", "_"))
     )
+
+
+def _listing(folder: Path) -> list[Path]:
+    """The entries of ``folder``, sorted; an unreadable folder is a BaselineError, not a crash."""
+    try:
+        return sorted(folder.iterdir())
+    except OSError as exc:
+        raise BaselineError(f"cannot read folder {folder}: {exc.strerror or exc}") from exc
 
 
 def ignore_problems(
@@ -180,7 +188,7 @@ def _tenant(base: Path, name: str) -> tuple[TenantBaseline | None, list[Problem]
                 f"tenant folder {name!r} has no tenant.yaml (it needs at least tenant_id)",
             )
         )
-    for stray in sorted(folder.iterdir()):
+    for stray in _listing(folder):
         if stray.is_file() and stray.suffix.lower() in _YAML_SUFFIXES and stray != tenant_yaml:
             problems.append(
                 Problem(str(stray), 1, 1, "not read: connector files go in the inbound/ folder")
@@ -189,7 +197,7 @@ def _tenant(base: Path, name: str) -> tuple[TenantBaseline | None, list[Problem]
     identities: list[Identity] = []
     inbound = folder / "inbound"
     if inbound.is_dir():
-        for path in sorted(inbound.iterdir()):
+        for path in _listing(inbound):
             if path.name.startswith("."):
                 continue
             if not path.is_file() or path.suffix.lower() not in _YAML_SUFFIXES:
