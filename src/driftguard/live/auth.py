@@ -401,6 +401,11 @@ class MsalTokenProvider:
         from driftguard.live.aadsts import hint_for
 
         host = self.endpoints.authority_host
+        if isinstance(exc, requests.exceptions.SSLError):
+            return AuthError(
+                f"TLS verification failed for the sign-in service {host}",
+                hint="check the endpoints.ca_bundle setting or the proxy's certificate",
+            )
         if isinstance(exc, requests.RequestException):
             return TokenUnavailable(
                 f"could not reach the sign-in service {host} for tenant "
