@@ -245,3 +245,21 @@ def test_html_is_self_contained_and_complete() -> None:
     # side by side: field, baseline value, live value
     assert '<td class="mono">198.51.100.0/24</td>' in page
     assert '<td class="mono">198.51.100.0/24, 203.0.113.0/24</td>' in page
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+@pytest.mark.parametrize("sample", ["sample", "hostile"])
+def test_json_validates_against_its_schema_and_round_trips(sample: str) -> None:
+    import jsonschema
+
+    from driftguard.report.json_format import report_from_dict, schema
+    from report_samples import hostile_report
+
+    report = sample_report() if sample == "sample" else hostile_report()
+    document = json.loads(render(report, "json"))
+    jsonschema.validate(document, schema())
+    again = report_from_dict(document)
+    for fmt in EXTENSIONS:  # what a merge reads back renders exactly as the original
+        assert render(again, fmt) == render(report, fmt), fmt
