@@ -150,9 +150,11 @@ def trace_rows(
                     hint="narrow the window with --since/--until",
                 )
             previous = position
+            received_at(received)  # a row whose time cannot be read cannot be continued from
             params = {
                 **params,
-                "EndDate": _wire(received_at(received)),
+                # The row's own text: rounding it to seconds would skip the rows in between.
+                "EndDate": received,
                 "StartingRecipientAddress": recipient,
             }
 
