@@ -8,6 +8,9 @@
 - ``sim``: one simulator with three generated tenants (tenant-0001 .. tenant-0003).
 - ``pinned_session(ca_path)``: a requests.Session that always verifies with that CA, whatever
   REQUESTS_CA_BUNDLE says (as driftguard's own client must).
+- ``sim_token(simulator, tenant, role="read")``: an access token from the simulator's token
+  endpoint for the standard read (or write) app, by client secret.
+- ``invoke(simulator, tenant, token, cmdlet, **parameters)``: one raw InvokeCommand POST.
 - ``sim_process(*args)``: a context manager running ``driftguard sim serve`` as a subprocess,
   yielding ``(process, info)`` where ``info`` is the JSON line it printed.
 """
@@ -81,6 +84,44 @@ def pinned_session(ca_path: str | Path) -> requests.Session:
     session = requests.Session()
     session.mount("https://", _PinnedAdapter(str(ca_path)))
     return session
+
+
+def sim_token(simulator: Simulator, tenant: str, role: str = "read") -> str:
+    read, write, _public = simulator.apps
+    app = write if role == "write" else read
+    tenant_id = simulator.tenant(tenant).tenant_id
+    response = pinned_session(simulator.ca_path).post(
+        f"{simulator.url}/{tenant_id}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app.client_id,
+            "client_secret": app.secret,
+            "scope": "https://outlook.office365.com/.default",
+        },
+        timeout=10,
+    )
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
+
+
+def invoke(
+    simulator: Simulator,
+    tenant: str,
+    token: str | None,
+    cmdlet: str,
+    *,
+    timeout: float = 10,
+    **parameters: Any,
+) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return pinned_session(simulator.ca_path).post(
+        f"{simulator.url}/adminapi/beta/{simulator.tenant(tenant).tenant_id}/InvokeCommand",
+        json={"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters}},
+        headers=headers,
+        timeout=timeout,
+        allow_redirects=False,
+    )
 
 
 @contextlib.contextmanager

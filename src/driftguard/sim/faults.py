@@ -103,7 +103,7 @@ def _respond(
                 429, "TooManyRequests", "Too many requests. Please retry after some time."
             )
             response.headers.append(("Retry-After", str(sim.knobs.retry_after)))
-            if count % 2 == 0:
+            if count % 2 == 1:  # the first hit, the third, ...
                 response.headers += [
                     ("Rate-Limit-Limit", "100"),
                     ("Rate-Limit-Remaining", "0"),
