@@ -91,24 +91,34 @@ def test_nightly_contract(repo_root: Path) -> None:
         "id-token": "write",
         "security-events": "write",
     }
-    job = wf["jobs"]["audit"]
     text = (repo_root / ".github" / "workflows" / "nightly.yml").read_text("utf-8")
     assert "secrets." not in text  # OIDC only: no stored secret
-    assert job["env"]["AZURE_CLIENT_ID"] == "${{ vars.DRIFTGUARD_CLIENT_ID }}"
-    steps = job["steps"]
+
+    audit, report = wf["jobs"]["audit"], wf["jobs"]["report"]
+    assert audit["permissions"]["id-token"] == "write"
+    assert "id-token" not in report["permissions"]  # the job that publishes cannot log in
+    assert audit["env"]["AZURE_CLIENT_ID"] == "${{ vars.DRIFTGUARD_CLIENT_ID }}"
+    shards = audit["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, len(shards) + 1)) and wf["env"]["SHARDS"] == len(shards)
+    audit_run = " ".join(s.get("run", "") for s in audit["steps"])
+    assert 'driftguard diff --shard "$SHARD/$SHARDS" --format json' in audit_run
+    assert "set +e" in audit_run  # drift (exit 2) must not stop the report upload
+
+    assert report["needs"] == "audit" and report["if"] == "always()"
+    steps = report["steps"]
     uses = [s.get("uses", "") for s in steps]
     assert any(u.startswith("github/codeql-action/upload-sarif@") for u in uses)
     assert any(u.startswith("actions/upload-artifact@") for u in uses)
-    diff = next(s for s in steps if s.get("id") == "diff")
-    assert "set +e" in diff["run"] and "GITHUB_OUTPUT" in diff["run"]
-    after = steps[steps.index(diff) + 1 :]
+    merge = next(s for s in steps if s.get("id") == "diff")
+    assert 'driftguard report merge --expect "$SHARDS"' in merge["run"]
+    assert "set +e" in merge["run"] and "GITHUB_OUTPUT" in merge["run"]
+    after = steps[steps.index(merge) + 1 :]
     assert all(str(s.get("if", "")).startswith("always()") for s in after)
     assert "driftguard report render reports/drift.json --format" in text
     for fmt in ("html", "sarif", "markdown"):
         assert f"render {fmt} reports/drift." in text
     assert 'cat reports/drift.md >> "$GITHUB_STEP_SUMMARY"' in text
-    last = steps[-1]
-    assert "steps.diff.outputs.exit-code" in str(last["env"])
+    assert "steps.diff.outputs.exit-code" in str(steps[-1]["env"])
 
 
 def test_actions_are_pinned_to_major_versions(repo_root: Path) -> None:
