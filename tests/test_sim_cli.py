@@ -1,0 +1,147 @@
+"""`driftguard sim serve` as a subprocess, `driftguard sim reset`, and the in-process demo."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import msal
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from driftguard.cli import main
+from driftguard.sim.inprocess import DEMO_HOST, demo_environment, load_demo_state
+from simulator import pinned_session, sim_process
+
+SCOPE = ["https://outlook.office365.com/.default"]
+
+
+def test_serve_prints_one_json_line_and_serves(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline"
+    with sim_process(
+        "--port", "0", "--tenants", "2", "--write-baseline", str(baseline), "--latency-ms", "1"
+    ) as (process, info):
+        assert set(info) >= {"url", "ca", "port", "tenants"}
+        assert info["tenants"] == 2
+        assert info["url"] == f"https://localhost:{info['port']}"
+        config = json.loads(json.dumps(info))
+        tenant_yaml = (baseline / "tenant-0001" / "tenant.yaml").read_text()
+        assert f"localhost:{info['port']}" in tenant_yaml
+        assert "secret" not in tenant_yaml
+        tenant_id = tenant_yaml.split("tenant_id: ")[1].split()[0]
+        discovery = pinned_session(config["ca"]).get(
+            f"{info['url']}/{tenant_id}/v2.0/.well-known/openid-configuration", timeout=10
+        )
+        assert discovery.status_code == 200
+        assert discovery.json()["token_endpoint"].startswith(info["url"])
+        # The written CA and credentials work: a certificate token from the baseline's files.
+        pem = (baseline / ".credentials" / "read.pem").read_bytes()
+        der = x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER)
+        client_id = tenant_yaml.split("client_id: ")[1].split()[0]
+        app = msal.ConfidentialClientApplication(
+            client_id,
+            client_credential={
+                "private_key": pem.decode(),
+                "thumbprint": hashlib.sha1(der).hexdigest(),  # noqa: S324 - x5t is SHA-1
+            },
+            authority=f"{info['url']}/{tenant_id}",
+            instance_discovery=False,
+            http_client=pinned_session(baseline / "simulator-ca.pem"),
+        )
+        assert "access_token" in app.acquire_token_for_client(SCOPE)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    assert main(["validate", "--baseline", str(baseline)]) == 0
+
+
+@pytest.mark.parametrize("fault", ["nonsense", "throttle=2", "throttle=x"])
+def test_serve_refuses_bad_faults(fault: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim", "serve", "--fault", fault]) == 1
+    assert "fault" in capsys.readouterr().err
+
+
+def _token(env: Any, kind: str) -> str:
+    auth = env.tenant.auth if kind == "read" else env.tenant.auth["write"]
+    pem = Path(auth["certificate_path"]).read_bytes()
+    der = x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER)
+    app = msal.ConfidentialClientApplication(
+        auth["client_id"],
+        client_credential={
+            "private_key": pem.decode(),
+            "thumbprint": hashlib.sha1(der).hexdigest(),  # noqa: S324 - x5t is SHA-1
+        },
+        authority=f"https://{env.tenant.endpoints.authority_host}/{env.tenant.tenant_id}",
+        instance_discovery=False,
+        http_client=env.session,
+    )
+    result = app.acquire_token_for_client(SCOPE)
+    assert "access_token" in result, result
+    token: str = result["access_token"]
+    return token
+
+
+def _invoke(env: Any, token: str, cmdlet: str, **params: Any) -> requests.Response:
+    return env.session.post(
+        f"https://{DEMO_HOST}/adminapi/beta/{env.tenant.tenant_id}/InvokeCommand",
+        json={"CmdletInput": {"CmdletName": cmdlet, "Parameters": params}},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+
+
+def test_demo_in_process_persists_until_reset(capsys: pytest.CaptureFixture[str]) -> None:
+    env = demo_environment()
+    assert env.tenant.endpoints.exchange_host == DEMO_HOST
+    assert "secret" not in json.dumps(dict(env.tenant.auth))
+    names = [
+        r["Name"] for r in _invoke(env, _token(env, "read"), "Get-InboundConnector").json()["value"]
+    ]
+    assert "Inbound relay (temp)" in names
+    write = _token(env, "write")
+    response = _invoke(
+        env, write, "Set-InboundConnector", Identity="Inbound relay (temp)", Enabled=False
+    )
+    assert response.status_code == 200, response.text
+
+    again = demo_environment()  # a later command sees the change
+    rogue = again.sim.tenants["demo"].find_connector("Inbound relay (temp)")
+    assert rogue is not None and rogue["Enabled"] is False
+    assert again.sim.tenants["demo"].audit[-1]["Operation"] == "Set-InboundConnector"
+
+    assert main(["sim", "reset"]) == 0
+    assert "reset" in capsys.readouterr().err
+    fresh, _path = load_demo_state()
+    rogue = fresh.tenants["demo"].find_connector("Inbound relay (temp)")
+    assert rogue is not None and rogue["Enabled"] is True
+
+
+def test_demo_story_evidence() -> None:
+    env = demo_environment()
+    demo = env.sim.tenants["demo"]
+    live = json.loads((Path(__file__).parents[1] / "src/driftguard/demo/live.json").read_text())[
+        "value"
+    ]
+    assert demo.connectors == live
+    rogue_events = [a for a in demo.audit if a["ObjectId"] == "Inbound relay (temp)"]
+    assert rogue_events and rogue_events[0]["Operation"] == "New-InboundConnector"
+    assert rogue_events[0]["UserId"] not in demo.admins
+    assert rogue_events[0]["ClientIP"].startswith("203.0.113.")
+    assert demo.blocked and demo.blocked[0]["ConnectorName"] == "Hybrid relay"
+    assert demo.alerts[0]["title"] == "Suspicious connector activity"
+    spike = [r for r in demo.message_trace if r["FromIP"].startswith("203.0.113.")]
+    normal = [r for r in demo.message_trace if r["FromIP"].startswith("198.51.100.")]
+    assert len(spike) > len(normal) / 2
+    assert min(r["Received"] for r in spike) > "2026-11-28T02:41:37"
+
+
+def test_in_process_reset_fault_is_a_connection_error() -> None:
+    env = demo_environment()
+    token = _token(env, "read")
+    env.sim.tenants["demo"].faults = {"reset": 1.0}
+    with pytest.raises(requests.ConnectionError):
+        _invoke(env, token, "Get-InboundConnector")
