@@ -150,7 +150,13 @@ def trace_rows(
                     hint="narrow the window with --since/--until",
                 )
             previous = position
-            received_at(received)  # a row whose time cannot be read cannot be continued from
+            try:
+                received_at(received)
+            except TraceRowError:
+                raise TruncatedReadError(
+                    f"message trace: cannot continue after a row received {received!r}; "
+                    "the trace may be incomplete"
+                ) from None
             params = {
                 **params,
                 # The row's own text: rounding it to seconds would skip the rows in between.
