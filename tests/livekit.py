@@ -71,3 +71,70 @@ class Sleeps:
 
     def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
+
+
+# --------------------------------------------------------------------------- the fault matrix
+
+# Faults that, hitting every request, must end in an error for that tenant.
+FATAL: tuple[str, ...] = (
+    "throttle",
+    "throttle-no-retry-after",
+    "concurrency-limit",
+    "unavailable",
+    "reset",
+    "timeout",
+    "truncated-json",
+    "html-error",
+    "forbidden-nonjson",
+    "warnings",
+    "nextlink",
+    "foreign-redirect",
+)
+# Faults the client must survive, ending in the same verdict as a clean read.
+RECOVERABLE: tuple[dict[str, float], ...] = (
+    {"token-expiry": 1.0},
+    {"regional-redirect": 1.0},
+    {"throttle": 0.5},
+    {"reset": 0.5},
+    {"unavailable": 0.5},
+    {"truncated-json": 0.5},
+    {"html-error": 0.4},
+)
+CLEAN = 2
+MATRIX_TENANTS = len(FATAL) + len(RECOVERABLE) + CLEAN
+# What each fatal fault must be reported as (a phrase of the error text).
+CAUSES: dict[str, str] = {
+    "throttle": "HTTP 429",
+    "throttle-no-retry-after": "HTTP 429",
+    "concurrency-limit": "maximum number of concurrent requests",
+    "unavailable": "HTTP 503",
+    "reset": "connection reset",
+    "timeout": "read timeout",
+    "truncated-json": "not valid JSON",
+    "html-error": "HTTP 500",
+    "forbidden-nonjson": "HTTP 403",
+    "warnings": "may be incomplete",
+    "nextlink": "nextLink",
+    "foreign-redirect": "redirected to 127.0.0.1",
+}
+
+
+def tenant_name(i: int) -> str:
+    return f"tenant-{i:04d}"
+
+
+def arm_faults(sim: Simulator) -> tuple[dict[str, str], dict[str, dict[str, float]]]:
+    """Give each matrix tenant its fault; returns (tenant -> fatal fault, tenant -> recoverable)."""
+    fatal: dict[str, str] = {}
+    recoverable: dict[str, dict[str, float]] = {}
+    for i, fault in enumerate(FATAL, start=1):
+        sim.tenant(tenant_name(i)).faults = {fault: 1.0}
+        fatal[tenant_name(i)] = fault
+    for j, faults in enumerate(RECOVERABLE, start=len(FATAL) + 1):
+        sim.tenant(tenant_name(j)).faults = dict(faults)
+        recoverable[tenant_name(j)] = faults
+    return fatal, recoverable
+
+
+MATRIX_KNOBS = {"timeout_seconds": 2.0, "retry_after": 1}
+MATRIX_ARGS = ["--deadline", "3", "--concurrency", "32"]
