@@ -263,3 +263,14 @@ def test_json_validates_against_its_schema_and_round_trips(sample: str) -> None:
     again = report_from_dict(document)
     for fmt in EXTENSIONS:  # what a merge reads back renders exactly as the original
         assert render(again, fmt) == render(report, fmt), fmt
+
+
+def test_markdown_stays_under_the_step_summary_limit() -> None:
+    from dataclasses import replace
+
+    tenant = sample_report().tenants[0]
+    many = tuple(replace(tenant, tenant=f"tenant-{i:04d}") for i in range(1500))
+    text = render(Report(GENERATED_AT, many), "markdown")
+    assert len(text.encode("utf-8")) < 1024 * 1024
+    assert "| tenant\\-1499 |" in text  # every tenant is still in the summary table
+    assert "more tenant(s) omitted here" in text

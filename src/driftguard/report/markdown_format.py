@@ -23,6 +23,8 @@ from driftguard.report.summary import (
 
 MAX_ROWS = 200
 """Rows per table; GitHub caps a step summary at 1 MiB, and the full data is in the JSON/HTML."""
+MAX_CHARS = 800_000
+"""Tenant sections stop before the document grows past this (GitHub's 1 MiB summary limit)."""
 
 _STATUS_BADGE = {
     Status.OK: "✅ no drift",
@@ -52,8 +54,18 @@ def render(report: Report) -> str:
             cells += [str(len(tenant.suppressed)), str(len(tenant.warnings))]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    for tenant in report.tenants:
-        lines += _tenant(tenant)
+    size = sum(len(line) + 1 for line in lines)
+    sections = [section for section in map(_tenant, report.tenants) if section]
+    for shown, section in enumerate(sections):
+        length = sum(len(line) + 1 for line in section)
+        if size + length > MAX_CHARS:
+            left = len(sections) - shown
+            lines.append(
+                f"_Details of {left} more tenant(s) omitted here; see the JSON or HTML report._"
+            )
+            break
+        lines += section
+        size += length
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
