@@ -138,6 +138,12 @@ def test_sarif_absolute_paths_become_relative_to_the_root(tmp_path: Path) -> Non
     }
     assert "baseline/contoso/inbound/hybrid-relay.yaml" in uris
     assert "baseline/contoso/tenant.yaml" in uris  # the unknown connector, beside inbound/
+    (tmp_path / "repo").mkdir()
+    above = Location("../baseline/contoso/inbound/x.yaml", 3)
+    relative = replace(tenant, findings=(replace(tenant.findings[0], location=above),))
+    inside = json.loads(render_sarif(Report(GENERATED_AT, (relative,)), root=str(tmp_path)))
+    art = inside["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert art["uri"].startswith("file:///")  # ../ leaves the root: absolute
     elsewhere = json.loads(render_sarif(report, root=str(tmp_path / "other")))["runs"][0]
     first = elsewhere["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert first["uri"].startswith("file:///") and "uriBaseId" not in first

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -260,15 +261,16 @@ def _location(
 
 
 def _artifact(path: str, base: Path) -> dict[str, Any]:
-    candidate = Path(path)
+    """A URI relative to ``%SRCROOT%`` when the file is under ``base``, else an absolute one."""
+    candidate = Path(os.path.normpath(path))
+    if not candidate.is_absolute() and candidate.parts[:1] == ("..",):
+        candidate = Path(os.path.normpath(base.absolute() / candidate))
     if candidate.is_absolute():
         try:
-            candidate = candidate.relative_to(base.resolve())
+            candidate = candidate.relative_to(base.absolute())
         except ValueError:
             return {"uri": candidate.as_uri()}
     posix = PurePosixPath(*candidate.parts).as_posix()
-    while posix.startswith("./"):
-        posix = posix[2:]
     return {"uri": quote(posix, safe="/-._~"), "uriBaseId": SRCROOT}
 
 
