@@ -115,22 +115,27 @@ def client_ip(value: Any) -> str | None:
 def connector_name(object_id: Any) -> str:
     """``ObjectId`` reduced to the connector name.
 
-    Seen: the plain name, or an object path with ``/`` or ``\\`` separators such as
-    ``EURPR01A001.prod.outlook.com/Microsoft Exchange Hosted Organizations/contoso.onmicrosoft.com/
-    Configuration/Transport Settings/Inbound Connectors/Hybrid relay``. The name is the last
-    segment; a name that itself contains ``/`` cannot be told from a path, so only paths that name
-    the ``Inbound Connectors`` container are split.
+    Seen: the plain name; a container path ``.../Inbound Connectors/Hybrid relay``; a hosted
+    organisation path ``EURPR01A001.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations/
+    contoso.onmicrosoft.com/Hybrid relay``; a backslash path ``contoso.onmicrosoft.com\\Hybrid
+    relay``. A plain name may itself contain ``/``, so only recognised paths are cut.
     """
     if object_id is None:
         return ""
     text = str(object_id).strip()
     unified = text.replace("\\", "/")
-    marker = "/inbound connectors/"
-    index = unified.lower().rfind(marker)
-    if index >= 0:
+    lowered = unified.lower()
+    marker = "inbound connectors/"
+    index = lowered.rfind(marker)
+    if index == 0 or (index > 0 and lowered[index - 1] == "/"):
         return unified[index + len(marker) :].strip().strip("/")
-    if unified.lower().startswith("inbound connectors/"):
-        return unified[len("inbound connectors/") :].strip()
+    marker = "microsoft exchange hosted organizations/"
+    index = lowered.find(marker)
+    if index >= 0:
+        rest = unified[index + len(marker) :]
+        return rest.partition("/")[2].strip().strip("/") or rest.strip("/")
+    if "\\" in text:
+        return text.rsplit("\\", 1)[1].strip()
     return text
 
 

@@ -1,0 +1,43 @@
+"""Helpers for the investigation tests: a simulator tenant with a baseline folder pointing at it,
+Graph included, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from driftguard.cli import main
+from driftguard.sim import Simulator
+from driftguard.sim.scenarios import drift
+
+DRIFT_TIME = datetime(2026, 11, 28, 2, 38, 12, tzinfo=UTC)
+SINCE = "2026-11-01"
+
+
+def baseline_for(simulator: Simulator, root: Path, tenants: Sequence[str]) -> Path:
+    """The simulator's baseline folder, with Graph pointed at the simulator too."""
+    folder = simulator.write_baseline(root, list(tenants))
+    for name in tenants:
+        path = folder / name / "tenant.yaml"
+        config = yaml.safe_load(path.read_text("utf-8"))
+        config["endpoints"]["graph_host"] = config["endpoints"]["exchange_host"]
+        path.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
+    return folder
+
+
+def tamper(simulator: Simulator, tenant: str, *kinds: str, when: datetime = DRIFT_TIME) -> None:
+    for kind in kinds:
+        drift(simulator.state, simulator.tenant(tenant), kind, when=when)
+
+
+def run_json(capsys: Any, *args: str) -> tuple[int, dict[str, Any]]:
+    """Run the CLI with --format json; (exit code, parsed report)."""
+    capsys.readouterr()
+    code = main([*args, "--format", "json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else {}
