@@ -429,6 +429,12 @@ def test_malformed_ignore_file(tmp_path: Path, body: str, fragment: str) -> None
     assert fragment in problem.message
 
 
+def test_misnamed_ignore_file_is_reported(tmp_path: Path) -> None:
+    make_tenant(tmp_path, {"a.yaml": GOOD})
+    (tmp_path / ".driftguardignore.yml").write_text("[]\n", encoding="utf-8")
+    assert "the ignore file is .driftguardignore.yaml" in only_problem(tmp_path).message
+
+
 def test_empty_ignore_file_is_fine(tmp_path: Path) -> None:
     make_tenant(tmp_path, {"a.yaml": GOOD})
     (tmp_path / ".driftguardignore.yaml").write_text("# nothing accepted yet\n", encoding="utf-8")

@@ -110,6 +110,9 @@ def check(root: str | os.PathLike[str], tenants: Sequence[str] | None = None) ->
         if tenant is not None:
             loaded[name] = tenant
     ignores: list[IgnoreEntry] = []
+    misnamed = base / ".driftguardignore.yml"
+    if misnamed.is_file():  # silently unused exceptions would surprise; say so
+        problems.append(Problem(str(misnamed), 1, 1, f"not read: the ignore file is {IGNORE_FILE}"))
     ignore_path = base / IGNORE_FILE
     if ignore_path.is_file():
         ignores, ignore_problems_found = ignore_file(ignore_path, str(ignore_path))
