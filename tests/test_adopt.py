@@ -246,3 +246,21 @@ def test_init_refuses_bad_arguments(
     assert main(argv) == 1
     assert message in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+
+
+def test_init_writes_the_workflows_once(tmp_path: Path, demo_live: Path, repo_root: Path) -> None:
+    from driftguard.workflows import NAMES, workflow_text
+
+    for name in NAMES:  # the packaged copies are the project's own workflows
+        own = (repo_root / ".github" / "workflows" / f"{name}.yml").read_text(encoding="utf-8")
+        assert workflow_text(name) == own, name
+    root = tmp_path / "repo" / "baseline"
+    workflows = tmp_path / "repo" / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "nightly.yml").write_text("# mine\n", encoding="utf-8")
+    argv = ["init", "--baseline", str(root), "--name", "t", "--live", str(demo_live)]
+    argv += ["--tenant-id", "5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13", "--workflows"]
+    assert main(argv) == 0
+    assert (workflows / "nightly.yml").read_text(encoding="utf-8") == "# mine\n"
+    assert (workflows / "plan-apply.yml").read_text(encoding="utf-8") == workflow_text("plan-apply")
+    assert (workflows / "baseline-pr.yml").exists()

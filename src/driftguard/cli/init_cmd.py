@@ -26,6 +26,12 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--client-id", metavar="ID", help="app registration used to read (written to auth:)"
     )
+    parser.add_argument(
+        "--workflows",
+        action="store_true",
+        help="also write the nightly, baseline-PR and plan-apply GitHub workflows into "
+        ".github/workflows/ beside the baseline folder (existing files are kept)",
+    )
     add_live(parser)
     parser.set_defaults(func=run)
 
@@ -83,6 +89,16 @@ def run(args: argparse.Namespace) -> int:
         path = folder / "inbound" / unique_file_name(conn.name, taken)
         taken.add(path.name.lower())
         changes.append(FileChange(Action.CREATE, path, conn.name, connector_yaml(conn)))
+    if args.workflows:
+        from driftguard.workflows import NAMES, workflow_text
+
+        target = Path(args.baseline).absolute().parent / ".github" / "workflows"
+        for workflow in NAMES:
+            path = target / f"{workflow}.yml"
+            if path.exists():
+                info(f"kept the existing {path}")
+                continue
+            changes.append(FileChange(Action.CREATE, path, "", workflow_text(workflow)))
     write_changes(changes)
     for change in changes:
         info(f"created {change.path}")
