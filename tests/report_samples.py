@@ -123,9 +123,22 @@ def drift_tenant() -> TenantReport:
                     "operation": "New-InboundConnector",
                     "connector": "Partner relay 2",
                     "parameters": {"ConnectorType": "OnPremises", "SenderDomains": "*"},
-                }
+                    "kind": "audit",
+                    "flags": ["possibly compromised admin account: not in admins"],
+                },
+                {
+                    "time": "2026-11-28T06:00:00Z",
+                    "kind": "blocked",
+                    "connector": "Partner relay 2",
+                    "actor": "Exchange Online",
+                    "client_ip": None,
+                    "operation": "Connector blocked by the service",
+                    "parameters": {"Reason": "spam relay"},
+                    "flags": [],
+                },
             ],
-            "blocked": False,
+            "window": {"since": "2026-11-22T00:00:00Z", "until": "2026-11-29T21:00:00Z"},
+            "mail_flow": None,
         },
     )
 
@@ -229,6 +242,8 @@ def hostile_report() -> Report:
                     "operation": f"o {h}",
                     "connector": f"c {h}",
                     "parameters": {f"p {h}": [f"v {h}", 1, None]},
+                    "kind": f"k {h}",
+                    "flags": [f"f {h}"],
                 }
             ],
             f"key {h}": f"value {h}",

@@ -15,10 +15,11 @@ from driftguard import __version__
 from driftguard.model import Finding, Report, TenantReport
 from driftguard.report.escape import one_line, strip_controls, value_text
 from driftguard.report.summary import (
+    COLUMN_TITLES,
+    EVENT_FIELDS,
     KIND_TITLES,
     SEVERITIES,
     STATUS_TITLES,
-    TIMELINE_FIELDS,
     by_connector,
     by_severity,
     event_row,
@@ -26,6 +27,7 @@ from driftguard.report.summary import (
     other_evidence,
     severity_counts,
     timeline,
+    timeline_columns,
     totals,
 )
 
@@ -44,13 +46,15 @@ def render(report: Report) -> str:
         totals=totals(report),
         tenants=[_tenant_view(t) for t in report.tenants],
         severities=[s.value for s in SEVERITIES],
-        timeline_fields=TIMELINE_FIELDS,
+        event_fields=EVENT_FIELDS,
+        titles=COLUMN_TITLES,
         version=__version__,
     )
 
 
 def _tenant_view(tenant: TenantReport) -> dict[str, Any]:
     counts = severity_counts(tenant.findings)
+    rows = timeline(tenant.evidence)
     return {
         "name": tenant.tenant,
         "status": tenant.status.value,
@@ -79,7 +83,8 @@ def _tenant_view(tenant: TenantReport) -> dict[str, Any]:
             }
             for s in tenant.suppressed
         ],
-        "timeline": timeline(tenant.evidence),
+        "timeline": rows,
+        "timeline_columns": timeline_columns(rows),
         "evidence": other_evidence(tenant.evidence),
     }
 

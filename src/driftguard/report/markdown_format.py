@@ -11,14 +11,15 @@ from __future__ import annotations
 from driftguard.model import Finding, Report, Status, Suppressed, TenantReport
 from driftguard.report.escape import html_text, markdown_inline, value_text
 from driftguard.report.summary import (
+    COLUMN_TITLES,
     KIND_TITLES,
     SEVERITIES,
-    TIMELINE_FIELDS,
     by_severity,
     headline,
     other_evidence,
     severity_counts,
     timeline,
+    timeline_columns,
 )
 
 MAX_ROWS = 200
@@ -90,9 +91,10 @@ def _tenant(tenant: TenantReport) -> list[str]:
         lines += _details(f"{len(tenant.suppressed)} suppressed", _suppressed(tenant.suppressed))
     events = timeline(tenant.evidence)
     if events:
-        header = "| " + " | ".join(n.replace("_", " ").title() for n in TIMELINE_FIELDS) + " |"
-        rows = [header, "|" + "---|" * len(TIMELINE_FIELDS)]
-        rows += ["| " + " | ".join(md(e[n]) for n in TIMELINE_FIELDS) + " |" for e in events]
+        columns = timeline_columns(events)
+        header = "| " + " | ".join(COLUMN_TITLES[n] for n in columns) + " |"
+        rows = [header, "|" + "---|" * len(columns)]
+        rows += ["| " + " | ".join(md(e[n]) for n in columns) + " |" for e in events]
         lines += _details(f"Investigation timeline ({len(events)} events)", rows[: MAX_ROWS + 2])
     extra = other_evidence(tenant.evidence)
     if extra:

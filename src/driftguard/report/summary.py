@@ -116,13 +116,31 @@ def headline(report: Report) -> str:
 
 TIMELINE_FIELDS: tuple[str, ...] = (
     "time",
+    "kind",
     "actor",
     "client_ip",
     "operation",
     "connector",
     "parameters",
+    "flags",
 )
+"""Every column a timeline row may have; ``timeline_columns`` drops those no row fills."""
+COLUMN_TITLES: dict[str, str] = {
+    "time": "Time",
+    "kind": "Kind",
+    "actor": "Actor",
+    "client_ip": "Client IP",
+    "operation": "Operation",
+    "connector": "Connector",
+    "parameters": "Parameters",
+    "flags": "Flags",
+}
+EVENT_FIELDS: tuple[str, ...] = ("time", "actor", "client_ip", "operation", "parameters")
+_OPTIONAL = frozenset({"kind", "flags"})
+_MAX_TEXT = 2000
 _ALIASES: dict[str, tuple[str, ...]] = {
+    "kind": ("kind", "type"),
+    "flags": ("flags",),
     "time": ("time", "timestamp", "creation_time", "CreationTime", "when"),
     "actor": ("actor", "user", "user_id", "UserId", "UserIds"),
     "client_ip": ("client_ip", "ClientIP", "ip"),
@@ -158,26 +176,41 @@ def timeline(evidence: Mapping[str, Any] | None) -> list[dict[str, str]]:
     return rows
 
 
+def timeline_columns(rows: Sequence[Mapping[str, str]]) -> tuple[str, ...]:
+    """The timeline columns worth showing: the optional ones only when some row fills them."""
+    return tuple(
+        name
+        for name in TIMELINE_FIELDS
+        if name not in _OPTIONAL or any(row.get(name) for row in rows)
+    )
+
+
 def event_row(event: AuditEvent) -> dict[str, str]:
     return {
         "time": event.time.isoformat().replace("+00:00", "Z"),
+        "kind": "",
         "actor": event.actor,
         "client_ip": event.client_ip or "",
         "operation": event.operation,
         "connector": event.connector,
         "parameters": _field_text(dict(event.parameters)),
+        "flags": "",
     }
 
 
 def other_evidence(evidence: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """Every evidence entry besides the timeline, as (key, compact JSON text) pairs."""
+    """Every evidence entry besides the timeline, as (key, compact text) pairs, each capped."""
     if not isinstance(evidence, Mapping):
         return []
     out = []
     for key in sorted(evidence, key=str):
         if key in ("timeline", "events"):
             continue
-        out.append((str(key), _field_text(evidence[key])))
+        value = evidence[key]
+        text = "not available" if value is None else _field_text(value)
+        if len(text) > _MAX_TEXT:
+            text = text[:_MAX_TEXT] + " … (truncated; see the JSON report)"
+        out.append((str(key), text))
     return out
 
 
@@ -185,7 +218,7 @@ def _field_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return value[: _MAX_TEXT * 4]
     if isinstance(value, Mapping):
         return "; ".join(f"{k}={_field_text(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
