@@ -13,6 +13,7 @@ import yaml
 from applykit import TENANT, Setup, drifted
 from driftguard.apply import apply_plan
 from driftguard.baseline.load import load_baseline
+from driftguard.cli import main
 from driftguard.cli.apply_cmd import clients
 from driftguard.errors import PlanError
 from driftguard.journal import read_journal
@@ -215,3 +216,16 @@ def test_rollback_restores_the_exact_before_state(
     entries = read_journal(f"{journal}.rollback.jsonl").entries
     assert [e["status"] for e in entries].count("applied") == 4
     assert setup.diff() == 2  # the drift is back, exactly as it was
+
+
+def test_demo_tenant_plan_apply_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The newcomer's walk-through: the demo keeps its state between commands."""
+    plan = tmp_path / "demo-plan.json"
+    assert main(["diff", "--tenant", "demo"]) == 2
+    assert main(["plan", "--tenant", "demo", "--remove-unknown", "--out", str(plan)]) == 2
+    digest = json.loads(plan.read_text())["digest"]
+    capsys.readouterr()
+    assert main(["apply", str(plan), "--approve", digest]) == 0
+    assert "2 applied, 0 skipped, 0 failed" in capsys.readouterr().err
+    assert main(["diff", "--tenant", "demo"]) == 0
+    assert main(["plan", "--tenant", "demo", "--out", str(tmp_path / "again.json")]) == 0

@@ -74,7 +74,7 @@ def execute(plan: Plan, args: argparse.Namespace, journal_path: str, *, resume: 
     import sys
     from datetime import UTC, datetime
 
-    from driftguard.apply import apply_plan, check_tenant
+    from driftguard.apply import apply_plan, check_approval, check_not_expired, check_tenant
     from driftguard.baseline.load import load_requested
     from driftguard.errors import InputError
     from driftguard.journal import Journal
@@ -89,6 +89,10 @@ def execute(plan: Plan, args: argparse.Namespace, journal_path: str, *, resume: 
     approve = args.approve
     if not approve and not args.dry_run and sys.stdin.isatty() and sys.stdout.isatty():
         approve = _ask(plan, digest)
+    # the cheap refusals come before any sign-in; apply_plan checks them again
+    if approve or not args.dry_run:
+        check_approval(digest, approve)
+    check_not_expired(plan, datetime.now(UTC))
     journal = None
     if resume is not None:
         journal = Journal(journal_path)
@@ -140,31 +144,25 @@ def _ask(plan: Plan, digest: str) -> str | None:
 
 @contextlib.contextmanager
 def clients(config: TenantConfig) -> Iterator[tuple[Invoker, Invoker]]:
-    """A read client (the read credential) and a write client (the separate write credential)."""
+    """A read client (the read credential) and a write client (the separate write credential).
+
+    The demo tenant runs against the simulator in-process, its state kept in the user's data
+    folder, so a following ``driftguard diff --tenant demo`` sees what apply changed.
+    """
     from driftguard.live.service import ExchangeSource
 
-    source = ExchangeSource(**_source_options(config))
+    source = ExchangeSource()
+    if config.name == "demo":
+        from driftguard.sim.inprocess import demo_environment
+
+        env = demo_environment()
+        source = ExchangeSource(session_factory=lambda _endpoints: env.session)
+        config = env.tenant
     with (
         source.client(config, purpose="read") as reader,
         source.client(config, purpose="write") as writer,
     ):
         yield reader, writer
-
-
-def _source_options(config: TenantConfig) -> dict[str, Any]:
-    """The demo tenant runs against the simulator in-process; everything else, the service."""
-    if config.name != "demo":
-        return {}
-    from driftguard.errors import DriftguardError
-
-    try:
-        from driftguard.demo import inprocess  # type: ignore[attr-defined]
-    except ImportError:
-        raise DriftguardError(
-            "changing the demo tenant needs the in-process simulator, which is not built yet"
-        ) from None
-    options: dict[str, Any] = inprocess.source_options()
-    return options
 
 
 def _show(result: ActionResult) -> None:
