@@ -142,10 +142,25 @@ def _local_source(args: argparse.Namespace, config: TenantConfig) -> Source | No
 
         return FileSource(live_file)
     if config.name == DEMO_TENANT:
-        from driftguard.demo.source import DemoSource
-
-        return DemoSource()
+        return _DemoService()
     return None
+
+
+class _DemoService:
+    """The demo tenant through the real client: msal + requests against the simulator app
+    in-process (no sockets), its state kept in the per-user data folder between commands."""
+
+    def snapshot(self, tenant: TenantConfig) -> Snapshot:
+        import dataclasses
+
+        from driftguard.live.service import ExchangeSource
+        from driftguard.sim.inprocess import demo_environment
+
+        env = demo_environment()
+        snapshot = ExchangeSource(session_factory=lambda _endpoints: env.session).snapshot(
+            env.tenant
+        )
+        return dataclasses.replace(snapshot, tenant=tenant.name)
 
 
 def exchange_source(args: argparse.Namespace) -> Source:
