@@ -259,6 +259,13 @@ def test_schema_and_value_problems(
     assert (problem.line, problem.column) == (line, col)
 
 
+def test_blank_name(tmp_path: Path) -> None:
+    make_tenant(tmp_path, {"a.yaml": "Name: '  '\nSenderDomains: [x.com]\n"})
+    problem = only_problem(tmp_path)
+    assert problem.message == "Name: must not be blank"
+    assert (problem.line, problem.column) == (1, 7)
+
+
 def test_required_keys_and_top_level_shape(tmp_path: Path) -> None:
     make_tenant(tmp_path, {"a.yaml": "Comment: hi\n", "b.yaml": "- Name: x\n"})
     messages = sorted(p.message for p in problems_of(tmp_path))

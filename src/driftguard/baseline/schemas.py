@@ -22,6 +22,7 @@ from driftguard.properties import READ_ONLY, REQUIRED_IN_BASELINE, SETTABLE, Kin
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
+NOT_BLANK = "\\S"
 GUID_PATTERN = "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
 
 _READ_ONLY_LOWER = {k.lower(): k for k in READ_ONLY if k != "Guid"}
@@ -53,7 +54,7 @@ def _property_schema(prop: Property) -> dict[str, Any]:
         case Kind.TEXT | Kind.NAME | Kind.HOST:
             schema["type"] = "string" if required else ["string", "null"]
             if required:
-                schema["minLength"] = 1
+                schema["pattern"] = NOT_BLANK
         case Kind.ENUM:
             choices = list(prop.choices)
             if prop.name == "ConnectorSource":
@@ -168,6 +169,8 @@ def _message(error: Any) -> str:
             words = [expected] if isinstance(expected, str) else list(expected)
             wanted = " or ".join(_TYPE_WORDS.get(w, w) for w in words)
             return f"expected {wanted}, got {_kind(value)}"
+        case "pattern" if error.validator_value == NOT_BLANK:
+            return "must not be blank"
         case "pattern" | "enum" | "const":
             title = error.schema.get("title")
             if title:
