@@ -26,6 +26,7 @@ from driftguard.report.summary import (
     headline,
     other_evidence,
     severity_counts,
+    shown_time,
     timeline,
     timeline_columns,
     totals,
@@ -41,7 +42,7 @@ def render(report: Report) -> str:
     template = _environment().get_template("report.html.j2")
     return template.render(
         report=report,
-        generated=report.generated_at.isoformat().replace("+00:00", "Z"),
+        generated=shown_time(report.generated_at),
         headline=headline(report),
         totals=totals(report),
         tenants=[_tenant_view(t) for t in report.tenants],

@@ -18,6 +18,7 @@ from driftguard.report.summary import (
     headline,
     other_evidence,
     severity_counts,
+    shown_time,
     timeline,
     timeline_columns,
 )
@@ -36,7 +37,7 @@ _STATUS_BADGE = {
 
 def render(report: Report) -> str:
     md = markdown_inline
-    generated = report.generated_at.isoformat().replace("+00:00", "Z")
+    generated = shown_time(report.generated_at)
     lines = [
         f"## driftguard {md(report.command)} report",
         "",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from driftguard.model import AuditEvent, Finding, FindingKind, Report, Severity, Status
@@ -91,6 +92,11 @@ def totals(report: Report) -> dict[str, int]:
         out[severity.value] = count
     out["suppressed"] = sum(len(t.suppressed) for t in report.tenants)
     return out
+
+
+def shown_time(moment: datetime) -> str:
+    """A time as people read it in a report: UTC, to the second, ``Z``."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def headline(report: Report) -> str:
