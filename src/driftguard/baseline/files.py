@@ -86,7 +86,7 @@ def connector_file(
     ]
     if problems:
         return None, problems, ident
-    key_locations = {key: doc.keys[(key,)] for key in data}
+    key_locations = {key: doc.key_at((key,)) for key in data}
     return (
         BaselineConnector(
             path=display,

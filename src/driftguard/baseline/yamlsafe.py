@@ -42,25 +42,27 @@ class Document:
     """A parsed file: its value plus where each key and value stands.
 
     ``values`` maps a JSON path (keys and list indexes from the top) to the start of that value;
-    ``keys`` maps the path of a mapping entry to the start of its key.
+    ``keys`` maps the path of a mapping entry to the start of its key. Positions are 1-based
+    ``(line, column)`` pairs (cheaper than a Location per node; most are never asked for).
     """
 
     path: str
     data: Any
-    values: dict[JsonPath, Location] = field(default_factory=dict)
-    keys: dict[JsonPath, Location] = field(default_factory=dict)
+    values: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
 
     def value_at(self, path: JsonPath) -> Location:
         """The closest located value at or above ``path``."""
         for end in range(len(path), -1, -1):
             found = self.values.get(path[:end])
             if found is not None:
-                return found
+                return Location(self.path, *found)
         return Location(self.path)
 
     def key_at(self, path: JsonPath) -> Location:
         """Where the key of ``path`` stands, else where its value (or its parent) stands."""
-        return self.keys.get(path) or self.value_at(path)
+        found = self.keys.get(path)
+        return Location(self.path, *found) if found else self.value_at(path)
 
 
 class _Refused(Exception):
@@ -143,11 +145,8 @@ class _Builder:
         self.path = path
         self.loader = loader
         self.count = 0
-        self.values: dict[JsonPath, Location] = {}
-        self.keys: dict[JsonPath, Location] = {}
-
-    def loc(self, mark: Any) -> Location:
-        return Location(self.path, mark.line + 1, mark.column + 1)
+        self.values: dict[JsonPath, tuple[int, int]] = {}
+        self.keys: dict[JsonPath, tuple[int, int]] = {}
 
     def build(self, node: yaml.Node, at: JsonPath, depth: int) -> Any:
         self.count += 1
@@ -158,7 +157,8 @@ class _Builder:
             )
         if depth > MAX_DEPTH:
             raise _Refused(node.start_mark, f"nested deeper than {MAX_DEPTH} levels")
-        self.values.setdefault(at, self.loc(node.start_mark))
+        mark = node.start_mark
+        self.values.setdefault(at, (mark.line + 1, mark.column + 1))
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP_TAG:
                 raise _Refused(node.start_mark, f"unsupported tag {node.tag}")
@@ -181,13 +181,14 @@ class _Builder:
             # The key as written: `on:` stays "on", `1:` stays "1" (no YAML 1.1 surprises).
             key = str(key_node.value)
             if key in out:
-                first = self.keys[(*at, key)]
+                first_line = self.keys[(*at, key)][0]
                 raise _Refused(
                     key_node.start_mark,
-                    f"duplicate key {key!r} (first at line {first.line}); "
+                    f"duplicate key {key!r} (first at line {first_line}); "
                     "a key may appear once per mapping",
                 )
-            self.keys[(*at, key)] = self.loc(key_node.start_mark)
+            mark = key_node.start_mark
+            self.keys[(*at, key)] = (mark.line + 1, mark.column + 1)
             out[key] = self.build(value_node, (*at, key), depth + 1)
         return out
 
