@@ -426,6 +426,7 @@ def test_ignore_entries_all_kept_and_checked_by_validate(tmp_path: Path) -> None
         ("- {tenant: t, connector: X, expires: next week}\n", "is not a date"),
         ("- {tenant: t, connector: X, expires: 2026-01-01T10:00:00Z}\n", "without a time"),
         ("- {tenant: t, connector: X, reason: 5}\n", "reason must be text"),
+        ("- {tenant: t, connector: X, field: false}\n", "field must be text"),
     ],
 )
 def test_malformed_ignore_file(tmp_path: Path, body: str, fragment: str) -> None:

@@ -236,6 +236,7 @@ def _ignore_entry(doc: Document, index: int, item: Any) -> tuple[IgnoreEntry | N
         elif isinstance(value, str):
             texts[key] = value.strip()
         else:
+            texts[key] = None
             message = f"entry {index + 1}: {key} must be text"
             problems.append(_at(doc.value_at((index, key)), message))
     field: str | None = texts["field"]
