@@ -7,7 +7,6 @@ on big lists) and we compute list members added/removed with sets. Pure: values 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +24,8 @@ from driftguard.properties import BY_NAME, COMPARED, Kind, Value
 from driftguard.risk import Change, rate
 
 _ORDER = {name: i for i, name in enumerate(COMPARED)}
+_DEFAULTS = {name: BY_NAME[name].default for name in COMPARED}
 _KIND_ORDER = {FindingKind.UNKNOWN: 0, FindingKind.MISSING: 1, FindingKind.CHANGED: 2}
-_PATH = re.compile(r"^root\[(\d+)\]\['([^']+)'\]")
 
 
 @dataclass(frozen=True)
@@ -82,23 +81,31 @@ def match(baseline: Sequence[BaselineConnector], live: Sequence[Connector]) -> M
 def changed_fields(pairs: Sequence[tuple[Connector, Connector]]) -> list[set[str]]:
     """For each (baseline, live) pair, the compared properties whose canonical values differ.
 
-    Equal pairs are skipped with a plain comparison; deepdiff looks at the rest, once.
+    Equal properties are skipped with a plain comparison (most pairs have none left); deepdiff
+    then compares what is left, in one call, and names the properties that really differ.
     """
     from deepdiff import DeepDiff
 
     result: list[set[str]] = [set() for _ in pairs]
-    drifted = [i for i, (b, lv) in enumerate(pairs) if _compared(b) != _compared(lv)]
-    if not drifted:
+    left: dict[int, dict[str, Any]] = {}
+    right: dict[int, dict[str, Any]] = {}
+    for i, (base, live) in enumerate(pairs):
+        if base.settings == live.settings:
+            continue
+        b, lv = _compared(base), _compared(live)
+        keys = [k for k in COMPARED if b[k] != lv[k]]
+        if keys:
+            left[i] = {k: b[k] for k in keys}
+            right[i] = {k: lv[k] for k in keys}
+    if not left:
         return result
-    left = [_compared(pairs[i][0]) for i in drifted]
-    right = [_compared(pairs[i][1]) for i in drifted]
     diff = DeepDiff(left, right, verbose_level=0, view="tree")
     for report_items in diff.values():
         for item in report_items:
-            found = _PATH.match(item.path())
-            if found is None:  # pragma: no cover - both sides have the same keys
-                raise AssertionError(f"unexpected deepdiff path {item.path()}")
-            result[drifted[int(found.group(1))]].add(found.group(2))
+            path = item.path(output_format="list")
+            if len(path) < 2 or not isinstance(path[0], int):  # pragma: no cover
+                raise AssertionError(f"unexpected deepdiff path {path!r}")
+            result[path[0]].add(str(path[1]))
     return result
 
 
@@ -136,13 +143,13 @@ def finding_sort_key(f: Finding) -> tuple[int, str, str, int, int]:
 
 
 def _compared(conn: Connector) -> dict[str, Any]:
+    """The compared properties, defaults filled in; Name lower-cased (Kind.NAME is compared
+    case-insensitively and kept as written)."""
     settings: Mapping[str, Value] = conn.settings
-    out: dict[str, Any] = {}
-    for name in COMPARED:
-        value = settings.get(name, BY_NAME[name].default)
-        if name == "Name" and isinstance(value, str):
-            value = value.lower()  # Kind.NAME: compared case-insensitively, kept as written
-        out[name] = list(value) if isinstance(value, tuple) else value
+    out: dict[str, Any] = {name: settings.get(name, _DEFAULTS[name]) for name in COMPARED}
+    name = out["Name"]
+    if isinstance(name, str):
+        out["Name"] = name.lower()
     return out
 
 
