@@ -309,3 +309,43 @@ def test_generated_tenants_are_deterministic_and_some_drifted(
     i, domain, trusted = 4, "tenant-0004.example.com", "10.0.4.0/24"
     files = approved_connectors(i, domain, trusted)
     assert [f["Name"] for f in files] == [c["Name"] for c in one.tenant("tenant-0004").approved]
+
+
+def test_graph_routes_authorize_by_token_tenant(sim: Simulator) -> None:
+    from driftguard.sim.exchange import authorize_graph
+    from driftguard.sim.http import ROUTES, Request, Response, route
+    from simulator import pinned_session
+
+    @route("GET", r"/_test/graph-echo", name="graph-echo")
+    def echo(request: Request, state: Any) -> Response:
+        tenant, principal = authorize_graph(request, state)
+        return Response.json(200, {"tenant": tenant.name, "app": principal.app_id})
+
+    try:
+        read = sim.apps[0]
+        tenant_id = sim.tenant("tenant-0002").tenant_id
+        session = pinned_session(sim.ca_path)
+        token = session.post(
+            f"{sim.url}/{tenant_id}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": read.client_id,
+                "client_secret": read.secret,
+                "scope": "https://graph.microsoft.com/.default",
+            },
+            timeout=10,
+        ).json()["access_token"]
+        ok = session.get(
+            f"{sim.url}/_test/graph-echo", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        assert ok.json() == {"tenant": "tenant-0002", "app": read.client_id}
+        exchange_token = sim_token(sim, "tenant-0002")  # wrong audience for Graph
+        refused = session.get(
+            f"{sim.url}/_test/graph-echo",
+            headers={"Authorization": f"Bearer {exchange_token}"},
+            timeout=10,
+        )
+        assert refused.status_code == 401
+        assert session.get(f"{sim.url}/_test/graph-echo", timeout=10).status_code == 401
+    finally:
+        ROUTES[:] = [r for r in ROUTES if r.name != "graph-echo"]

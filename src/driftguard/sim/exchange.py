@@ -74,6 +74,19 @@ def authorize(request: Request, sim: SimState, tenant: TenantState, resource: st
     return principal
 
 
+def authorize_graph(request: Request, sim: SimState) -> tuple[TenantState, Principal]:
+    """For Graph routes (no tenant in the path): the tenant named by the token's ``tid`` and the
+    principal of a valid Graph token for it; 401 otherwise. Faults apply as for the admin API."""
+    from driftguard.sim.state import GRAPH_RESOURCE
+    from driftguard.sim.tokens import unverified_claims
+
+    claims = unverified_claims(bearer(request)) or {}
+    tenant = sim.tenant(str(claims.get("tid", ""))) if claims.get("tid") else None
+    if tenant is None:
+        raise unauthorized("The token is not valid")
+    return tenant, authorize(request, sim, tenant, GRAPH_RESOURCE[tenant.cloud])
+
+
 def _tenant(request: Request, sim: SimState) -> TenantState:
     tenant = sim.tenant(request.params["tenant"])
     if tenant is None:

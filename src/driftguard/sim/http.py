@@ -4,9 +4,9 @@ The app turns a WSGI environ into a :class:`Request`, finds a route and turns th
 :class:`Response` back into WSGI. Modules add routes with :func:`route`; the Graph alerts
 endpoint of the investigation part is one::
 
-    @route("GET", r"/(v1\\.0|beta)/security/alerts_v2")
+    @route("GET", r"/(v1\\.0|beta)/security/alerts_v2", name="alerts")
     def alerts(request: Request, sim: SimState) -> Response:
-        claims = sim.authorize(request, resource="graph")
+        tenant, principal = exchange.authorize_graph(request, sim)  # 401 unless a Graph token
         ...
 """
 
