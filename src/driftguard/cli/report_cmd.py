@@ -43,7 +43,9 @@ def register(sub: Any) -> None:
     render.set_defaults(func=run_render)
 
     def usage(_args: argparse.Namespace) -> int:
-        parser.print_help()
+        import sys
+
+        parser.print_help(sys.stderr)
         return 1
 
     parser.set_defaults(func=usage)
