@@ -1,0 +1,348 @@
+"""The investigation against the HTTPS simulator: real msal, requests, TLS and InvokeCommand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driftguard.baseline.load import load_baseline
+from driftguard.errors import TruncatedReadError
+from driftguard.investigate.auditlog import AuditWindow, search_unified_audit_log
+from driftguard.investigate.messagetrace import aggregate, trace_rows
+from driftguard.live.exchange import ExchangeClient
+from driftguard.live.service import ExchangeSource
+from driftguard.model import TenantConfig
+from driftguard.sim import Simulator
+from driftguard.sim.cmdlets import audit as sim_audit
+from driftguard.sim.cmdlets.blocked import block
+from driftguard.sim.graph_alerts import raise_alert
+from driftguard.sim.traffic import Source, SpikeSpec, audit_records
+from driftguard.sim.traffic import trace_rows as synthetic_rows
+from investigate_kit import DRIFT_TIME, SINCE, baseline_for, run_json, tamper
+from simulator import invoke, pinned_session, sim_token
+
+TENANT = "tenant-0001"
+ATTACKER = "svc-relay@tenant-0001.onmicrosoft.com"
+
+
+def _args(folder: Path, *extra: str) -> list[str]:
+    return ["investigate", "--baseline", str(folder), "--tenant", TENANT, "--since", SINCE, *extra]
+
+
+@contextmanager
+def _client(folder: Path) -> Iterator[tuple[ExchangeClient, TenantConfig]]:
+    config = load_baseline(folder).tenants[TENANT].config
+    with ExchangeSource().client(config) as client:
+        yield client, config
+
+
+def test_each_finding_is_attributed_to_its_actor(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tamper(sim, TENANT, "widened-ips", "rogue-connector", "internal")
+    code, report = run_json(capsys, *_args(folder))
+    assert code == 2
+    tenant = report["tenants"][0]
+    findings = tenant["findings"]
+    assert {(f["connector"], f["field"]) for f in findings} == {
+        ("Hybrid relay", "SenderIPAddresses"),
+        ("Hybrid relay", "TreatMessagesAsInternal"),
+        ("Inbound relay (temp)", None),
+    }
+    for finding in findings:
+        assert finding["events"], finding
+        event = finding["events"][0]
+        assert (event["actor"], event["client_ip"]) == (ATTACKER, "203.0.113.66")
+        assert event["time"] == "2026-11-28T02:38:12Z"
+    ips = next(f for f in findings if f["field"] == "SenderIPAddresses")["events"][0]
+    assert ips["parameters"]["SenderIPAddresses"] == "Add=203.0.113.0/24"
+    actors = tenant["evidence"]["actors"]
+    assert [a["actor"] for a in actors] == [ATTACKER]
+    assert "not a listed admin" in actors[0]["reasons"]
+    assert tenant["evidence"]["sources"]["audit"] == "exchange:Search-UnifiedAuditLog"
+    assert all(a["attributed"] for a in tenant["evidence"]["attribution"])
+
+
+def test_a_change_outside_the_audit_trail_is_flagged(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    record = sim.tenant(TENANT).find_connector("Hybrid relay")
+    assert record is not None
+    record["RequireTls"] = False  # changed behind the admin API's back: no audit record
+    record["WhenChangedUTC"] = "2026-11-27T10:00:00.0000000Z"
+    code, report = run_json(capsys, *_args(folder))
+    assert code == 2
+    evidence = report["tenants"][0]["evidence"]
+    assert [(a["field"], a["attributed"]) for a in evidence["attribution"]] == [
+        ("RequireTls", False)
+    ]
+    assert "outside the audited admin path" in evidence["attribution"][0]["note"]
+    assert evidence["actors"] == []
+
+
+def test_an_admin_acting_normally_is_not_suspicious(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    code, report = run_json(capsys, *_args(folder))
+    assert code == 0
+    assert report["tenants"][0]["status"] == "ok"
+    assert report["tenants"][0]["evidence"]["actors"] == []
+
+
+def test_blocked_connector_is_a_finding_and_the_plan_unblocks_after_the_revert(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tamper(sim, TENANT, "widened-ips")
+    entry = block(sim.tenant(TENANT), "Hybrid relay", DRIFT_TIME + timedelta(hours=3))
+    code, report = run_json(capsys, *_args(folder))
+    assert code == 2
+    tenant = report["tenants"][0]
+    blocked = [f for f in tenant["findings"] if f["kind"] == "blocked"]
+    assert len(blocked) == 1
+    assert blocked[0]["connector"] == "Hybrid relay"
+    assert blocked[0]["guid"] == entry["ConnectorId"]
+    assert blocked[0]["severity"] == "critical"
+    assert "5.7.711" in blocked[0]["reason"] and "up to an hour" in blocked[0]["reason"]
+    assert tenant["evidence"]["blocked"][0]["connector_id"] == entry["ConnectorId"]
+    assert any(e["kind"] == "blocked" for e in tenant["evidence"]["timeline"])
+
+    # The plan: revert first, unblock last.
+    from driftguard.core import live_connectors
+    from driftguard.investigate.blocked import blocked_findings, get_blocked
+    from driftguard.model import Snapshot
+    from driftguard.plan import plan_for
+
+    baseline = load_baseline(folder)
+    with _client(folder) as (client, _config):
+        records = client.invoke("Get-InboundConnector", {"ResultSize": "Unlimited"})
+        snapshot = Snapshot(TENANT, tuple(records), "test", datetime.now(UTC))
+        live = live_connectors(snapshot)
+        from driftguard.core import tenant_report
+
+        findings = tenant_report(
+            baseline.tenants[TENANT], snapshot, (), date(2026, 11, 29)
+        ).findings + tuple(blocked_findings(get_blocked(client), live))
+    now = datetime(2026, 11, 29, tzinfo=UTC)
+    plan = plan_for(
+        baseline.tenants[TENANT],
+        live,
+        findings,
+        created_at=now,
+        expires_at=now + timedelta(hours=1),
+    )
+    cmdlets = [a.cmdlet for a in plan.actions]
+    assert cmdlets[-1] == "Remove-BlockedConnector"
+    assert "Set-InboundConnector" in cmdlets[:-1]
+    assert plan.actions[-1].parameters["ConnectorId"] == entry["ConnectorId"]
+
+    # The simulator's Remove-BlockedConnector needs a write role and lifts the block.
+    read = sim_token(sim, TENANT)
+    assert (
+        invoke(
+            sim, TENANT, read, "Remove-BlockedConnector", ConnectorId=entry["ConnectorId"]
+        ).status_code
+        == 403
+    )
+    write = sim_token(sim, TENANT, "write")
+    done = invoke(sim, TENANT, write, "Remove-BlockedConnector", ConnectorId=entry["ConnectorId"])
+    assert done.status_code == 200
+    assert invoke(sim, TENANT, read, "Get-BlockedConnector").json()["value"] == []
+
+
+def _load_traffic(sim: Simulator, spike: SpikeSpec | None) -> None:
+    rows = synthetic_rows(
+        seed=11,
+        first=date(2026, 10, 1),
+        days=42,
+        sources=(
+            Source("198.51.100", 150, ("tenant-0001.example.com",)),
+            Source("203.0.113", 60, ("partner.example",)),
+        ),
+        spike=spike,
+    )
+    sim.tenant(TENANT).message_trace = list(rows)
+
+
+def test_spike_found_through_the_service(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tamper(sim, TENANT, "rogue-connector")
+    _load_traffic(sim, SpikeSpec("203.0.113", day=38, messages=700))
+    code, report = run_json(
+        capsys,
+        "investigate",
+        "--baseline",
+        str(folder),
+        "--tenant",
+        TENANT,
+        "--since",
+        "2026-10-01",
+        "--until",
+        "2026-11-11",
+    )
+    assert code == 2
+    flow = report["tenants"][0]["evidence"]["mail_flow"]
+    assert [(s["connector"], s["day"]) for s in flow["spikes"]] == [
+        ("Inbound relay (temp)", "2026-11-08")
+    ]
+    assert flow["rows"] == len(
+        {(r["MessageTraceId"], r["RecipientAddress"]) for r in sim.tenant(TENANT).message_trace}
+    )
+
+
+def _row(i: int, when: datetime, recipient: str) -> dict[str, Any]:
+    return {
+        "MessageTraceId": f"00000000-0000-4000-8000-{i:012d}",
+        "Received": when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond:06d}0Z",
+        "RecipientAddress": recipient,
+        "SenderAddress": "x@contoso.com",
+        "FromIP": "198.51.100.5",
+        "Status": "Delivered",
+    }
+
+
+def test_continuation_and_slice_edges_repeat_rows_and_dedupe_removes_them(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    end = datetime(2026, 11, 20, tzinfo=UTC)
+    start = end - timedelta(days=25)
+    edge = end - timedelta(days=10)  # where the first and second slices meet
+    rows = []
+    for i in range(120):
+        rows.append(_row(i, end - timedelta(hours=5 * i, microseconds=i), "a@contoso.com"))
+    for j, who in enumerate(("a@contoso.com", "b@contoso.com", "c@contoso.com")):
+        rows.append(_row(1000, edge, who))  # one message, three recipients, on the edge
+        rows.append(_row(2000 + j, edge - timedelta(hours=1), who))  # ties within a page
+    sim.tenant(TENANT).message_trace = rows
+    expected = {(r["MessageTraceId"], r["RecipientAddress"]) for r in rows if start <= _t(r) <= end}
+    with _client(folder) as (client, _config):
+        raw = list(trace_rows(client, start, end, page_size=7))
+    keys = [(r["MessageTraceId"], r["RecipientAddress"]) for r in raw]
+    assert set(keys) == expected  # nothing lost at any edge
+    assert len(keys) > len(expected)  # the service repeated rows
+    edge_key = ("00000000-0000-4000-8000-000000001000", "a@contoso.com")
+    assert keys.count(edge_key) >= 2  # repeated across the slice edge
+    from driftguard.normalize import connector_from_baseline
+
+    hybrid = connector_from_baseline(
+        {
+            "Name": "Hybrid relay",
+            "ConnectorType": "OnPremises",
+            "SenderIPAddresses": ["198.51.100.0/24"],
+        }
+    )
+    flow = aggregate(iter(raw), [hybrid], [], start, end)
+    assert flow.rows == len(expected)
+    assert flow.duplicates == len(keys) - len(expected)
+
+
+def _t(row: dict[str, Any]) -> datetime:
+    from driftguard.investigate.messagetrace import received_at
+
+    return received_at(row["Received"])
+
+
+def test_fifty_thousand_audit_records_in_one_session(sim: Simulator, tmp_path: Path) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tenant = sim.tenant(TENANT)
+    end = datetime(2026, 11, 20, tzinfo=UTC)
+    tenant.audit.extend(
+        audit_records(
+            seed=3,
+            count=50_000,
+            end=end,
+            connectors=["Hybrid relay", "Partner TLS"],
+            tenant_id=tenant.tenant_id,
+        )
+    )
+    window = AuditWindow(end - timedelta(days=61), end)
+    with _client(folder) as (client, _config):
+        events = search_unified_audit_log(client, window)
+        assert len(events) == 50_000
+        assert len({e.record_id for e in events}) == 50_000
+        tenant.audit.append(dict(tenant.audit[-1], Id="one-too-many"))
+        with pytest.raises(TruncatedReadError, match="may be incomplete"):
+            search_unified_audit_log(client, window)
+
+
+@pytest.mark.parametrize("quirk", ["count-drift", "lose-page"])
+def test_inconsistent_sessions_fail_closed(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str], quirk: str
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tenant = sim.tenant(TENANT)
+    tenant.audit.extend(
+        audit_records(
+            seed=4,
+            count=6_000,
+            end=datetime(2026, 11, 20, tzinfo=UTC),
+            connectors=["Hybrid relay"],
+            tenant_id=tenant.tenant_id,
+        )
+    )
+    sim_audit.QUIRKS[tenant.tenant_id] = quirk
+    try:
+        capsys.readouterr()
+        from driftguard.cli import main
+
+        code = main([*_args(folder)[:-2], "--since", "2026-09-01"])
+        err = capsys.readouterr().err
+    finally:
+        sim_audit.QUIRKS.pop(tenant.tenant_id, None)
+    assert code == 1
+    assert "may be incomplete" in err
+
+
+def test_alerts_are_read_from_graph(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tenant = sim.tenant(TENANT)
+    raise_alert(tenant, "Hybrid relay", DRIFT_TIME + timedelta(hours=4), ("203.0.113.66",))
+    other = raise_alert(tenant, "Hybrid relay", DRIFT_TIME + timedelta(hours=5))
+    other["title"] = "Email messages containing malicious URL removed after delivery"
+    old = raise_alert(tenant, "Hybrid relay", datetime(2026, 1, 1, tzinfo=UTC))
+    assert old
+    code, report = run_json(capsys, *_args(folder))
+    assert code == 2
+    alerts = report["tenants"][0]["evidence"]["alerts"]
+    assert [(a["title"], a["connectors"], a["ips"]) for a in alerts] == [
+        ("Suspicious connector activity", ["Hybrid relay"], ["203.0.113.66"])
+    ]
+    # The service refuses a filter on title: it has to be matched in code.
+    token = _graph_token(sim)
+    resp = pinned_session(sim.ca_path).get(
+        f"{sim.url}/v1.0/security/alerts_v2",
+        params={"$filter": "title eq 'Suspicious connector activity'"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert resp.status_code == 400
+
+
+def _graph_token(sim: Simulator) -> str:
+    read = sim.apps[0]
+    resp = pinned_session(sim.ca_path).post(
+        f"{sim.url}/{sim.tenant(TENANT).tenant_id}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": read.client_id,
+            "client_secret": read.secret,
+            "scope": "https://graph.microsoft.com/.default",
+        },
+        timeout=10,
+    )
+    resp.raise_for_status()
+    token: str = resp.json()["access_token"]
+    return token
