@@ -85,7 +85,9 @@ def tenant_report(
     try:
         live = live_connectors(snapshot)
     except LiveReadError as exc:
-        return TenantReport(tenant=name, status=Status.ERROR, error=exc.message, warnings=())
+        return TenantReport(
+            tenant=name, status=Status.ERROR, error=exc.message, warnings=tuple(warnings)
+        )
     warnings += duplicate_warnings(name, live)
     warnings += unknown_property_warnings(name, live)
     findings = findings_for(tenant, live)
