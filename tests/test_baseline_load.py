@@ -523,7 +523,11 @@ def _parse_or_problem(folder: Path, raw: bytes) -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(document=st.dictionaries(_keys, _values, max_size=8) | _values)
+@given(
+    document=st.dictionaries(_keys, _values, max_size=8)
+    | st.lists(st.dictionaries(_keys, _values, max_size=6), max_size=3)  # ignore-file shaped
+    | _values
+)
 def test_random_yaml_documents_never_traceback(scratch: Path, document: object) -> None:
     raw = yaml.safe_dump(document, allow_unicode=True).encode("utf-8")
     _parse_or_problem(scratch, raw)
