@@ -13,7 +13,6 @@ import sys
 from collections.abc import Sequence
 
 from driftguard import __version__
-from driftguard.errors import DriftguardError
 
 # Subcommand modules, in help order. Each defines ``register(subparsers) -> None`` and sets
 # ``func`` (taking the parsed namespace, returning the exit code) on its parser.
@@ -46,8 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list == ["--version"]:  # answered before any subcommand module is imported
+        print(f"driftguard {__version__}")
+        return 0
+    from driftguard.errors import DriftguardError
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 1
