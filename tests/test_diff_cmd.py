@@ -6,8 +6,10 @@ import io
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,3 +192,95 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(
     monkeypatch.setenv("NO_COLOR", "1")
     plain = _run_on_a_terminal(["diff", "--tenant", "demo"], monkeypatch)
     assert "critical" in plain and "\x1b" not in plain
+
+
+def _demo_dict(workdir: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    assert main(["diff", "--tenant", "demo", "--format", "json"]) == 2
+    return assert_valid_report(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda d: d["tenants"][0].update(findings=[]),  # drift without findings
+        lambda d: d["tenants"][0].update(status="error"),  # error without a message
+        lambda d: d["tenants"][0]["findings"][0].update(severity="urgent"),
+        lambda d: d["tenants"][0]["findings"][0].update(extra=1),
+        lambda d: d["tenants"][0]["findings"][0].update(field=None),  # changed needs a field
+        lambda d: d["tenants"][0]["findings"][0].update(location={"path": "x", "line": 0}),
+        lambda d: d.update(generated_at="yesterday"),
+        lambda d: d["tenants"][0].pop("warnings"),
+    ],
+)
+def test_schema_rejects_what_the_contract_forbids(
+    workdir: Path, capsys: pytest.CaptureFixture[str], breakage: Callable[[dict[str, Any]], None]
+) -> None:
+    data = _demo_dict(workdir, capsys)
+    data["tenants"][0]["findings"].sort(key=lambda f: f["kind"] != "changed")
+    breakage(data)
+    with pytest.raises(AssertionError):
+        assert_valid_report(data)
+
+
+def test_events_evidence_and_suppressed_round_trip() -> None:
+    from datetime import date
+
+    from driftguard.model import (
+        AuditEvent,
+        Finding,
+        FindingKind,
+        IgnoreEntry,
+        Location,
+        Severity,
+        Status,
+        Suppressed,
+        TenantReport,
+    )
+
+    event = AuditEvent(
+        time=datetime(2026, 11, 28, 2, 41, 37, tzinfo=UTC),
+        actor="helpdesk-temp@contoso.com",
+        client_ip="203.0.113.50:51234",
+        operation="Set-InboundConnector",
+        connector="Hybrid relay",
+        parameters={"SenderIPAddresses": "198.51.100.0/24;203.0.113.0/24"},
+    )
+    finding = Finding(
+        kind=FindingKind.CHANGED,
+        connector="Hybrid relay",
+        guid=None,
+        severity=Severity.CRITICAL,
+        reason="why",
+        field="SenderIPAddresses",
+        baseline=("198.51.100.0/24",),
+        live=("198.51.100.0/24", "203.0.113.0/24"),
+        added=("203.0.113.0/24",),
+        location=Location("baseline/contoso/inbound/hybrid.yaml", 7, 3),
+        events=(event,),
+    )
+    entry = IgnoreEntry("contoso", "Hybrid relay", "Comment", "ok", None, date(2027, 1, 1))
+    comment = Finding(
+        kind=FindingKind.CHANGED,
+        connector="Hybrid relay",
+        guid=None,
+        severity=Severity.LOW,
+        reason="comment",
+        field="Comment",
+        baseline=None,
+        live="x",
+    )
+    tenant = TenantReport(
+        tenant="contoso",
+        status=Status.DRIFT,
+        findings=(finding,),
+        suppressed=(Suppressed(comment, entry),),
+        warnings=("w",),
+        evidence={"blocked": [], "since": datetime(2026, 11, 1, tzinfo=UTC)},
+    )
+    report = Report(generated_at=datetime(2026, 11, 29, 21, 0, tzinfo=UTC), tenants=(tenant,))
+    data = assert_valid_report(report)
+    [out] = data["tenants"][0]["findings"]
+    assert out["events"][0]["client_ip"] == "203.0.113.50:51234"
+    assert out["location"] == {"path": "baseline/contoso/inbound/hybrid.yaml", "line": 7}
+    assert data["tenants"][0]["evidence"]["since"] == "2026-11-01T00:00:00Z"
+    assert data["tenants"][0]["suppressed"][0]["ignore"]["expires"] == "2027-01-01"
