@@ -106,6 +106,8 @@ def changed_fields(pairs: Sequence[tuple[Connector, Connector]]) -> list[set[str
             if len(path) < 2 or not isinstance(path[0], int):  # pragma: no cover
                 raise AssertionError(f"unexpected deepdiff path {path!r}")
             result[path[0]].add(str(path[1]))
+    for i, props in left.items():  # fail closed: a difference deepdiff did not name still counts
+        result[i].update(props)
     return result
 
 
