@@ -332,6 +332,7 @@ class Aggregator:
         self.skipped_count = 0
         self.last_skip = ""
         self._domain_cache: dict[str, bool] = {}
+        self._sender_cache: dict[str, object] = {}
         self._start = start.astimezone(UTC).replace(tzinfo=None)
         self._end = end.astimezone(UTC).replace(tzinfo=None)
         # Repeats at continuation and slice edges: keys are kept only near the row being read.
@@ -389,9 +390,15 @@ class Aggregator:
         if row.get("Status") == "FilteredAsSpam":
             stats.spam += 1
         sender = row.get("SenderAddress")
-        if isinstance(sender, str) and "@" in sender:
-            domain = sender.rpartition("@")[2].lower().rstrip(">").strip()
-            if domain and self._outside(domain):
+        if type(sender) is str:
+            domain = self._sender_cache.get(sender, _MISS)
+            if domain is _MISS:
+                domain = self._outside_domain(sender)
+                if len(self._sender_cache) > 65536:
+                    self._sender_cache.clear()
+                self._sender_cache[sender] = domain
+            if domain is not None:
+                assert isinstance(domain, str)  # noqa: S101 - for the type checker
                 stats.outside_senders += 1
                 if domain in stats.outside_domains or len(stats.outside_domains) < MAX_DOMAINS:
                     stats.outside_domains[domain] = stats.outside_domains.get(domain, 0) + 1
@@ -405,6 +412,13 @@ class Aggregator:
         overlap = self.overlap
         self._recent = {k: t for k, t in self._recent.items() if abs(t - when) <= overlap}
         self._limit = max(4096, 2 * len(self._recent))
+
+    def _outside_domain(self, sender: str) -> str | None:
+        """The sender's domain when it is outside the accepted domains, else None."""
+        if "@" not in sender:
+            return None
+        domain = sender.rpartition("@")[2].lower().rstrip(">").strip()
+        return domain if domain and self._outside(domain) else None
 
     def _outside(self, domain: str) -> bool:
         known = self._domain_cache.get(domain)
