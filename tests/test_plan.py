@@ -12,6 +12,8 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from driftguard import planfile, pwsh
 from driftguard.errors import PlanError
@@ -434,3 +436,41 @@ def test_command_line_values() -> None:
         "Set-InboundConnector -Identity 'x' -Enabled $true -SenderIPAddresses @() "
         "-EFUsers 'a@b','c@d' -Comment $null"
     )
+
+
+def _evaluate(expr: str) -> str:
+    """A tiny evaluator of the PowerShell expressions pwsh.quote emits ('...', [char]N, +)."""
+    quotes = "'\u2018\u2019\u201a\u201b"
+    inner = expr[1:-1] if expr.startswith("(") else expr
+    out, i = [], 0
+    while i < len(inner):
+        if inner[i] in quotes:
+            i += 1
+            while True:
+                if inner[i] in quotes:
+                    if i + 1 < len(inner) and inner[i + 1] in quotes:
+                        out.append(inner[i])
+                        i += 2
+                        continue
+                    i += 1
+                    break
+                assert not pwsh._CONTROL.match(inner[i])  # no raw control char inside quotes
+                out.append(inner[i])
+                i += 1
+        elif inner.startswith("[char]", i):
+            j = i + 6
+            while j < len(inner) and inner[j].isdigit():
+                j += 1
+            out.append(chr(int(inner[i + 6 : j])))
+            i = j
+        else:
+            assert inner.startswith(" + ", i), inner[i:]
+            i += 3
+    return "".join(out)
+
+
+@given(st.text())
+def test_quote_round_trips(text: str) -> None:
+    expr = pwsh.quote(text)
+    assert "\n" not in expr and "\x1b" not in expr
+    assert _evaluate(expr) == text

@@ -115,18 +115,33 @@ def same_value(prop_name: str, expected: Any, actual: Value) -> bool:
 # --------------------------------------------------------------------------- matching
 
 
-def _lookup(f: Finding, candidates: Sequence[Connector]) -> Connector | None:
-    """The connector a finding names: by Guid when it carries one, else by Name."""
-    if f.guid:
-        guid = f.guid.lower()
-        for c in candidates:
-            if c.guid == guid:
-                return c
-    wanted = f.connector.casefold()
-    for c in candidates:
-        if c.name.casefold() == wanted:
-            return c
-    return None
+class _Index:
+    """Connectors by Guid and by case-folded Name (first wins), for O(1) lookups of findings."""
+
+    def __init__(self, items: Sequence[tuple[Connector, Any]]) -> None:
+        self.by_guid: dict[str, Any] = {}
+        self.by_name: dict[str, Any] = {}
+        for key, value in items:
+            if key.guid:
+                self.by_guid.setdefault(key.guid, value)
+            self.by_name.setdefault(key.name.casefold(), value)
+
+    def get(self, f: Finding) -> Any:
+        """The entry a finding names: by Guid when it carries one, else by Name."""
+        if f.guid and f.guid.lower() in self.by_guid:
+            return self.by_guid[f.guid.lower()]
+        return self.by_name.get(f.connector.casefold())
+
+
+def _index(connectors: Sequence[Connector]) -> _Index:
+    return _Index([(c, c) for c in connectors])
+
+
+def _pair_index(pairs: Sequence[tuple[Connector, Connector]]) -> _Index:
+    """A changed finding names the live Guid and the approved (baseline) name."""
+    items: list[tuple[Connector, Any]] = [(lc, (base, lc)) for base, lc in pairs]
+    items += [(Connector(base.name, None, {}), (base, lc)) for base, lc in pairs]
+    return _Index(items)
 
 
 # --------------------------------------------------------------------------- planning
@@ -148,8 +163,10 @@ def plan_for(
     opts = options or PlanOptions()
     name = tenant.config.name
     matching = match(tenant.connectors, live)
-    pairs = [(bc.connector, lc) for bc, lc in matching.pairs]
-    missing_all = [bc.connector for bc in matching.missing]
+    pairs = _pair_index([(bc.connector, lc) for bc, lc in matching.pairs])
+    unknown_all = _index(matching.unknown)
+    missing_all = _index([bc.connector for bc in matching.missing])
+    live_all = _index(live)
     notes: list[str] = []
 
     unknown: dict[int, Connector] = {}
@@ -159,22 +176,22 @@ def plan_for(
     for f in findings:
         match f.kind:
             case FindingKind.UNKNOWN:
-                hit_u = _require(_lookup(f, matching.unknown), f)
+                hit_u = _require(unknown_all.get(f), f)
                 unknown[id(hit_u)] = hit_u
             case FindingKind.CHANGED:
-                pair = _pair_for(f, pairs)
+                pair = pairs.get(f)
                 if pair is None:
                     raise _unmatched(f)
                 entry = changed.setdefault(id(pair[1]), (pair[0], pair[1], set()))
                 if f.field:
                     entry[2].add(f.field)
             case FindingKind.MISSING:
-                hit_m = _lookup(f, missing_all)
+                hit_m = missing_all.get(f)
                 if hit_m is None:
                     raise _unmatched(f)
                 missing[id(hit_m)] = hit_m
             case FindingKind.BLOCKED:
-                hit_b = _lookup(f, live)
+                hit_b = live_all.get(f)
                 guid = (hit_b.guid if hit_b else None) or (f.guid.lower() if f.guid else None)
                 blocked[guid or f.connector.casefold()] = (
                     hit_b.name if hit_b else f.connector,
@@ -303,22 +320,6 @@ def _require(lc: Connector | None, f: Finding) -> Connector:
     return lc
 
 
-def _pair_for(
-    f: Finding, pairs: Sequence[tuple[Connector, Connector]]
-) -> tuple[Connector, Connector] | None:
-    """A changed finding names the live Guid and the approved (baseline) name."""
-    if f.guid:
-        guid = f.guid.lower()
-        for base, lc in pairs:
-            if lc.guid == guid:
-                return base, lc
-    wanted = f.connector.casefold()
-    for base, lc in pairs:
-        if wanted in (base.name.casefold(), lc.name.casefold()):
-            return base, lc
-    return None
-
-
 def _stop_bleeding(lc: Connector, remove: bool) -> _Draft:
     if remove:
         pre = {p: json_value(lc.settings.get(p)) for p in COMPARED}
@@ -379,8 +380,9 @@ def _revert(base: Connector, lc: Connector, fields: set[str], notes: list[str]) 
 def _describe(prop_name: str, current: Value, target: Value) -> str:
     if isinstance(current, tuple) and isinstance(target, tuple):
         parts = []
-        added = [v for v in target if v not in current]
-        removed = [v for v in current if v not in target]
+        now, then = set(current), set(target)
+        added = [v for v in target if v not in now]
+        removed = [v for v in current if v not in then]
         if removed:
             parts.append("remove " + ", ".join(removed))
         if added:

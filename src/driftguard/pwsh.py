@@ -8,6 +8,7 @@ line look like a second command) are spelled ``[char]N`` outside the quotes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,8 +26,19 @@ def _is_control(char: str) -> bool:
     )
 
 
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]"
+)
+_SPECIAL = re.compile(_CONTROL.pattern[:-1] + "'\u2018-\u201b]")
+_DOUBLE_QUOTES = str.maketrans({q: q + q for q in _QUOTES})
+
+
 def quote(text: str) -> str:
     """A PowerShell expression whose value is exactly ``text``."""
+    if not _SPECIAL.search(text):
+        return "'" + text + "'"
+    if not _CONTROL.search(text):
+        return "'" + text.translate(_DOUBLE_QUOTES) + "'"
     parts: list[str] = []
     run: list[str] = []
     for char in text:
@@ -57,7 +69,7 @@ def value(v: Any) -> str:
     if isinstance(v, list | tuple):
         if not v:
             return "@()"
-        return ",".join(value(item) for item in v)
+        return ",".join(quote(item) if isinstance(item, str) else value(item) for item in v)
     return quote(str(v))
 
 
