@@ -296,3 +296,60 @@ def test_app_without_grant_or_role(sim: Simulator) -> None:
     response = invoke(sim, tenant, fresh["access_token"], "Get-InboundConnector")
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_certificate_with_public_certificate_signs_ps256(sim: Simulator) -> None:
+    """msal 1.39 signs with PS256 and an x5t#S256 header when given the certificate only."""
+    tenant = sim.tenant("tenant-0002")
+    write = sim.apps[1]
+    pair = sim.state.app_certificate(write.client_id)
+    seen: list[str] = []
+    session = pinned_session(sim.ca_path)
+
+    def spy(response: Any, *args: Any, **kwargs: Any) -> Any:
+        body = response.request.body or ""
+        if isinstance(body, str) and "client_assertion=" in body:
+            assertion = body.split("client_assertion=")[1].split("&")[0]
+            seen.append(jwt.get_unverified_header(assertion)["alg"])
+        return response
+
+    session.hooks["response"].append(spy)
+    app = msal.ConfidentialClientApplication(
+        write.client_id,
+        client_credential={
+            "private_key": pair.key_pem.decode(),
+            "public_certificate": pair.cert_pem.decode(),
+        },
+        authority=f"{sim.url}/{tenant.tenant_id}",
+        instance_discovery=False,
+        http_client=session,
+    )
+    result = app.acquire_token_for_client(SCOPE)
+    assert "access_token" in result, result
+    assert seen == ["PS256"]
+
+
+def test_device_code_approved_over_http(sim: Simulator) -> None:
+    """A test driving `driftguard sim serve` in a subprocess approves through the admin route."""
+    tenant = sim.tenant("tenant-0001")
+    public = sim.apps[2]
+    session = pinned_session(sim.ca_path)
+    app = msal.PublicClientApplication(
+        public.client_id,
+        authority=f"{sim.url}/{tenant.tenant_id}",
+        instance_discovery=False,
+        http_client=session,
+    )
+    flow = app.initiate_device_flow(scopes=SCOPE)
+    approved = session.post(
+        f"{sim.url}/_sim/devicecode/approve",
+        json={"user_code": flow["user_code"], "user": "exadmin@example.com", "role": "write"},
+        timeout=10,
+    )
+    assert approved.json() == {"approved": True}
+    result = app.acquire_token_by_device_flow(flow)
+    assert claims(result["access_token"])["wids"] == [EXCHANGE_ADMIN]
+    again = session.post(
+        f"{sim.url}/_sim/devicecode/approve", json={"user_code": flow["user_code"]}, timeout=10
+    )
+    assert again.status_code == 404
