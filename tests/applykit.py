@@ -16,7 +16,12 @@ from driftguard.sim.cmdlets import CmdletContext, find
 from driftguard.sim.scenarios import drift
 
 TENANT = "tenant-0003"  # the generated tenant with a third connector (Scanner relay)
-WRITE_CMDLETS = {"Set-InboundConnector", "New-InboundConnector", "Remove-InboundConnector"}
+WRITE_CMDLETS = {
+    "Set-InboundConnector",
+    "New-InboundConnector",
+    "Remove-InboundConnector",
+    "Remove-BlockedConnector",
+}
 DRIFTS = ("rogue-connector", "widened-ips", "internal", "partner-disabled")
 
 

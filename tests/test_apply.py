@@ -226,6 +226,21 @@ def test_demo_tenant_plan_apply_diff(tmp_path: Path, capsys: pytest.CaptureFixtu
     digest = json.loads(plan.read_text())["digest"]
     capsys.readouterr()
     assert main(["apply", str(plan), "--approve", digest]) == 0
-    assert "2 applied, 0 skipped, 0 failed" in capsys.readouterr().err
+    assert "3 applied, 0 skipped, 0 failed" in capsys.readouterr().err
     assert main(["diff", "--tenant", "demo"]) == 0
     assert main(["plan", "--tenant", "demo", "--out", str(tmp_path / "again.json")]) == 0
+
+
+def test_blocked_connector_unblocked_last(setup: Setup) -> None:
+    from datetime import UTC, datetime
+
+    from driftguard.sim.cmdlets.blocked import block
+
+    block(setup.sim.tenant(TENANT), "Hybrid relay", datetime(2026, 11, 28, 6, 10, tzinfo=UTC))
+    _, plan, digest = setup.plan("--remove-unknown")
+    actions = read_plan(plan).actions
+    assert [a.kind.value for a in actions][-1] == "unblock"
+    assert setup.apply(plan, "--approve", digest) == 0
+    assert setup.writes()[-2:] == ["New-InboundConnector", "Remove-BlockedConnector"]
+    assert setup.sim.tenant(TENANT).blocked == []
+    assert setup.diff() == 0

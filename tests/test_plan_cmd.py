@@ -115,11 +115,13 @@ def test_demo_tenant_and_live_file(tmp_path: Path, repo_root: Path) -> None:
     out = tmp_path / "demo.json"
     assert main(["plan", "--tenant", "demo", "--out", str(out)]) == 2
     plan = read_plan(out)
-    assert [a.id for a in plan.actions] == ["001-disable", "002-revert"]
+    # the demo service also reports Hybrid relay as blocked: it is unblocked last
+    assert [a.id for a in plan.actions] == ["001-disable", "002-revert", "003-unblock"]
+    assert plan.actions[2].parameters["ConnectorId"] == plan.actions[1].guid
     live = repo_root / "src/driftguard/demo/live.json"
     out2 = tmp_path / "file.json"
     assert main(["plan", "--tenant", "demo", "--live", str(live), "--out", str(out2)]) == 2
-    assert read_plan(out2).actions == plan.actions
+    assert read_plan(out2).actions == plan.actions[:2]  # a file has no blocked list
 
 
 def test_hostile_connector_name_is_quoted_and_terminal_safe(

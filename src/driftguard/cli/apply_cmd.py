@@ -142,25 +142,37 @@ def _ask(plan: Plan, digest: str) -> str | None:
     return digest if typed.strip().lower() == short(digest) else None
 
 
-@contextlib.contextmanager
-def clients(config: TenantConfig) -> Iterator[tuple[Invoker, Invoker]]:
-    """A read client (the read credential) and a write client (the separate write credential).
+def _source_for(config: TenantConfig) -> tuple[Any, TenantConfig]:
+    """The ExchangeSource (and effective config) for a tenant.
 
     The demo tenant runs against the simulator in-process, its state kept in the user's data
     folder, so a following ``driftguard diff --tenant demo`` sees what apply changed.
     """
     from driftguard.live.service import ExchangeSource
 
-    source = ExchangeSource()
     if config.name == "demo":
         from driftguard.sim.inprocess import demo_environment
 
         env = demo_environment()
-        source = ExchangeSource(session_factory=lambda _endpoints: env.session)
-        config = env.tenant
+        return ExchangeSource(session_factory=lambda _endpoints: env.session), env.tenant
+    return ExchangeSource(), config
+
+
+@contextlib.contextmanager
+def read_client(config: TenantConfig) -> Iterator[Invoker]:
+    """A client with the read credential only (plan never holds the write credential)."""
+    source, effective = _source_for(config)
+    with source.client(effective, purpose="read") as reader:
+        yield reader
+
+
+@contextlib.contextmanager
+def clients(config: TenantConfig) -> Iterator[tuple[Invoker, Invoker]]:
+    """A read client (the read credential) and a write client (the separate write credential)."""
+    source, effective = _source_for(config)
     with (
-        source.client(config, purpose="read") as reader,
-        source.client(config, purpose="write") as writer,
+        source.client(effective, purpose="read") as reader,
+        source.client(effective, purpose="write") as writer,
     ):
         yield reader, writer
 

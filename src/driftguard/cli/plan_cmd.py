@@ -75,10 +75,14 @@ def run(args: argparse.Namespace) -> int:
         raise LiveReadError(f"tenant {name}: {report.error}", tenant=name)
     for warning in report.warnings:
         info(f"warning: {warning}")
+    connectors = live_connectors(live)
+    findings = list(report.findings)
+    if not args.live:
+        findings += blocked(tenant.config, connectors)
     plan = plan_for(
         tenant,
-        live_connectors(live),
-        report.findings,
+        connectors,
+        findings,
         created_at=now,
         expires_at=now + timedelta(hours=args.expires_in),
         snapshot_digest=snapshot_digest(live.records),
@@ -96,6 +100,28 @@ def run(args: argparse.Namespace) -> int:
     else:
         emit(safe_terminal(render_text(plan)), None)
     return 2 if plan.actions else 0
+
+
+def blocked(config: Any, connectors: Any) -> list[Any]:
+    """Findings for connectors the service restricted (read with the read credential).
+
+    A failed read of the blocked list leaves the unblock step out, with a warning: it cannot
+    hide drift, and reverting the connectors matters more than unblocking them.
+    """
+    from driftguard.cli._output import info
+    from driftguard.cli.apply_cmd import read_client
+    from driftguard.errors import DriftguardError
+    from driftguard.investigate.blocked import blocked_findings, get_blocked
+
+    try:
+        with read_client(config) as client:
+            return list(blocked_findings(get_blocked(client), connectors))
+    except DriftguardError as exc:
+        info(
+            f"warning: {config.name}: blocked connectors not read ({exc.message}); "
+            "the plan has no unblock step"
+        )
+        return []
 
 
 def baseline_commit(tenant_file: str | None) -> str | None:
