@@ -244,3 +244,42 @@ def test_blocked_connector_unblocked_last(setup: Setup) -> None:
     assert setup.writes()[-2:] == ["New-InboundConnector", "Remove-BlockedConnector"]
     assert setup.sim.tenant(TENANT).blocked == []
     assert setup.diff() == 0
+
+
+def test_rejected_writes_are_failed_exit_1_and_resume_retries_them(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = setup.sim.tenant(TENANT)
+    _read, write, _public = setup.sim.apps
+    setup.sim.state.add_app(write, role="read", tenants=[tenant])  # no Exchange Administrator
+    _, plan, digest = setup.plan("--remove-unknown")
+    capsys.readouterr()
+    assert setup.apply(plan, "--approve", digest) == 1
+    out = capsys.readouterr()
+    assert out.out.count("FAILED") == 4
+    assert "0 applied, 0 skipped, 4 failed" in out.err
+    assert setup.writes() == []
+    journal = f"{plan}.journal.jsonl"
+    assert set(read_journal(journal).last_status().values()) == {"failed"}
+    setup.sim.state.add_app(write, role="write", tenants=[tenant])
+    assert setup.apply(plan, "--approve", digest, "--resume", journal) == 0
+    assert len(setup.writes()) == 4
+    assert setup.diff() == 0
+
+
+def test_resume_refuses_the_journal_of_another_plan(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, first, digest = setup.plan()
+    assert (
+        setup.apply(
+            first, "--approve", digest, "--dry-run", "--journal", str(setup.work / "dry.jsonl")
+        )
+        == 0
+    )
+    _, second, digest2 = setup.plan("--remove-unknown", name="second.json")
+    assert setup.apply(second, "--approve", digest2, "--resume", str(setup.work / "dry.jsonl")) == 1
+    assert "dry run" in capsys.readouterr().err
+    assert setup.apply(first, "--approve", digest) == 0
+    assert setup.apply(second, "--approve", digest2, "--resume", f"{first}.journal.jsonl") == 1
+    assert "journal of another plan" in capsys.readouterr().err
