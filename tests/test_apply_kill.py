@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from applykit import TENANT, drifted
+from applykit import TENANT, Setup, drifted
 from driftguard.apply import KILL_AFTER_ENV
 from driftguard.journal import read_journal
 from driftguard.planfile import read_plan
@@ -95,4 +95,57 @@ def test_resume_after_kill_between_write_and_journal(
     out = capsys.readouterr().out
     assert f"Skipped  [{actions[1].id}]" in out and "already in place" in out
     assert len(setup.writes()) == ACTIONS
+    assert setup.diff() == 0
+
+
+def _tty_apply(setup: Setup, plan: Path, answer: str) -> tuple[int, str]:
+    """Run apply on a pseudo-terminal, answer its approval prompt, return (exit code, output)."""
+    import pty
+    import select
+    import time
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [*APPLY, str(plan), "--baseline", str(setup.baseline)],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        close_fds=True,
+    )
+    os.close(follower)
+    seen = b""
+    answered = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed: the process is done
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if not answered and b"to apply: " in seen:
+                os.write(leader, answer.encode() + b"\n")
+                answered = True
+        elif process.poll() is not None:
+            break
+    code = process.wait(timeout=30)
+    os.close(leader)
+    return code, seen.decode(errors="replace")
+
+
+def test_terminal_approval_by_the_digest_prefix(
+    sim_factory: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    setup = drifted(sim_factory, tmp_path)
+    _, plan, digest = setup.plan("--remove-unknown")
+    code, output = _tty_apply(setup, plan, "nope1234")
+    assert code == 1, output
+    assert "[001-remove]" in output and "not approved" in output
+    assert setup.writes() == []
+    code, output = _tty_apply(setup, plan, digest[7:15])
+    assert code == 0, output
+    assert "4 applied, 0 skipped, 0 failed" in output
     assert setup.diff() == 0
