@@ -148,14 +148,42 @@ def test_dedupe_memory_is_bounded() -> None:
 
 def test_matcher_most_specific_range_and_ipv6() -> None:
     match = ConnectorMatcher(_connectors())
-    assert match("198.51.100.25") == "Scanner"
-    assert match("198.51.100.26") == "Hybrid relay"
-    assert match("203.0.113.200") == "Inbound relay (temp)"
-    assert match("192.0.2.1") is None
-    assert match("2001:db8::1") is None
-    assert match("::ffff:198.51.100.1") is None
-    assert match("198.51.100") is None
-    assert match(None) is None
+    assert match("198.51.100.25") == ("Scanner",)
+    assert match("198.51.100.26") == ("Hybrid relay",)
+    assert match("203.0.113.200") == ("Inbound relay (temp)",)
+    assert match("192.0.2.1") == ()
+    assert match("2001:db8::1") == ()
+    assert match("::ffff:198.51.100.1") == ()
+    assert match("198.51.100") == ()
+    assert match(None) == ()
+
+
+def test_a_range_shared_by_two_connectors_counts_for_both() -> None:
+    widened = connector_from_baseline(
+        {
+            "Name": "Hybrid relay",
+            "ConnectorType": "OnPremises",
+            "SenderIPAddresses": ["198.51.100.0/24", "203.0.113.0/24"],
+        }
+    )
+    rogue = _connectors()[1]
+    flow = aggregate(
+        [_row(1, "2026-10-05T10:00:00Z", "203.0.113.9")], [widened, rogue], [], START, END
+    )
+    assert sorted(flow.per_connector) == ["Hybrid relay", "Inbound relay (temp)"]
+    assert flow.rows == 1
+
+
+def test_history_starts_with_the_first_traced_day() -> None:
+    # Ten days of steady mail, then a busy day: a spike. The same busy day with only two days
+    # of trace before it gives no verdict (days before the trace are unknown, not zero).
+    steady = (Source("203.0.113", 100, ("contoso.com",)),)
+    busy = SpikeSpec("203.0.113", day=10, messages=1000)
+    rows = list(trace_rows(seed=3, first=FIRST, days=11, sources=steady, spike=busy))
+    flow = aggregate(rows, _connectors(), [], START, END)
+    assert [s.day for s in flow.spikes] == [FIRST + timedelta(days=10)]
+    late = [r for r in rows if str(r["Received"]) >= "2026-10-09"]
+    assert aggregate(late, _connectors(), [], START, END).spikes == ()
 
 
 def test_outside_senders_respect_subdomains_of_accepted_domains() -> None:

@@ -90,6 +90,9 @@ def parse_moment(text: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+DEMO_SINCE = datetime(2026, 10, 30, tzinfo=UTC)  # the demo tenant's story is dated
+
+
 def window(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]:
     from driftguard.errors import InputError
 
@@ -98,6 +101,10 @@ def window(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]
     if raw_until is not None and raw_until.time() == datetime.min.time():
         until = raw_until + timedelta(days=1) - timedelta(microseconds=1)
     since: datetime = getattr(args, "since", None) or until - timedelta(days=DEFAULT_DAYS)
+    if getattr(args, "since", None) is None and list(getattr(args, "tenants", None) or ()) == [
+        "demo"
+    ]:
+        since = min(since, DEMO_SINCE)
     if since >= until:
         raise InputError("--since must be before --until")
     return since, until
@@ -225,14 +232,14 @@ def _service_opener(args: argparse.Namespace, config: Any) -> Callable[[], Any] 
     def opener() -> Any:
         from driftguard.investigate.graph import graph_client
         from driftguard.live import clouds
-        from driftguard.live.service import default_session
+        from driftguard.live.http import make_session
 
         with source.client(config) as client:  # type: ignore[attr-defined]
             endpoints = clouds.resolve(config)
             graph = None
             session = None
             if endpoints.cloud != "china":
-                session = default_session(endpoints)
+                session = make_session(endpoints.ca_bundle)
                 graph = graph_client(config, endpoints, session)
             try:
                 yield client, graph
@@ -244,12 +251,34 @@ def _service_opener(args: argparse.Namespace, config: Any) -> Callable[[], Any] 
 
 
 def _demo_opener(config: Any) -> Callable[[], Any] | None:
-    """The demo tenant's evidence comes from the in-process simulator, when it is built in."""
+    """The demo tenant's evidence comes from the in-process simulator (no sockets)."""
+    import contextlib
+
     try:
-        from driftguard.demo.service import investigation_clients  # type: ignore[import-not-found]
-    except ImportError:
+        from driftguard.sim.inprocess import demo_environment
+    except ImportError:  # pragma: no cover - a build without the simulator
         return None
-    opener: Callable[[], Any] = investigation_clients(config)
+
+    @contextlib.contextmanager
+    def opener() -> Any:
+        from dataclasses import replace
+
+        from driftguard.investigate.graph import graph_client
+        from driftguard.live import clouds
+        from driftguard.live.auth import token_provider
+        from driftguard.live.exchange import ExchangeClient
+
+        env = demo_environment()
+        host = env.tenant.endpoints.exchange_host
+        tenant = replace(env.tenant, endpoints=replace(env.tenant.endpoints, graph_host=host))
+        endpoints = clouds.resolve(tenant)
+        try:
+            tokens = token_provider(tenant, endpoints, env.session)
+            client = ExchangeClient(env.session, endpoints, tenant.tenant_id, tokens)
+            yield client, graph_client(tenant, endpoints, env.session)
+        finally:
+            env.session.close()
+
     return opener
 
 

@@ -205,10 +205,12 @@ def graph_trace_rows(graph: GraphPager, start: datetime, end: datetime) -> Itera
 
 
 class ConnectorMatcher:
-    """``FromIP`` -> the connector whose ``SenderIPAddresses`` holds it (most specific wins)."""
+    """``FromIP`` -> the connectors whose ``SenderIPAddresses`` hold it: the most specific range
+    wins; connectors sharing that very range all get the row (which of them Exchange used is not
+    in the trace), so per-connector counts read "mail from this connector's ranges"."""
 
     def __init__(self, connectors: Iterable[Connector]) -> None:
-        tables: dict[int, dict[int, str]] = {}
+        tables: dict[int, dict[int, tuple[str, ...]]] = {}
         for connector in sorted(connectors, key=lambda c: c.name.lower()):
             ranges = connector.settings.get("SenderIPAddresses") or ()
             assert isinstance(ranges, tuple)  # noqa: S101 - canonical list
@@ -220,26 +222,29 @@ class ConnectorMatcher:
                 except OSError:
                     continue
                 mask = _mask(prefix)
-                tables.setdefault(prefix, {}).setdefault(value & mask, connector.name)
+                table = tables.setdefault(prefix, {})
+                names = table.get(value & mask, ())
+                if connector.name not in names:
+                    table[value & mask] = (*names, connector.name)
         self._tables = [(_mask(p), tables[p]) for p in sorted(tables, reverse=True)]
-        self._cache: dict[str, str | None] = {}
+        self._cache: dict[str, tuple[str, ...]] = {}
 
-    def __call__(self, from_ip: Any) -> str | None:
+    def __call__(self, from_ip: Any) -> tuple[str, ...]:
         if not isinstance(from_ip, str) or not from_ip:
-            return None
-        cached = self._cache.get(from_ip, _MISS)
-        if cached is not _MISS:
-            return cached  # type: ignore[return-value]
-        result: str | None = None
+            return ()
+        cached = self._cache.get(from_ip)
+        if cached is not None:
+            return cached
+        result: tuple[str, ...] = ()
         try:
             value = _ipv4_int(from_ip.strip())
         except OSError:  # IPv6 or garbage: no IPv4 connector range holds it
             value = -1
         if value >= 0:
             for mask, table in self._tables:
-                name = table.get(value & mask)
-                if name is not None:
-                    result = name
+                names = table.get(value & mask)
+                if names is not None:
+                    result = names
                     break
         if len(self._cache) > 65536:
             self._cache.clear()
@@ -339,6 +344,7 @@ class Aggregator:
         self._recent: dict[tuple[Any, Any], datetime] = {}
         self._limit = 4096
         self.overlap = timedelta(minutes=5)
+        self._first = datetime.max  # earliest row seen (naive UTC)
         self.duplicates = 0
 
     def skip(self, line: int | None, message: str) -> None:
@@ -375,33 +381,39 @@ class Aggregator:
             if len(recent) > self._limit:
                 self._evict(when)
         self.rows += 1
-        name = self.match(row.get("FromIP"))
-        if name is None:
+        if when < self._first:
+            self._first = when
+        names = self.match(row.get("FromIP"))
+        if not names:
             self.unmatched += 1
             return
-        per_day = self.stats.get(name)
-        if per_day is None:
-            per_day = self.stats[name] = {}
-        day = when.date()
-        stats = per_day.get(day)
-        if stats is None:
-            stats = per_day[day] = DayStats()
-        stats.volume += 1
-        if row.get("Status") == "FilteredAsSpam":
-            stats.spam += 1
+        spam = row.get("Status") == "FilteredAsSpam"
         sender = row.get("SenderAddress")
+        outside: object = None
         if type(sender) is str:
-            domain = self._sender_cache.get(sender, _MISS)
-            if domain is _MISS:
-                domain = self._outside_domain(sender)
+            outside = self._sender_cache.get(sender, _MISS)
+            if outside is _MISS:
+                outside = self._outside_domain(sender)
                 if len(self._sender_cache) > 65536:
                     self._sender_cache.clear()
-                self._sender_cache[sender] = domain
-            if domain is not None:
-                assert isinstance(domain, str)  # noqa: S101 - for the type checker
+                self._sender_cache[sender] = outside
+        day = when.date()
+        for name in names:
+            per_day = self.stats.get(name)
+            if per_day is None:
+                per_day = self.stats[name] = {}
+            stats = per_day.get(day)
+            if stats is None:
+                stats = per_day[day] = DayStats()
+            stats.volume += 1
+            if spam:
+                stats.spam += 1
+            if outside is not None:
+                assert isinstance(outside, str)  # noqa: S101 - for the type checker
                 stats.outside_senders += 1
-                if domain in stats.outside_domains or len(stats.outside_domains) < MAX_DOMAINS:
-                    stats.outside_domains[domain] = stats.outside_domains.get(domain, 0) + 1
+                domains = stats.outside_domains
+                if outside in domains or len(domains) < MAX_DOMAINS:
+                    domains[outside] = domains.get(outside, 0) + 1
                 else:
                     stats.other_outside_domains += 1
 
@@ -431,10 +443,14 @@ class Aggregator:
 
     def result(self) -> MailFlow:
         days = _days(self.start, self.end)
+        # History starts on the first day the trace has any row: days before it are not
+        # known to be quiet (the trace may not reach back that far), so they are not zeros.
+        observed = [d for d in days if d >= self._first.date()]
         found: list[Spike] = []
         for name in sorted(self.stats):
-            volumes = [self.stats[name][d].volume if d in self.stats[name] else 0 for d in days]
-            found.extend(spikes(name, days, volumes))
+            per_day = self.stats[name]
+            volumes = [per_day[d].volume if d in per_day else 0 for d in observed]
+            found.extend(spikes(name, observed, volumes))
         return MailFlow(
             start=self.start,
             end=self.end,
