@@ -26,6 +26,7 @@ from driftguard.diff import match
 from driftguard.errors import PlanError
 from driftguard.model import Connector, Finding, FindingKind, TenantBaseline
 from driftguard.properties import BY_NAME, COMPARED, Kind, Value
+from driftguard.safety import SafetyLimits, unsafe_reasons
 
 PLAN_VERSION: Final = 1
 ABSENT: Final = "absent"
@@ -73,15 +74,6 @@ class Plan:
     notes: tuple[str, ...] = ()
     purpose: str = "revert"  # "revert" (from a diff) or "rollback" (from a journal)
     plan_version: int = PLAN_VERSION
-
-
-@dataclass(frozen=True)
-class SafetyLimits:
-    """When a plan needs --force. Counts connectors disabled or removed by the plan."""
-
-    max_disabled: int = 3  # more than this many connectors disabled or removed
-    max_fraction: float = 0.5  # or more than this share of the tenant's connectors (when > 1)
-    mail_threshold: int = 0  # a connector with more recent messages than this carries mail
 
 
 @dataclass(frozen=True)
@@ -224,51 +216,13 @@ def plan_for(
         remove_unknown=opts.remove_unknown,
         notes=tuple(notes),
     )
-    reasons = unsafe_reasons(plan, live, opts.limits, mail_counts)
+    reasons = unsafe_reasons(plan.actions, live, opts.limits, mail_counts)
     if reasons and not opts.force:
         raise PlanError(
             "the plan is unsafe: " + "; ".join(reasons),
             hint="review it, then run again with --force to accept it",
         )
     return plan
-
-
-def unsafe_reasons(
-    plan: Plan,
-    live: Sequence[Connector],
-    limits: SafetyLimits,
-    mail_counts: Mapping[str, int] | None = None,
-) -> list[str]:
-    """Why a plan needs --force (empty when it does not)."""
-    reasons: list[str] = []
-    stopped = sorted({a.guid or a.connector.casefold() for a in plan.actions if _stops_mail(a)})
-    total = len(live)
-    if len(stopped) > limits.max_disabled:
-        reasons.append(
-            f"it disables or removes {len(stopped)} connectors (limit {limits.max_disabled})"
-        )
-    elif len(stopped) > 1 and total and len(stopped) / total > limits.max_fraction:
-        reasons.append(
-            f"it disables or removes {len(stopped)} of the tenant's {total} connectors "
-            f"(limit {limits.max_fraction:.0%})"
-        )
-    if mail_counts:
-        counts = {k.casefold(): v for k, v in mail_counts.items()}
-        for a in plan.actions:
-            keys = [a.connector.casefold()] + ([a.guid.casefold()] if a.guid else [])
-            recent = max((counts.get(k, 0) for k in keys), default=0)
-            if recent > limits.mail_threshold and a.kind is not ActionKind.CREATE:
-                reasons.append(
-                    f"connector {a.connector!r} carried {recent} messages recently "
-                    f"(action {a.id}: {a.cmdlet})"
-                )
-    return reasons
-
-
-def _stops_mail(a: Action) -> bool:
-    return a.kind is ActionKind.REMOVE or (
-        a.cmdlet == "Set-InboundConnector" and a.parameters.get("Enabled") is False
-    )
 
 
 # --------------------------------------------------------------------------- drafts
