@@ -370,3 +370,41 @@ def test_the_demo_tells_its_story(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert [a["title"] for a in evidence["alerts"]] == ["Suspicious connector activity"]
     assert set(evidence["sources"]) == {"audit", "blocked", "message_trace", "alerts"}
     assert all(not v.startswith("not") for v in evidence["sources"].values())
+
+
+def test_explain_attaches_the_trail_without_changing_the_verdict(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    import argparse
+
+    from driftguard.cli._live import snapshots_for
+    from driftguard.cli.investigate_cmd import explain, parse_moment
+    from driftguard.core import tenant_report
+    from driftguard.model import Report, Status
+
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tamper(sim, TENANT, "partner-disabled")
+    baseline = load_baseline(folder)
+    args = argparse.Namespace(
+        tenants=[TENANT],
+        live=None,
+        since=parse_moment(SINCE),
+        until=None,
+        audit_log=None,
+        concurrency=1,
+        shard=None,
+        deadline=60.0,
+    )
+    snapshots = snapshots_for(args, baseline, [TENANT])
+    snapshot = snapshots[TENANT]
+    assert not isinstance(snapshot, Exception)
+    plain = tenant_report(baseline.tenants[TENANT], snapshot, (), date(2026, 11, 29))
+    report = Report(generated_at=datetime.now(UTC), tenants=(plain,), command="diff")
+    explained = explain(report, baseline, args, snapshots).tenants[0]
+    assert explained.status is Status.DRIFT
+    assert [f.kind for f in explained.findings] == [f.kind for f in plain.findings]  # no blocked
+    (finding,) = explained.findings
+    assert finding.field == "Enabled"
+    assert [(e.actor, e.operation) for e in finding.events] == [(ATTACKER, "Set-InboundConnector")]
+    assert explained.evidence is not None
+    assert explained.evidence["sources"]["message_trace"] == "not requested"

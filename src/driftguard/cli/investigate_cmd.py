@@ -8,7 +8,7 @@ call to attach the audit trail to their findings.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -286,7 +286,7 @@ def explain(
     report: Report,
     baseline: Baseline,
     args: argparse.Namespace,
-    snapshots: dict[str, Snapshot | Exception] | None = None,
+    snapshots: Mapping[str, Snapshot | Exception] | None = None,
 ) -> Report:
     """``report`` with the audit trail attached to each finding (``diff/plan --explain``).
 
