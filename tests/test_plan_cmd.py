@@ -163,3 +163,32 @@ def test_baseline_commit_recorded_when_in_git(setup: Setup) -> None:
     ).stdout.strip()
     _, path, _ = setup.plan()
     assert read_plan(path).baseline_commit == head
+
+
+def test_connector_carrying_mail_needs_force(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    received = datetime.now(UTC) - timedelta(hours=2)
+    for n in range(3):  # mail through the rogue connector's range, twice in the trace
+        row = {
+            "MessageTraceId": f"00000000-0000-4000-8000-{n:012d}",
+            "MessageId": f"<m{n}@evil.example>",
+            "Received": received.strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
+            "SenderAddress": "ceo@contoso.com",
+            "RecipientAddress": f"user{n}@tenant-0003.example.com",
+            "FromIP": "203.0.113.9",
+            "ToIP": None,
+            "Subject": "Invoice",
+            "Status": "Delivered",
+            "Size": 1000,
+        }
+        setup.sim.tenant(TENANT).message_trace.extend([row, dict(row)])
+    code, path, _ = setup.plan("--mail-window", "24")
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "'Inbound relay (temp)' carried 3 messages recently" in err
+    assert not path.exists()
+    assert setup.plan("--mail-window", "24", "--force")[0] == 2
+    assert setup.plan()[0] == 2  # off by default

@@ -47,10 +47,14 @@ def unsafe_reasons(
         )
     if mail_counts:
         counts = {k.casefold(): v for k, v in mail_counts.items()}
+        named: set[str] = set()
         for a in actions:
+            if a.kind in ("create", "unblock"):  # neither can cut off mail that flows now
+                continue
             keys = [a.connector.casefold()] + ([a.guid.casefold()] if a.guid else [])
             recent = max((counts.get(k, 0) for k in keys), default=0)
-            if recent > limits.mail_threshold and a.kind != "create":
+            if recent > limits.mail_threshold and keys[0] not in named:
+                named.add(keys[0])
                 reasons.append(
                     f"connector {a.connector!r} carried {recent} messages recently "
                     f"(action {a.id}: {a.cmdlet})"

@@ -39,6 +39,14 @@ def register(sub: Any) -> None:
         metavar="HOURS",
         help=f"how long the plan may be applied (default {DEFAULT_EXPIRY_HOURS:g} hours)",
     )
+    parser.add_argument(
+        "--mail-window",
+        type=float,
+        default=0.0,
+        metavar="HOURS",
+        help="read the message trace of the last HOURS (read credential) and require --force "
+        "for actions on connectors that carried mail in it (default: off)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -55,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     from driftguard.plan import PlanOptions, plan_for
     from driftguard.planfile import dumps, render_text, write_plan
 
+    if not 0 <= args.mail_window <= 24 * 90:
+        raise InputError("--mail-window must be between 0 and 2160 hours (90 days)")
     if not 0 < args.expires_in <= 24 * 30:
         raise InputError("--expires-in must be more than 0 and at most 720 hours")
     baseline = load_requested(args.baseline, args.tenants)
@@ -77,8 +87,11 @@ def run(args: argparse.Namespace) -> int:
         info(f"warning: {warning}")
     connectors = live_connectors(live)
     findings = list(report.findings)
+    counts = mail_counts(report.evidence)
     if not args.live:
         findings += blocked(tenant.config, connectors)
+        if args.mail_window > 0:
+            counts = recent_mail(tenant.config, connectors, now, args.mail_window)
     plan = plan_for(
         tenant,
         connectors,
@@ -90,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
             tenant.config.location.path if tenant.config.location else None
         ),
         options=PlanOptions(remove_unknown=args.remove_unknown, force=args.force),
-        mail_counts=mail_counts(report.evidence),
+        mail_counts=counts,
     )
     if args.out:
         write_plan(args.out, plan)
@@ -122,6 +135,28 @@ def blocked(config: Any, connectors: Any) -> list[Any]:
             "the plan has no unblock step"
         )
         return []
+
+
+def recent_mail(config: Any, connectors: Any, now: Any, hours: float) -> dict[str, int]:
+    """Messages per connector in the last ``hours`` of the message trace (attributed by FromIP,
+    deduplicated on MessageTraceId). A failed read is an error: the safety check needs it."""
+    from datetime import timedelta
+
+    from driftguard.cli.apply_cmd import read_client
+    from driftguard.investigate.messagetrace import ConnectorMatcher, trace_rows
+
+    matcher = ConnectorMatcher(connectors)
+    seen: set[str] = set()
+    counts: dict[str, int] = {}
+    with read_client(config) as client:
+        for row in trace_rows(client, now - timedelta(hours=hours), now):
+            key = str(row.get("MessageTraceId") or "") + "/" + str(row.get("RecipientAddress"))
+            if key in seen:
+                continue
+            seen.add(key)
+            for name in matcher(row.get("FromIP")):
+                counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def baseline_commit(tenant_file: str | None) -> str | None:
