@@ -255,7 +255,13 @@ def test_service_errors_in_real_shape(
     assert text in detail(response)
     assert body["innererror"]["internalexception"]["message"]
     assert json.dumps(tenant.connectors, sort_keys=True) == before
-    assert len(tenant.audit) == audit_before
+    if cmdlet.startswith(("New-", "Set-", "Remove-")):
+        # Refused changes are audited too, as failures.
+        assert len(tenant.audit) == audit_before + 1
+        assert tenant.audit[-1]["ResultStatus"] == "False"
+        assert tenant.audit[-1]["Operation"] == cmdlet
+    else:
+        assert len(tenant.audit) == audit_before
 
 
 def test_authorization(sim: Simulator) -> None:

@@ -36,11 +36,10 @@ class SimApp:
         response = self.handle(request_from_environ(environ))
         if response.reset:
             raise ResetConnection
-        reason = (
-            HTTPStatus(response.status).phrase
-            if response.status in HTTPStatus._value2member_map_
-            else ""
-        )
+        try:
+            reason = HTTPStatus(response.status).phrase
+        except ValueError:
+            reason = ""
         headers = [h for h in response.headers if h[0].lower() != "content-length"]
         headers.append(("Content-Length", str(len(response.body))))
         start_response(f"{response.status} {reason}", headers)

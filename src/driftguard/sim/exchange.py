@@ -10,8 +10,8 @@ import json
 import secrets
 from typing import Any
 
-from driftguard.sim import faults
-from driftguard.sim.cmdlets import CmdletContext, SimCmdletError, find
+from driftguard.sim import auditlog, faults
+from driftguard.sim.cmdlets import CmdletContext, SimCmdletError, find, parameter
 from driftguard.sim.http import HttpError, Request, Response, route
 from driftguard.sim.state import (
     EXCHANGE_ADMIN,
@@ -163,6 +163,16 @@ def invoke(request: Request, sim: SimState) -> Response:
         with tenant.lock:
             records = found.handler(tenant, parameters, ctx)
     except SimCmdletError as exc:
+        if found.write:  # the service audits refused changes too, with ResultStatus "False"
+            target = parameter(parameters, "Identity") or parameter(parameters, "Name") or ""
+            auditlog.append(
+                tenant,
+                ctx,
+                operation=found.name,
+                object_id=str(target),
+                parameters=parameters,
+                succeeded=False,
+            )
         response = Response.json(exc.status, exc.body())
         response.cmdlet = found.name
         return response

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import socket
 import ssl
 import struct
-import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +20,8 @@ from typing import Any
 
 from driftguard.sim.app import ResetConnection, SimApp
 from driftguard.sim.state import SimState
+
+_log = logging.getLogger("driftguard.sim")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -116,7 +118,7 @@ class _Server(ThreadingHTTPServer):
             self.aborted.discard(id(tls))
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        print(f"simulator: error serving {client_address}", file=sys.stderr)  # noqa: T201
+        _log.exception("simulator: error serving %s", client_address)
 
 
 @dataclass
