@@ -283,3 +283,23 @@ def test_resume_refuses_the_journal_of_another_plan(
     assert setup.apply(first, "--approve", digest) == 0
     assert setup.apply(second, "--approve", digest2, "--resume", f"{first}.journal.jsonl") == 1
     assert "journal of another plan" in capsys.readouterr().err
+
+
+def test_rollback_refuses_when_the_state_moved_on(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, plan, digest = setup.plan()
+    assert setup.apply(plan, "--approve", digest) == 0
+    widened = {"Identity": "Hybrid relay", "SenderIPAddresses": ["10.0.3.0/24", "192.0.2.0/24"]}
+    setup.tamper("Set-InboundConnector", widened)  # neither the applied nor the before value
+    journal = f"{plan}.journal.jsonl"
+    capsys.readouterr()
+    assert setup.run("rollback", journal, "--baseline", str(setup.baseline)) == 1
+    rollback_digest = capsys.readouterr().out.split("digest: ")[1].split()[0]
+    writes = len(setup.writes())
+    argv = ["rollback", journal, "--baseline", str(setup.baseline), "--approve", rollback_digest]
+    assert setup.run(*argv) == 1
+    assert "'Hybrid relay': SenderIPAddresses is now [10.0.3.0/24, 192.0.2.0/24]" in (
+        capsys.readouterr().err
+    )
+    assert len(setup.writes()) == writes
