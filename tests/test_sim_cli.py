@@ -145,3 +145,36 @@ def test_in_process_reset_fault_is_a_connection_error() -> None:
     env.sim.tenants["demo"].faults = {"reset": 1.0}
     with pytest.raises(requests.ConnectionError):
         _invoke(env, token, "Get-InboundConnector")
+
+
+def test_serve_control_routes_for_out_of_process_tests(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline"
+    with sim_process(
+        "--tenants", "1", "--demo", "--fault", "foreign-redirect", "--write-baseline", str(baseline)
+    ) as (_process, info):
+        assert info["tenants"] == 2
+        assert (baseline / "demo" / "inbound").is_dir()
+        session = pinned_session(info["ca"])
+        url = info["url"]
+        demo_id = "5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13"
+        invoke_url = f"{url}/adminapi/beta/{demo_id}/InvokeCommand"
+        body = {"CmdletInput": {"CmdletName": "Get-InboundConnector", "Parameters": {}}}
+        redirect = session.post(invoke_url, json=body, allow_redirects=False, timeout=10)
+        assert redirect.status_code == 307
+        # A well-behaved client follows without the token; the simulator records it.
+        session.post(redirect.headers["Location"], json=body, timeout=10)
+        log = session.get(f"{url}/_sim/requests?endpoint=foreign", timeout=10).json()["value"]
+        assert [(r["authorization"], r["host"]) for r in log] == [
+            (False, f"127.0.0.1:{info['port']}")
+        ]
+        # Faults can be changed while running, per tenant.
+        changed = session.post(
+            f"{url}/_sim/knobs", json={"tenant": "demo", "faults": {"unavailable": 1}}, timeout=10
+        )
+        assert changed.status_code == 200
+        assert session.post(invoke_url, json=body, timeout=10).status_code == 503
+        bad = session.post(f"{url}/_sim/knobs", json={"faults": {"nope": 1}}, timeout=10)
+        assert bad.status_code == 400
+        state = session.get(f"{url}/_sim/tenants/demo", timeout=10).json()
+        assert len(state["connectors"]) == 4
+        assert state["blocked"][0]["ConnectorName"] == "Hybrid relay"
