@@ -355,3 +355,22 @@ def test_graph_routes_authorize_by_token_tenant(sim: Simulator) -> None:
         assert session.get(f"{sim.url}/_test/graph-echo", timeout=10).status_code == 401
     finally:
         ROUTES[:] = [r for r in ROUTES if r.name != "graph-echo"]
+
+
+def test_prefer_max_page_size_pages_with_an_unfollowable_link(sim: Simulator) -> None:
+    from simulator import pinned_session
+
+    token = sim_token(sim, "tenant-0003")
+    response = pinned_session(sim.ca_path).post(
+        f"{sim.url}/adminapi/beta/{sim.tenant('tenant-0003').tenant_id}/InvokeCommand",
+        json={"CmdletInput": {"CmdletName": "Get-InboundConnector", "Parameters": {}}},
+        headers={"Authorization": f"Bearer {token}", "Prefer": "odata.maxpagesize=2"},
+        timeout=10,
+    )
+    body = response.json()
+    assert len(body["value"]) == 2
+    link = body["@odata.nextLink"]
+    followed = pinned_session(sim.ca_path).get(
+        link, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert followed.status_code == 400

@@ -193,6 +193,10 @@ def _success(
         records = [
             {k: v for k, v in r.items() if k.split("@")[0].lower() in wanted} for r in records
         ]
+    page = _max_page_size(request)
+    more = bool(ctx.extras.get("more"))
+    if page is not None and len(records) > page:
+        records, more = records[:page], True  # the rest sits behind an unfollowable nextLink
     warnings = list(ctx.warnings)
     if faults.hit(sim, tenant, "warnings"):
         warnings.append(
@@ -205,7 +209,7 @@ def _success(
         "@adminapi.warnings": warnings,
         "value": records,
     }
-    if ctx.extras.get("more") or faults.hit(sim, tenant, "nextlink"):
+    if more or faults.hit(sim, tenant, "nextlink"):
         payload["@odata.nextLink"] = (
             f"https://{request.host}/adminapi/beta/{tenant.tenant_id}/InvokeCommand"
             f"?$skiptoken={secrets.token_hex(16)}"
@@ -216,3 +220,15 @@ def _success(
     response = Response(200, body, [("Content-Type", "application/json; odata.metadata=minimal")])
     response.cmdlet = cmdlet_name
     return response
+
+
+def _max_page_size(request: Request) -> int | None:
+    """``Prefer: odata.maxpagesize=N`` as PowerShell sends it, or None."""
+    for part in (request.header("Prefer") or "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "odata.maxpagesize":
+            try:
+                return max(1, int(value.strip()))
+            except ValueError:
+                return None
+    return None
