@@ -408,3 +408,60 @@ def test_explain_attaches_the_trail_without_changing_the_verdict(
     assert [(e.actor, e.operation) for e in finding.events] == [(ATTACKER, "Set-InboundConnector")]
     assert explained.evidence is not None
     assert explained.evidence["sources"]["message_trace"] == "not requested"
+
+
+def test_graph_sources_give_the_same_answers(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tamper(sim, TENANT, "widened-ips")
+    _load_traffic(sim, None)
+    args = [
+        "investigate",
+        "--baseline",
+        str(folder),
+        "--tenant",
+        TENANT,
+        "--since",
+        "2026-10-01",
+        "--until",
+        "2026-11-29",
+    ]
+    code, exchange = run_json(capsys, *args)
+    assert code == 2
+    code, graph = run_json(capsys, *args, "--audit-source", "graph", "--trace-source", "graph")
+    assert code == 2
+    ex, gr = exchange["tenants"][0], graph["tenants"][0]
+    assert gr["evidence"]["sources"]["audit"] == "graph:security/auditLog/queries"
+    assert gr["evidence"]["sources"]["message_trace"].startswith("graph:")
+    assert [f["events"] for f in gr["findings"]] == [f["events"] for f in ex["findings"]]
+    assert gr["evidence"]["mail_flow"]["connectors"] == ex["evidence"]["mail_flow"]["connectors"]
+    assert gr["evidence"]["mail_flow"]["rows"] > 1000
+
+
+def test_graph_sources_are_global_only(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    path = folder / TENANT / "tenant.yaml"
+    config = yaml.safe_load(path.read_text("utf-8"))
+    config["cloud"] = "gcc-high"
+    path.write_text(yaml.safe_dump(config), "utf-8")
+    capsys.readouterr()
+    from driftguard.cli import main
+
+    assert main([*_args(folder), "--audit-source", "graph", "--skip", "alerts"]) == 1
+    assert "only in the global cloud" in capsys.readouterr().err
+
+
+def test_skipped_sources_are_named(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    code, report = run_json(capsys, *_args(folder), "--skip", "alerts", "--skip", "message-trace")
+    assert code == 0
+    sources = report["tenants"][0]["evidence"]["sources"]
+    assert sources["alerts"] == sources["message_trace"] == "not requested"
+    assert report["tenants"][0]["evidence"]["mail_flow"] is None

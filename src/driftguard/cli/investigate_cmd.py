@@ -46,6 +46,29 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="read message trace from FILE (Get-MessageTraceV2 exported as CSV or JSON)",
     )
+    parser.add_argument(
+        "--audit-source",
+        choices=("exchange", "graph"),
+        default="exchange",
+        help="read the audit trail with Search-UnifiedAuditLog (default) or the Graph audit log "
+        "query (global cloud only; permission AuditLogsQuery-Exchange.Read.All)",
+    )
+    parser.add_argument(
+        "--trace-source",
+        choices=("exchange", "graph"),
+        default="exchange",
+        help="read message trace with Get-MessageTraceV2 (default) or Graph message trace "
+        "(global cloud only; permission ExchangeMessageTrace.Read.All)",
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        choices=("audit", "blocked", "message-trace", "alerts"),
+        default=[],
+        metavar="SOURCE",
+        help="leave out one source of evidence (audit, blocked, message-trace, alerts); "
+        "repeatable. The report names what was left out",
+    )
     add_output(parser)
     parser.set_defaults(func=run)
 
@@ -123,6 +146,19 @@ def run(args: argparse.Namespace) -> int:
             f"--audit-log and --message-trace belong to one tenant, but {len(names)} are selected",
             hint="add --tenant T",
         )
+    graph_sources = [
+        f"--{kind}-source graph"
+        for kind in ("audit", "trace")
+        if getattr(args, f"{kind}_source", "exchange") == "graph"
+    ]
+    for name in names if graph_sources else ():
+        cloud = baseline.tenants[name].config.cloud
+        if cloud != "global":
+            raise InputError(
+                f"tenant {name}: {' and '.join(graph_sources)}: Graph audit queries and message "
+                f"trace exist only in the global cloud, not in {cloud}",
+                hint="leave out --audit-source/--trace-source for this tenant",
+            )
     now = datetime.now(UTC)
     start, end = window(args, now)
     snapshots = snapshots_for(args, baseline, names)
@@ -163,13 +199,23 @@ def emit(report: Report, fmt: str, output: str | None) -> None:
 def _inputs(args: argparse.Namespace, start: datetime, end: datetime, **wants: bool) -> Inputs:
     from driftguard.investigate.collect import Inputs
 
+    skip = set(getattr(args, "skip", None) or ())
+    defaults = {
+        "want_audit": "audit" not in skip,
+        "want_blocked": "blocked" not in skip,
+        "want_trace": "message-trace" not in skip,
+        "want_alerts": "alerts" not in skip,
+    }
+    defaults.update(wants)
     return Inputs(
         start=start,
         end=end,
         audit_log=getattr(args, "audit_log", None),
         message_trace=getattr(args, "message_trace", None),
         offline=bool(getattr(args, "live", None)),
-        **wants,
+        audit_via=getattr(args, "audit_source", "exchange"),
+        trace_via=getattr(args, "trace_source", "exchange"),
+        **defaults,
     )
 
 

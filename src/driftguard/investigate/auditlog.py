@@ -380,7 +380,12 @@ class GraphReader(Protocol):
 
     def get(self, path: str) -> dict[str, Any]: ...
 
-    def pages(self, path: str) -> Iterator[list[dict[str, Any]]]: ...
+    def pages(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> Iterator[list[dict[str, Any]]]: ...
+
+
+GRAPH_QUERIES = "/beta/security/auditLog/queries"  # beta has been more reliable than v1.0
 
 
 def graph_audit_events(
@@ -388,11 +393,16 @@ def graph_audit_events(
     window: AuditWindow,
     *,
     sleep: Callable[[float], None],
-    poll_interval: float = 5.0,
-    max_polls: int = 360,
+    first_poll: float = 0.5,
+    poll_interval: float = 30.0,
+    max_wait: float = 1800.0,
     max_records: int = MAX_RECORDS,
 ) -> list[AuditEvent]:
-    """The same events from Graph's audit log query API (create, poll, page)."""
+    """The same events from Graph's audit log query API (create, poll, page).
+
+    Polls back off from ``first_poll`` to ``poll_interval`` seconds; a query still running after
+    ``max_wait`` seconds is an error, as is one that failed.
+    """
     body = {
         "displayName": "driftguard inbound connector changes",
         "filterStartDateTime": _wire_time(window.start),
@@ -400,22 +410,24 @@ def graph_audit_events(
         "recordTypeFilters": ["exchangeAdmin"],
         "operationFilters": list(OPERATIONS),
     }
-    created = graph.post("/security/auditLog/queries", body)
+    created = graph.post(GRAPH_QUERIES, body)
     query_id = created.get("id")
     if not isinstance(query_id, str) or not query_id:
         raise _incomplete("Graph did not return an audit query id")
     status = str(created.get("status", "")).lower()
-    polls = 0
+    waited = 0.0
+    delay = first_poll
     while status != "succeeded":
         if status in {"failed", "cancelled"}:
             raise _incomplete(f"the Graph audit query {status}")
-        if polls >= max_polls:
+        if waited >= max_wait:
             raise _incomplete("the Graph audit query did not finish in time")
-        sleep(poll_interval)
-        polls += 1
-        status = str(graph.get(f"/security/auditLog/queries/{query_id}").get("status", "")).lower()
+        sleep(delay)
+        waited += delay
+        delay = min(delay * 2, poll_interval)
+        status = str(graph.get(f"{GRAPH_QUERIES}/{query_id}").get("status", "")).lower()
     events: list[AuditEvent] = []
-    for page in graph.pages(f"/security/auditLog/queries/{query_id}/records"):
+    for page in graph.pages(f"{GRAPH_QUERIES}/{query_id}/records"):
         for item in page:
             events.append(event_from_graph(item))
             if len(events) > max_records:

@@ -8,18 +8,29 @@ that was not asked for is named in ``sources`` as such, never silently treated a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from driftguard.errors import InputError, LiveReadError
 from driftguard.investigate import files
 from driftguard.investigate.alerts import Alert, fetch_alerts
-from driftguard.investigate.auditlog import AuditWindow, search_unified_audit_log
+from driftguard.investigate.auditlog import (
+    AuditWindow,
+    graph_audit_events,
+    search_unified_audit_log,
+)
 from driftguard.investigate.blocked import BlockedConnector, get_blocked
 from driftguard.investigate.graph import GraphClient
-from driftguard.investigate.messagetrace import Aggregator, MailFlow, trace_rows
+from driftguard.investigate.messagetrace import (
+    Aggregator,
+    MailFlow,
+    graph_trace_rows,
+    trace_rows,
+)
 from driftguard.investigate.timeline import Evidence
 from driftguard.model import AuditEvent, Connector, TenantConfig
 
@@ -43,6 +54,8 @@ class Inputs:
     want_blocked: bool = True
     want_trace: bool = True
     want_alerts: bool = True
+    audit_via: str = "exchange"  # or "graph": the Graph audit log query (global cloud only)
+    trace_via: str = "exchange"  # or "graph": Graph message trace (global cloud only)
 
 
 def gather(
@@ -53,6 +66,7 @@ def gather(
     client: Invoker | None = None,
     graph: GraphClient | None = None,
     now: datetime,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Evidence:
     sources: dict[str, str] = {}
     skipped: list[str] = []
@@ -69,6 +83,12 @@ def gather(
         sources["audit"] = "not requested"
     elif inputs.offline or client is None:
         sources["audit"] = "not available offline (give --audit-log FILE)"
+    elif inputs.audit_via == "graph":
+        _global_only(config, "the Graph audit log query")
+        if graph is None:
+            raise LiveReadError("audit log: no Graph client for this tenant", tenant=config.name)
+        audit = graph_audit_events(graph, AuditWindow(inputs.start, inputs.end), sleep=sleep)
+        sources["audit"] = "graph:security/auditLog/queries"
     elif config.cloud == "china":
         sources["audit"] = (
             "not available: Search-UnifiedAuditLog returns nothing in the China cloud"
@@ -101,11 +121,19 @@ def gather(
     else:
         start = max(inputs.start, now - TRACE_RETENTION)
         agg = Aggregator(live, config.accepted_domains, start, inputs.end)
-        for row in trace_rows(client, start, inputs.end):
-            agg.add(row)
-        mail_flow = agg.result()
         note = "" if start == inputs.start else " (the service keeps 90 days)"
-        sources["message_trace"] = f"exchange:Get-MessageTraceV2{note}"
+        if inputs.trace_via == "graph":
+            _global_only(config, "Graph message trace")
+            if graph is None:
+                raise LiveReadError("message trace: no Graph client", tenant=config.name)
+            for row in graph_trace_rows(graph, start, inputs.end):
+                agg.add(row)
+            sources["message_trace"] = f"graph:admin/exchange/tracing/messageTraces{note}"
+        else:
+            for row in trace_rows(client, start, inputs.end):
+                agg.add(row)
+            sources["message_trace"] = f"exchange:Get-MessageTraceV2{note}"
+        mail_flow = agg.result()
 
     alerts: Sequence[Alert] | None = None
     if not inputs.want_alerts:
@@ -125,3 +153,11 @@ def gather(
         skipped=tuple(skipped),
         skipped_count=skipped_count,
     )
+
+
+def _global_only(config: TenantConfig, what: str) -> None:
+    if config.cloud != "global":
+        raise InputError(
+            f"tenant {config.name}: {what} exists only in the global cloud, not in {config.cloud}",
+            hint="use the Exchange source (the default) for this tenant",
+        )

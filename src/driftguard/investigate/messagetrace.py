@@ -166,7 +166,9 @@ def trace_rows(
 
 
 class GraphPager(Protocol):
-    def pages(self, path: str) -> Iterator[list[dict[str, Any]]]: ...
+    def pages(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> Iterator[list[dict[str, Any]]]: ...
 
 
 _GRAPH_FIELDS = {
@@ -188,11 +190,11 @@ _GRAPH_FIELDS = {
 def graph_trace_rows(graph: GraphPager, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
     """The same rows from Graph's message trace (global cloud), in Exchange's field names."""
     for lower, upper in slices(start, end):
-        path = (
-            "/admin/exchange/tracing/messageTraces?$top=5000&$filter="
-            f"receivedDateTime ge {_wire(lower)} and receivedDateTime le {_wire(upper)}"
-        )
-        for page in graph.pages(path):
+        params = {
+            "$top": str(PAGE_SIZE),
+            "$filter": f"receivedDateTime ge {_wire(lower)} and receivedDateTime le {_wire(upper)}",
+        }
+        for page in graph.pages("/beta/admin/exchange/tracing/messageTraces", params):
             for item in page:
                 row = {_GRAPH_FIELDS.get(k, k): v for k, v in item.items()}
                 status = row.get("Status")

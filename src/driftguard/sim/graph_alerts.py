@@ -64,7 +64,7 @@ def _bad_request(message: str) -> HttpError:
     return HttpError(Response.json(400, {"error": {"code": "BadRequest", "message": message}}))
 
 
-def _tenant(request: Request, sim: SimState) -> TenantState:
+def graph_tenant(request: Request, sim: SimState) -> TenantState:
     token = bearer(request)
     try:
         tid = str(jwt.decode(token, options={"verify_signature": False}).get("tid", ""))
@@ -128,7 +128,7 @@ def _clauses(text: str) -> list[tuple[str, str, str]]:
 
 @route("GET", r"/(v1\.0|beta)/security/alerts_v2", name="graph-alerts", faults=False)
 def alerts_v2(request: Request, sim: SimState) -> Response:
-    tenant = _tenant(request, sim)
+    tenant = graph_tenant(request, sim)
     query = request.query_params()
     clauses = _clauses(query["$filter"]) if query.get("$filter") else []
     try:
@@ -149,3 +149,9 @@ def alerts_v2(request: Request, sim: SimState) -> Response:
             params += "&$filter=" + quote(query["$filter"])
         payload["@odata.nextLink"] = f"https://{request.host}{request.path}?{params}"
     return Response.json(200, payload)
+
+
+# The other Graph investigation routes register on import (after graph_tenant is defined).
+from driftguard.sim import graph_evidence  # noqa: E402
+
+_GRAPH_ROUTE_MODULES = (graph_evidence,)
