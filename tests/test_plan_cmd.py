@@ -93,6 +93,11 @@ def test_unsafe_plan_needs_force(setup: Setup, capsys: pytest.CaptureFixture[str
     code, path, _ = setup.plan("--force")
     assert code == 2
     assert json.loads(path.read_text())["flags"]["force"] is True
+    capsys.readouterr()
+    loose = ("--max-disable", "5", "--max-disable-share", "90")
+    assert setup.plan(*loose, name="loose.json")[0] == 2
+    assert setup.plan("--max-disable", "5", name="share.json")[0] == 1
+    assert "5 of the tenant's 7 connectors (limit 50%)" in capsys.readouterr().err
 
 
 def test_one_tenant_at_a_time(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:

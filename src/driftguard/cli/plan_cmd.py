@@ -40,6 +40,20 @@ def register(sub: Any) -> None:
         help=f"how long the plan may be applied (default {DEFAULT_EXPIRY_HOURS:g} hours)",
     )
     parser.add_argument(
+        "--max-disable",
+        type=int,
+        default=3,
+        metavar="N",
+        help="a plan disabling or removing more than N connectors needs --force (default 3)",
+    )
+    parser.add_argument(
+        "--max-disable-share",
+        type=float,
+        default=50.0,
+        metavar="PERCENT",
+        help="... or more than PERCENT of the tenant's connectors (default 50)",
+    )
+    parser.add_argument(
         "--mail-window",
         type=float,
         default=0.0,
@@ -62,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
     from driftguard.model import Status
     from driftguard.plan import PlanOptions, plan_for
     from driftguard.planfile import dumps, render_text, write_plan
+    from driftguard.safety import SafetyLimits
 
+    if args.max_disable < 0 or not 0 <= args.max_disable_share <= 100:
+        raise InputError("--max-disable must be 0 or more, --max-disable-share 0 to 100")
     if not 0 <= args.mail_window <= 24 * 90:
         raise InputError("--mail-window must be between 0 and 2160 hours (90 days)")
     if not 0 < args.expires_in <= 24 * 30:
@@ -102,7 +119,13 @@ def run(args: argparse.Namespace) -> int:
         baseline_commit=baseline_commit(
             tenant.config.location.path if tenant.config.location else None
         ),
-        options=PlanOptions(remove_unknown=args.remove_unknown, force=args.force),
+        options=PlanOptions(
+            remove_unknown=args.remove_unknown,
+            force=args.force,
+            limits=SafetyLimits(
+                max_disabled=args.max_disable, max_fraction=args.max_disable_share / 100
+            ),
+        ),
         mail_counts=counts,
     )
     if args.out:
