@@ -465,3 +465,24 @@ def test_skipped_sources_are_named(
     sources = report["tenants"][0]["evidence"]["sources"]
     assert sources["alerts"] == sources["message_trace"] == "not requested"
     assert report["tenants"][0]["evidence"]["mail_flow"] is None
+
+
+def test_diff_explain_on_the_command_line(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tamper(sim, TENANT, "internal")
+    base = ["diff", "--baseline", str(folder), "--tenant", TENANT]
+    code, plain = run_json(capsys, *base)
+    assert code == 2
+    assert plain["tenants"][0]["findings"][0]["events"] == []
+    code, explained = run_json(capsys, *base, "--explain", "--since", SINCE)
+    assert code == 2
+    (finding,) = explained["tenants"][0]["findings"]
+    assert [(e["actor"], e["client_ip"]) for e in finding["events"]] == [(ATTACKER, "203.0.113.66")]
+    from driftguard.cli import main
+
+    capsys.readouterr()
+    assert main([*base, "--explain", "--since", SINCE]) == 2
+    text = capsys.readouterr().out
+    assert f"TreatMessagesAsInternal: Set-InboundConnector by {ATTACKER} from 203.0.113.66" in text

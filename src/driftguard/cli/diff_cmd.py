@@ -9,6 +9,7 @@ from typing import Any
 
 from driftguard.cli._common import add_baseline, add_output, add_tenants
 from driftguard.cli._live import add_live
+from driftguard.cli.investigate_cmd import add_explain
 
 
 def register(sub: Any) -> None:
@@ -21,6 +22,7 @@ def register(sub: Any) -> None:
     add_baseline(parser)
     add_tenants(parser)
     add_live(parser)
+    add_explain(parser)
     add_output(parser)
     parser.set_defaults(func=run)
 
@@ -44,7 +46,13 @@ def run(args: argparse.Namespace) -> int:
         else:
             tenants.append(tenant_report(baseline.tenants[name], live, baseline.ignores, today))
     report = Report(generated_at=now, tenants=tuple(tenants), command="diff")
-    emit_report(report, args.format, args.output)
+    if args.explain:
+        from driftguard.cli.investigate_cmd import emit, explain
+
+        report = explain(report, baseline, args, snapshots)
+        emit(report, args.format, args.output)
+    else:
+        emit_report(report, args.format, args.output)
     _errors_to_stderr(report)
     return report.exit_code
 

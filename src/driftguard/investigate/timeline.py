@@ -78,6 +78,8 @@ def investigated(
         "timeline": _timeline(attribution, evidence, live, start, end),
         "blocked": blocked_json(evidence.blocked, live) if evidence.blocked is not None else None,
         "mail_flow": _mail_flow(evidence.mail_flow) if evidence.mail_flow else None,
+        # Messages per connector over the window: plan's safety check reads this.
+        "recent_messages": _recent(evidence.mail_flow) if evidence.mail_flow else None,
         "alerts": [alert_json(a) for a in evidence.alerts] if evidence.alerts is not None else None,
         "attribution": _attribution(attribution) if attribution else None,
         "actors": _actors(attribution) if attribution else None,
@@ -213,6 +215,13 @@ def _timeline(
     if len(entries) > MAX_TIMELINE:
         entries = entries[-MAX_TIMELINE:]
     return entries
+
+
+def _recent(flow: MailFlow) -> dict[str, int]:
+    return {
+        name: sum(stats.volume for stats in days.values())
+        for name, days in flow.per_connector.items()
+    }
 
 
 def _mail_flow(flow: MailFlow) -> dict[str, Any]:
