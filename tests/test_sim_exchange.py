@@ -374,3 +374,50 @@ def test_prefer_max_page_size_pages_with_an_unfollowable_link(sim: Simulator) ->
         link, headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
     assert followed.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'{"CmdletInput": null}',
+        b'{"CmdletInput": {"CmdletName": 5}}',
+        b'{"CmdletInput": {"CmdletName": "Get-InboundConnector", "Parameters": "x"}}',
+        b'{"CmdletInput": {"CmdletName": "Set-InboundConnector", "Parameters": '
+        b'{"Identity": "Hybrid relay", "SenderIPAddresses": {"Add": 5}}}}',
+        b'{"CmdletInput": {"CmdletName": "Set-InboundConnector", "Parameters": '
+        b'{"Identity": ["a"], "Comment": {"x": 1}}}}',
+        b'{"CmdletInput": {"CmdletName": "New-InboundConnector", "Parameters": '
+        b'{"Name": {"a": 1}, "SenderDomains": 7}}}',
+    ],
+)
+def test_malformed_requests_get_a_400_not_a_crash(sim: Simulator, body: bytes) -> None:
+    from simulator import pinned_session
+
+    token = sim_token(sim, "tenant-0001", "write")
+    response = pinned_session(sim.ca_path).post(
+        f"{sim.url}/adminapi/beta/{sim.tenant('tenant-0001').tenant_id}/InvokeCommand",
+        data=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "BadRequest"
+
+
+def test_a_failing_handler_is_a_server_error(sim: Simulator) -> None:
+    from driftguard.sim.cmdlets import CMDLETS, cmdlet
+
+    @cmdlet("Get-Broken")
+    def broken(tenant: Any, parameters: Any, ctx: Any) -> list[dict[str, Any]]:
+        raise RuntimeError("simulator bug")
+
+    try:
+        response = invoke(sim, "tenant-0001", sim_token(sim, "tenant-0001"), "Get-Broken")
+        assert response.status_code == 500
+        assert response.json()["error"]["code"] == "InternalServerError"
+        assert "simulator bug" not in response.text
+    finally:
+        CMDLETS.pop("get-broken", None)

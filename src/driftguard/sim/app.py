@@ -8,6 +8,7 @@ dropped connection and the in-process transport into a connection error.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -21,6 +22,7 @@ from driftguard.sim.state import RequestRecord, SimState
 _ROUTE_MODULES = (admin, entra, devicecode, exchange, graph_alerts)
 
 StartResponse = Callable[..., Any]
+_log = logging.getLogger("driftguard.sim")
 
 
 class ResetConnection(Exception):
@@ -76,6 +78,11 @@ class SimApp:
                 response = found.handler(request, sim)
             except HttpError as exc:
                 response = exc.response
+            except Exception:  # a simulator bug must look like a server error, not a hang-up
+                _log.exception("simulator: %s %s failed", request.method, path)
+                response = Response.json(
+                    500, {"error": {"code": "InternalServerError", "message": "Internal error"}}
+                )
         self._log(request, tenant.name if tenant else params.get("tenant"), found.name, response)
         return response
 

@@ -23,7 +23,7 @@ def parameter_text(value: Any) -> str:
         parts = []
         for key in ("Add", "Remove"):
             if value.get(key):
-                parts.append(f"{key}={','.join(map(str, value[key]))}")
+                parts.append(f"{key}={parameter_text(value[key])}")
         return ";".join(parts)
     if isinstance(value, list | tuple):
         return ",".join(map(str, value))
