@@ -156,6 +156,11 @@ def test_untrusted_names_are_stripped_on_the_terminal(
     assert "evil[2Jname" in out
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert "line1 line2[31m" in out  # one table row, no raw newline from the comment
+    assert main(["diff", "--live", str(live), "--format", "json"]) == 2
+    raw = capsys.readouterr().out
+    assert "\u202e" not in raw and "\x1b" not in raw and "\\u202e" in raw
+    names = {f["connector"] for f in assert_valid_report(raw)["tenants"][0]["findings"]}
+    assert "evil\x1b[2J\x07name\u202e" in names  # kept exactly, as data
 
 
 def _run_on_a_terminal(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> str:
