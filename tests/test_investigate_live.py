@@ -486,3 +486,23 @@ def test_diff_explain_on_the_command_line(
     assert main([*base, "--explain", "--since", SINCE]) == 2
     text = capsys.readouterr().out
     assert f"TreatMessagesAsInternal: Set-InboundConnector by {ATTACKER} from 203.0.113.66" in text
+
+
+def test_plan_explain_goes_to_stderr_and_leaves_the_plan_alone(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from driftguard.cli import main
+
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tamper(sim, TENANT, "widened-ips")
+    base = ["plan", "--baseline", str(folder), "--tenant", TENANT, "--format", "json"]
+    capsys.readouterr()
+    assert main(base) == 2
+    plain = json.loads(capsys.readouterr().out)
+    assert main([*base, "--explain", "--since", SINCE]) == 2
+    captured = capsys.readouterr()
+    explained = json.loads(captured.out)
+    assert [a["cmdlet"] for a in explained["actions"]] == [a["cmdlet"] for a in plain["actions"]]
+    assert f"SenderIPAddresses: Set-InboundConnector by {ATTACKER}" in captured.err

@@ -22,6 +22,9 @@ def register(sub: Any) -> None:
     add_baseline(parser)
     add_tenants(parser)
     add_live(parser)
+    from driftguard.cli.investigate_cmd import add_explain
+
+    add_explain(parser)
     parser.add_argument("--out", metavar="PLAN", help="write the plan file (JSON) to PLAN")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument(
@@ -102,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         raise LiveReadError(f"tenant {name}: {report.error}", tenant=name)
     for warning in report.warnings:
         info(f"warning: {warning}")
+    if args.explain:
+        explain_to_stderr(args, baseline, report, live, now)
     connectors = live_connectors(live)
     findings = list(report.findings)
     counts = mail_counts(report.evidence)
@@ -136,6 +141,27 @@ def run(args: argparse.Namespace) -> int:
     else:
         emit(safe_terminal(render_text(plan)), None)
     return 2 if plan.actions else 0
+
+
+def explain_to_stderr(args: Any, baseline: Any, report: Any, live: Any, now: Any) -> None:
+    """``--explain``: who made the changes the plan reverts, on stderr (the plan on stdout stays
+    exactly the plan)."""
+    from driftguard.cli._output import info
+    from driftguard.cli.investigate_cmd import explain
+    from driftguard.investigate import textview
+    from driftguard.model import Report
+
+    explained = explain(
+        Report(generated_at=now, tenants=(report,), command="plan"),
+        baseline,
+        args,
+        {report.tenant: live},
+    )
+    for tenant in explained.tenants:
+        if tenant.error:
+            info(f"warning: {tenant.tenant}: no explanation: {tenant.error}")
+    for line in textview.render(explained).splitlines():
+        info(line)
 
 
 def blocked(config: Any, connectors: Any) -> list[Any]:
