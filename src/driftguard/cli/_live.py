@@ -166,7 +166,7 @@ class _DemoService:
 def exchange_source(args: argparse.Namespace) -> Source:
     """The Exchange admin API as a Source, with the command's deadline and sign-in prompt."""
     from driftguard.live.exchange import RetryPolicy
-    from driftguard.live.service import ExchangeSource
+    from driftguard.live.service import ExchangeSource, PooledSessions
 
     deadline = float(getattr(args, "deadline", DEFAULT_DEADLINE))
     policy = RetryPolicy(
@@ -176,7 +176,8 @@ def exchange_source(args: argparse.Namespace) -> Source:
         connect_timeout=min(15.0, max(1.0, deadline / 3)),
     )
     prompt = _device_code_prompt if _is_tty(sys.stderr) and _is_tty(sys.stdin) else None
-    return ExchangeSource(policy=policy, device_code_prompt=prompt)
+    pool = PooledSessions(pool_size=int(getattr(args, "concurrency", 16)))
+    return ExchangeSource(policy=policy, device_code_prompt=prompt, session_factory=pool)
 
 
 def _device_code_prompt(message: str) -> None:

@@ -314,19 +314,16 @@ class MsalTokenProvider:
         self._remember(value)
         return value.encode("utf-8") if value else None
 
-    def _certificate(self) -> dict[str, str]:
-        from driftguard.live.certs import load_certificate
+    def _certificate(self) -> dict[str, Any]:
+        from driftguard.live.certs import load_certificate_file
 
         path = Path(str(self.credential.certificate_path))
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise AuthError(
-                f"{self._where}: cannot read certificate {path}: {exc.strerror}"
-            ) from None
-        loaded = load_certificate(data, self._password(), str(path))
-        self._remember(loaded.private_key_pem)
-        return {"private_key": loaded.private_key_pem, "public_certificate": loaded.certificate_pem}
+            loaded = load_certificate_file(path, self._password())
+        except AuthError as exc:
+            raise AuthError(f"{self._where}: {exc.message}", hint=exc.hint) from None
+        # msal signs with the key object as given (PyJWT accepts it), so it is parsed only once.
+        return {"private_key": loaded.private_key, "public_certificate": loaded.certificate_pem}
 
     def _federated_assertion(self) -> str:
         path = self.credential.federated_token_file

@@ -1,13 +1,21 @@
 """Client certificates for app-only sign-in: a PEM with its key, or a PFX/PKCS#12 with a password.
 
-Both become one unencrypted PKCS#8 key and the matching certificate in PEM, which msal signs the
+Both become the loaded private key and the matching certificate in PEM, which msal signs the
 client assertion with (and sends as ``x5c``). Errors name the file, never the password.
+
+Loading an RSA key validates it, which costs tens of milliseconds; a run over hundreds of tenants
+usually shares one certificate file, so loaded files are cached per process (keyed by path, size,
+modification time and a digest of the password).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,9 +31,36 @@ _CERT_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE--
 
 @dataclass(frozen=True)
 class LoadedCertificate:
-    private_key_pem: str = field(repr=False)
+    private_key: Any = field(repr=False)  # a cryptography private key object
     certificate_pem: str
     thumbprint_sha1: str
+
+
+_CACHE: dict[tuple[str, int, int, str], LoadedCertificate] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_certificate_file(path: Path, password: bytes | None) -> LoadedCertificate:
+    """:func:`load_certificate` of a file, cached while the file is unchanged."""
+    try:
+        stat = path.stat()
+        key = (
+            str(path.resolve()),
+            stat.st_size,
+            stat.st_mtime_ns,
+            hashlib.sha256(password or b"").hexdigest(),
+        )
+        with _CACHE_LOCK:
+            cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AuthError(f"cannot read certificate {path}: {exc.strerror}") from None
+    loaded = load_certificate(data, password, str(path))
+    with _CACHE_LOCK:
+        _CACHE[key] = loaded
+    return loaded
 
 
 def load_certificate(data: bytes, password: bytes | None, path: str) -> LoadedCertificate:
@@ -75,13 +110,8 @@ def load_certificate(data: bytes, password: bytes | None, path: str) -> LoadedCe
             hint="the public certificate is sent with each sign-in (x5c); put it in the file",
         )
     cert = _matching(key, certs)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode("ascii")
     return LoadedCertificate(
-        private_key_pem=key_pem,
+        private_key=key,
         certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
         thumbprint_sha1=cert.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303
     )

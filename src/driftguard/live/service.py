@@ -7,10 +7,11 @@ be read in parallel (runner.py). Every error names the tenant it belongs to.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from driftguard.errors import DriftguardError, LiveReadError
 from driftguard.live import clouds
@@ -30,10 +31,28 @@ SessionFactory = Callable[["ResolvedEndpoints"], "requests.Session"]
 TokenFactory = Callable[[TenantConfig, "ResolvedEndpoints", "requests.Session", str], TokenProvider]
 
 
-def default_session(endpoints: ResolvedEndpoints) -> requests.Session:
-    from driftguard.live.http import make_session
+class PooledSessions:
+    """The default session factory: a session per tenant read, all sharing one connection pool
+    (sized for ``pool_size`` concurrent reads), so TLS connections are reused across tenants."""
 
-    return make_session(endpoints.ca_bundle)
+    def __init__(self, pool_size: int = 16) -> None:
+        self.pool_size = pool_size
+        self._adapter: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, endpoints: ResolvedEndpoints) -> requests.Session:
+        from driftguard.live.http import make_session, shared_adapter
+
+        with self._lock:
+            if self._adapter is None:
+                self._adapter = shared_adapter(self.pool_size)
+        return make_session(endpoints.ca_bundle, adapter=self._adapter)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._adapter is not None:
+                self._adapter.close()
+                self._adapter = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +65,7 @@ class ExchangeSource:
 
     policy: RetryPolicy | None = None
     device_code_prompt: DeviceCodePrompt | None = None
-    session_factory: SessionFactory = default_session
+    session_factory: SessionFactory = field(default_factory=PooledSessions)
     tokens: TokenFactory | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     sleep: Callable[[float], None] | None = None  # injected by tests to keep retries fast

@@ -1,0 +1,140 @@
+"""Many tenants: 500 simulated tenants at 100 ms latency per request, read with a bounded pool.
+
+The simulator runs as ``driftguard sim serve`` in its own process (so its CPU does not share our
+interpreter's lock), over HTTPS on loopback. driftguard reads every tenant through the real stack
+(msal certificate sign-in, OIDC discovery, Get-InboundConnector) with ``read_tenants`` at
+concurrency 64. Every HTTP request is counted on the client side (token requests included).
+
+Records:
+- ``tenants_vs_ideal``: wall time / ideal (requests x latency / concurrency), target <= 1.25.
+- ``tenants_vs_sequential``: speed-up over the same client at concurrency 1. The sequential run is
+  measured on the first 25 tenants and scaled linearly to 500 (25 x 3 requests x 100 ms is already
+  7.5 s; the full sequential run would take ~150 s) (target >= 20).
+- ``tenants_peak_memory_mb``: growth of peak RSS (``ru_maxrss``) during the concurrent run,
+  against 200 MB.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+TENANTS = 500
+LATENCY_MS = 100
+CONCURRENCY = 64
+SEQUENTIAL_SAMPLE = 25
+TARGET_IDEAL = 1.25
+TARGET_SPEEDUP = 20.0
+TARGET_MEMORY_MB = 200.0
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def hook(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            self.count += 1
+        return response
+
+
+def _read(configs: list[Any], concurrency: int) -> tuple[float, int, int]:
+    """(wall seconds, HTTP requests, failed tenants) of reading ``configs``."""
+    from driftguard.live.runner import read_tenants
+    from driftguard.live.service import ExchangeSource, PooledSessions
+
+    counter = _Counter()
+    pool = PooledSessions(pool_size=concurrency)
+
+    def session(endpoints: Any) -> Any:
+        s = pool(endpoints)  # the CLI's default: per-tenant sessions sharing one pool
+        s.hooks["response"].append(counter.hook)
+        return s
+
+    source = ExchangeSource(session_factory=session)
+    start = time.perf_counter()
+    reads = read_tenants(configs, source, concurrency=concurrency)
+    elapsed = time.perf_counter() - start
+    return elapsed, counter.count, sum(1 for r in reads if not r.ok)
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run() -> list[dict[str, Any]]:
+    from driftguard.baseline.load import load_baseline
+
+    with tempfile.TemporaryDirectory(prefix="dg-bench-tenants-") as tmp:
+        base = Path(tmp) / "baseline"
+        cmd = [
+            sys.executable, "-m", "driftguard", "sim", "serve",
+            "--tenants", str(TENANTS), "--latency-ms", str(LATENCY_MS),
+            "--write-baseline", str(base),
+        ]  # fmt: skip
+        server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert server.stdout is not None
+            line = server.stdout.readline()
+            if not line:
+                raise RuntimeError(
+                    f"sim serve did not start: {server.stderr and server.stderr.read()}"
+                )
+            json.loads(line)
+            configs = [t.config for t in load_baseline(base).tenants.values()]
+            configs.sort(key=lambda c: c.name)
+
+            seq_wall, seq_requests, seq_failed = _read(configs[:SEQUENTIAL_SAMPLE], 1)
+            rss_before = _rss_mb()
+            wall, requests, failed = _read(configs, CONCURRENCY)
+            rss_growth = _rss_mb() - rss_before
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    if failed or seq_failed:
+        raise RuntimeError(f"{failed + seq_failed} tenant reads failed")
+
+    ideal = requests * (LATENCY_MS / 1000.0) / CONCURRENCY
+    sequential = seq_wall * len(configs) / SEQUENTIAL_SAMPLE
+    speedup = sequential / wall
+    per_tenant = requests / len(configs)
+    return [
+        {
+            "name": "tenants_vs_ideal",
+            "value": round(wall, 3),
+            "reference": round(ideal, 3),
+            "ratio": round(wall / ideal, 3),
+            "target": f"<= {TARGET_IDEAL} ({len(configs)} tenants, {requests} requests "
+            f"({per_tenant:.1f}/tenant, token requests included) x {LATENCY_MS} ms / "
+            f"concurrency {CONCURRENCY})",
+            "ok": wall / ideal <= TARGET_IDEAL,
+        },
+        {
+            "name": "tenants_vs_sequential",
+            "value": round(wall, 3),
+            "reference": round(sequential, 3),
+            "ratio": round(speedup, 2),
+            "target": f">= {TARGET_SPEEDUP}x faster (sequential measured on {SEQUENTIAL_SAMPLE} "
+            f"tenants: {seq_wall:.2f} s, {seq_requests} requests; scaled to {len(configs)})",
+            "ok": speedup >= TARGET_SPEEDUP,
+        },
+        {
+            "name": "tenants_peak_memory_mb",
+            "value": round(rss_growth, 1),
+            "reference": TARGET_MEMORY_MB,
+            "ratio": round(rss_growth / TARGET_MEMORY_MB, 3),
+            "target": f"< {TARGET_MEMORY_MB} MB peak RSS growth during the concurrent run",
+            "ok": rss_growth < TARGET_MEMORY_MB,
+        },
+    ]
