@@ -105,6 +105,9 @@ def tenant_report(
 def error_report(tenant: str, error: Exception) -> TenantReport:
     """A tenant whose live state could not be read: ``error``, never a verdict."""
     message = getattr(error, "message", None) or str(error) or type(error).__name__
+    hint = getattr(error, "hint", None)
+    if hint:
+        message = f"{message} (hint: {hint})"
     return TenantReport(tenant=tenant, status=Status.ERROR, error=message)
 
 
