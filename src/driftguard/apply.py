@@ -140,10 +140,11 @@ def find_record(
     return None
 
 
-def read_live(reader: Invoker, plan: Plan) -> Live:
+def read_live(reader: Invoker, actions: Sequence[Action]) -> Live:
+    """Every inbound connector, and the blocked list when an action unblocks a connector."""
     records = tuple(reader.invoke("Get-InboundConnector", {"ResultSize": "Unlimited"}))
     blocked: frozenset[str] | None = None
-    if any(a.cmdlet == "Remove-BlockedConnector" for a in plan.actions):
+    if any(a.cmdlet == "Remove-BlockedConnector" for a in actions):
         rows = reader.invoke("Get-BlockedConnector", {})
         ids: set[str] = set()
         for row in rows:
@@ -242,7 +243,7 @@ def apply_plan(
         if resume.plan_digest != digest:
             raise PlanError(f"{resume.path} is the journal of another plan ({resume.plan_digest})")
         done = resume.done()
-    live = read_live(reader, plan)
+    live = read_live(reader, plan.actions)
     problems = [p for a in plan.actions if a.id not in done for p in stale_problems(a, live)]
     if problems:
         raise PlanError(
@@ -294,7 +295,7 @@ def _one(
         _finish(journal, base, result, clock, None)
         return result
     try:
-        after_live = read_live(reader, _single(action))
+        after_live = read_live(reader, (action,))
     except DriftguardError as exc:
         result = ActionResult(action, Outcome.FAILED, False, f"re-read failed: {exc.message}")
         _finish(journal, base, result, clock, None)
@@ -308,14 +309,6 @@ def _one(
         result = ActionResult(action, Outcome.APPLIED, True, "applied and verified")
     _finish(journal, base, result, clock, after)
     return result
-
-
-def _single(action: Action) -> Plan:
-    """A stand-in plan so read_live fetches the blocked list only when this action needs it."""
-    from datetime import UTC
-
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    return Plan("", "", None, None, epoch, epoch, (action,))
 
 
 def _finish(
