@@ -353,3 +353,22 @@ def test_device_code_approved_over_http(sim: Simulator) -> None:
         f"{sim.url}/_sim/devicecode/approve", json={"user_code": flow["user_code"]}, timeout=10
     )
     assert again.status_code == 404
+
+
+def test_github_actions_oidc_endpoint(sim: Simulator) -> None:
+    tenant = sim.tenant("tenant-0001")
+    session = pinned_session(sim.ca_path)
+    url = sim.actions_id_token_request_url + "&audience=api://AzureADTokenExchange"
+    request_token = sim.state.knobs.actions_request_token
+    assert (
+        session.get(url, headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
+    )
+    issued = session.get(url, headers={"Authorization": f"Bearer {request_token}"}, timeout=10)
+    assertion = issued.json()["value"]
+    assert claims(assertion)["sub"] == sim.state.knobs.github_subject
+    assert claims(assertion)["aud"] == "api://AzureADTokenExchange"
+    for app in sim.apps[:2]:
+        result = confidential(
+            sim, tenant, app.client_id, {"client_assertion": lambda: assertion}
+        ).acquire_token_for_client(SCOPE)
+        assert "access_token" in result, result

@@ -117,6 +117,7 @@ def run_serve(args: argparse.Namespace) -> int:
         "ca": str(simulator.ca_path),
         "port": simulator.port,
         "tenants": len(simulator.state.tenants),
+        "actions_id_token_request_url": simulator.actions_id_token_request_url,
     }
     if args.write_baseline:
         info["baseline"] = str(simulator.write_baseline(args.write_baseline))

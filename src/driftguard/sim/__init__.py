@@ -72,6 +72,13 @@ class Simulator:
 
         return standard_apps(self.state)
 
+    @property
+    def actions_id_token_request_url(self) -> str:
+        """For ACTIONS_ID_TOKEN_REQUEST_URL (with ``state.knobs.actions_request_token``)."""
+        from driftguard.sim.admin import GITHUB_OIDC_PATH
+
+        return f"{self.url}{GITHUB_OIDC_PATH}?api-version=2.0"
+
     def foreign_requests(self) -> list[RequestRecord]:
         """Requests that followed a foreign redirect (the token must never be among them)."""
         return [r for r in self.state.requests_log if r.endpoint == "foreign"]

@@ -7,6 +7,11 @@
   fault rates or latency for one tenant (or, with no tenant, the whole server) while running.
 - ``GET /_sim/tenants/<name>``: the tenant's live records, audit log and blocked list.
 
+- ``GET /_sim/github-oidc/_apis/token?audience=A``: a GitHub Actions-style OIDC endpoint (for
+  ``ACTIONS_ID_TOKEN_REQUEST_URL``); with ``Authorization: Bearer <actions_request_token>`` it
+  answers ``{"value": <JWT>}`` signed by the simulated issuer, subject ``github_subject``, which the
+  standard apps trust. Any other request token gets 401.
+
 Device codes are approved with ``POST /_sim/devicecode/approve`` (devicecode.py).
 """
 
@@ -78,3 +83,18 @@ def tenant_state(request: Request, sim: SimState) -> Response:
                 "blocked": tenant.blocked,
             },
         )
+
+
+GITHUB_OIDC_PATH = "/_sim/github-oidc/_apis/token"
+
+
+@route("GET", GITHUB_OIDC_PATH, name="github-oidc", faults=False)
+def github_oidc(request: Request, sim: SimState) -> Response:
+    from driftguard.sim.tokens import FEDERATED_AUDIENCE, mint_federated_token
+
+    scheme, _, token = (request.header("Authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or token != sim.knobs.actions_request_token:
+        return Response.json(401, {"message": "Bad credentials"})
+    audience = request.query_params().get("audience") or FEDERATED_AUDIENCE
+    value = mint_federated_token(sim, subject=sim.knobs.github_subject, audience=audience)
+    return Response.json(200, {"count": 1, "value": value})

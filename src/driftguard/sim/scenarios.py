@@ -15,7 +15,8 @@ from typing import Any
 from driftguard.normalize import connector_from_baseline
 from driftguard.sim.cmdlets import CmdletContext, find
 from driftguard.sim.records import build_record
-from driftguard.sim.state import App, SimState, TenantState, derived_uuid
+from driftguard.sim.state import App, FederatedCredential, SimState, TenantState, derived_uuid
+from driftguard.sim.tokens import FEDERATED_ISSUER
 
 BASE_TIME = datetime(2026, 3, 2, 9, 15, 4, tzinfo=UTC)
 DRIFT_TIME = datetime(2026, 11, 28, 2, 38, 12, tzinfo=UTC)
@@ -29,14 +30,17 @@ def standard_apps(sim: SimState) -> tuple[App, App, App]:
     seed = sim.knobs.seed
     ids = [derived_uuid(seed, "app", kind) for kind in ("read", "write", "public")]
     if ids[0] not in sim.apps:
-        sim.add_app(
-            App(ids[0], "driftguard-reader", secret=f"sim-read-{derived_uuid(seed, 'secret', 1)}"),
-            role="read",
+        github = [FederatedCredential(FEDERATED_ISSUER, sim.knobs.github_subject)]
+        reader = App(
+            ids[0], "driftguard-reader", secret=f"sim-read-{derived_uuid(seed, 'secret', 1)}"
         )
-        sim.add_app(
-            App(ids[1], "driftguard-writer", secret=f"sim-write-{derived_uuid(seed, 'secret', 2)}"),
-            role="write",
+        writer = App(
+            ids[1], "driftguard-writer", secret=f"sim-write-{derived_uuid(seed, 'secret', 2)}"
         )
+        reader.federated = list(github)
+        writer.federated = list(github)
+        sim.add_app(reader, role="read")
+        sim.add_app(writer, role="write")
         sim.add_app(App(ids[2], "driftguard-cli", public_client=True), role="read")
     return sim.apps[ids[0]], sim.apps[ids[1]], sim.apps[ids[2]]
 

@@ -145,6 +145,10 @@ class ServerKnobs:
     token_lifetime: int = 3600
     device_interval: int = 1
     latency_on_entra: bool = True
+    # The simulated GitHub Actions OIDC endpoint (admin.py): its request token and the subject of
+    # the tokens it hands out, which the standard apps trust as a federated credential.
+    actions_request_token: str = "sim-actions-request-token"  # noqa: S105 - a simulator constant
+    github_subject: str = "repo:contoso/mail-baseline:ref:refs/heads/main"
 
 
 class SimState:
