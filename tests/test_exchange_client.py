@@ -256,3 +256,28 @@ def test_cmdlet_errors_carry_the_real_text(one: Simulator, tmp_path: Path) -> No
         client.invoke("Set-InboundConnector", {"Identity": "no such connector", "Comment": "x"})
     assert "Set-InboundConnector failed: HTTP" in info.value.message
     assert "|" not in info.value.message.split("failed:")[1]
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def test_a_netrc_entry_cannot_replace_the_bearer_token(
+    one: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine localhost login someone password not-a-token\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert read(config_for(one, tmp_path), Sleeps()) == expected(one)
+
+
+def test_proxy_settings_from_the_environment_are_honoured(
+    one: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = config_for(one, tmp_path)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(AuthError, match="could not reach the sign-in service"):
+        read(config, Sleeps(), dataclasses.replace(FAST, max_attempts=2))
+    assert one.requests_log == []
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    assert read(config, Sleeps()) == expected(one)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -107,3 +109,26 @@ def test_demo_snapshot_without_a_baseline_folder(
     assert doc["tenant"] == "demo"
     assert doc["digest"] == snapshot_digest(doc["records"])
     assert main(["diff", "--tenant", "demo", "--live", "demo.json"]) == 2
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(
+    three: tuple[Simulator, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, base = three
+    assert main(["snapshot", "--baseline", str(base), "--out", f"{tmp_path}/a/"]) == 0
+    assert "tenants" not in capsys.readouterr().err.replace("tenant-", "")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["snapshot", "--baseline", str(base), "--out", f"{tmp_path}/b/"]) == 0
+    text = terminal.getvalue()
+    assert "\r[" in text
+    assert "] 3/3 tenants" in text
+    assert text.count("\r[") == 3

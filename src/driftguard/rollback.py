@@ -61,7 +61,7 @@ def rollback_plan(state: JournalState) -> Plan:
         created_at=created,
         expires_at=created + ROLLBACK_VALIDITY,
         actions=built,
-        force=True,
+        force=False,
         remove_unknown=forward.remove_unknown,
         notes=tuple(notes),
         purpose="rollback",

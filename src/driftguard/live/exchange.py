@@ -52,10 +52,19 @@ class InvokeResult:
 class _Retry(Exception):
     """Internal: this attempt failed in a way worth another one."""
 
-    def __init__(self, cause: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        cause: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        error: type[LiveReadError] = ServiceError,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(cause)
         self.cause = cause
         self.headers = headers or {}
+        self.error = error  # what giving up raises
+        self.hint = hint
 
 
 class ExchangeClient:
@@ -197,9 +206,10 @@ class ExchangeClient:
                     why = f"gave up after {attempt} attempt{'s' if attempt > 1 else ''}" + (
                         "" if attempt >= self.policy.max_attempts else ", deadline reached"
                     )
-                    raise ServiceError(
+                    raise retry.error(
                         f"{cmdlet}: {self._safe(retry.cause, 300)} ({why})",
-                        hint="the service is throttling or unavailable; try again later or "
+                        hint=retry.hint
+                        or "the service is throttling or unavailable; try again later or "
                         "lower --concurrency",
                     ) from None
                 self._sleep(delay)
@@ -210,7 +220,7 @@ class ExchangeClient:
                 self._token = self._tokens.token(force_refresh=self._refresh)
                 self._refresh = False
         except TokenUnavailable as exc:
-            raise _Retry(exc.message) from None
+            raise _Retry(exc.message, error=AuthError, hint=exc.hint) from None
         headers = {
             "Authorization": f"Bearer {self._token}",
             "Content-Type": "application/json",
