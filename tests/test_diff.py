@@ -178,3 +178,16 @@ def test_demo_live_state_tells_the_story(tmp_path: Path, repo_root: Path) -> Non
     assert "Fabrikam partner TLS" in warning and "SenderCertificateIssuer" in warning
     assert "CN=Fabrikam Issuing CA 02" in warning
     assert json.loads(live.read_text())["@adminapi.warnings"] == []
+
+
+def test_a_record_without_guid_matches_a_pinned_connector_by_name_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    record = wire(HYBRID, RequireTls=False)
+    del record["Guid"]
+    result = _run(tmp_path, [HYBRID], [record])
+    [finding] = result.findings
+    assert (finding.kind, finding.field) == (FindingKind.CHANGED, "RequireTls")
+    assert finding.guid == HYBRID["Guid"]
+    [warning] = result.warnings
+    assert "'Hybrid relay' has no Guid" in warning

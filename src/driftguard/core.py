@@ -59,9 +59,15 @@ def unknown_property_warnings(tenant: str, connectors: Sequence[Connector]) -> l
 
 
 def duplicate_warnings(tenant: str, connectors: Sequence[Connector]) -> list[str]:
+    """Live records driftguard can match only loosely: same Name twice, or no Guid."""
     seen: dict[str, str] = {}
     warnings: list[str] = []
     for conn in connectors:
+        if conn.guid is None:
+            warnings.append(
+                f"{tenant}: live connector {conn.name!r} has no Guid, so it was matched by Name "
+                "only: export the Guid too (Get-InboundConnector | ConvertTo-Json -Depth 5)"
+            )
         key = conn.name.lower()
         if key in seen:
             warnings.append(

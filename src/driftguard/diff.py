@@ -40,36 +40,35 @@ class Matching:
 def match(baseline: Sequence[BaselineConnector], live: Sequence[Connector]) -> Matching:
     """Pinned Guid first, then case-insensitive Name among the live connectors left over.
 
-    A pinned baseline connector matches by Guid only: a live connector with the same Name but
-    another Guid is a different object (deleted and re-created, or an impostor) and shows as
-    unknown, while the pinned one shows as missing.
+    A pinned baseline connector matches by Guid: a live connector with the same Name but another
+    Guid is a different object (deleted and re-created, or an impostor) and shows as unknown,
+    while the pinned one shows as missing. Only a live record that carries no Guid at all (an
+    export that left it out) can match a pinned connector by Name; core warns about such records.
     """
     claimed: set[int] = set()
     by_guid: dict[str, int] = {}
-    by_name: dict[str, int] = {}
     for i, conn in enumerate(live):
         if conn.guid:
             by_guid.setdefault(conn.guid.lower(), i)
     pairs: list[tuple[BaselineConnector, Connector]] = []
-    missing: list[BaselineConnector] = []
-    unpinned: list[BaselineConnector] = []
+    by_name_only: list[BaselineConnector] = []
     for bc in baseline:
         guid = bc.connector.guid
-        if guid is None:
-            unpinned.append(bc)
-            continue
-        index = by_guid.get(guid.lower())
+        index = by_guid.get(guid.lower()) if guid else None
         if index is None or index in claimed:
-            missing.append(bc)
+            by_name_only.append(bc)
         else:
             claimed.add(index)
             pairs.append((bc, live[index]))
+    by_name: dict[str, int] = {}
     for i, conn in enumerate(live):
         if i not in claimed:
             by_name.setdefault(conn.name.lower(), i)
-    for bc in unpinned:
+    missing: list[BaselineConnector] = []
+    for bc in by_name_only:
         index = by_name.get(bc.connector.name.lower())
-        if index is None or index in claimed:
+        pinned = bc.connector.guid is not None
+        if index is None or index in claimed or (pinned and live[index].guid is not None):
             missing.append(bc)
         else:
             claimed.add(index)
