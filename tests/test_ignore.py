@@ -92,3 +92,21 @@ def test_field_entry_does_not_hide_a_whole_connector(tmp_path: Path) -> None:
 def test_other_tenants_entries_do_not_apply(tmp_path: Path) -> None:
     result = _run(tmp_path, [_entry(tenant="fabrikam")])
     assert result.suppressed == () and result.warnings == ()
+
+
+def test_text_report_lists_suppressed_and_warnings(tmp_path: Path) -> None:
+    from driftguard.model import Report
+    from driftguard.report.text_format import render
+    from driftkit import NOW
+
+    result = _run(tmp_path, [_entry(), _entry(connector="Scanner 2", field=None, reason=None)])
+    text = render(Report(generated_at=NOW, tenants=(result,)))
+    lines = text.splitlines()
+    assert lines[0] == "contoso  DRIFT  2 findings: 1 critical, 1 high (1 suppressed, 1 warning)"
+    assert "  suppressed (accepted exceptions):" in lines
+    assert (
+        "    Hybrid relay / Comment: the portal rewrites the comment; CHG-1234 "
+        "(owner mail-team@contoso.com), expires 2027-01-31"
+    ) in lines
+    assert any(line.startswith("  warning: ignore entry for contoso / Scanner 2") for line in lines)
+    assert lines[-1] == "1 tenant: 1 drift; exit code 2"
