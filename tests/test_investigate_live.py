@@ -276,7 +276,7 @@ def test_fifty_thousand_audit_records_in_one_session(sim: Simulator, tmp_path: P
             search_unified_audit_log(client, window)
 
 
-@pytest.mark.parametrize("quirk", ["count-drift", "lose-page"])
+@pytest.mark.parametrize("quirk", ["count-drift", "lose-page", "repeat-row"])
 def test_inconsistent_sessions_fail_closed(
     sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str], quirk: str
 ) -> None:
@@ -506,3 +506,21 @@ def test_plan_explain_goes_to_stderr_and_leaves_the_plan_alone(
     explained = json.loads(captured.out)
     assert [a["cmdlet"] for a in explained["actions"]] == [a["cmdlet"] for a in plain["actions"]]
     assert f"SenderIPAddresses: Set-InboundConnector by {ATTACKER}" in captured.err
+
+
+def test_unsorted_large_sets_are_complete(sim: Simulator, tmp_path: Path) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tenant = sim.tenant(TENANT)
+    end = datetime(2026, 11, 20, tzinfo=UTC)
+    tenant.audit.extend(
+        audit_records(
+            seed=5, count=7_000, end=end, connectors=["Hybrid relay"], tenant_id=tenant.tenant_id
+        )
+    )
+    sim_audit.QUIRKS[tenant.tenant_id] = "unsorted"
+    try:
+        with _client(folder) as (client, _config):
+            events = search_unified_audit_log(client, AuditWindow(end - timedelta(days=61), end))
+    finally:
+        sim_audit.QUIRKS.pop(tenant.tenant_id, None)
+    assert len({e.record_id for e in events}) == 7_000

@@ -320,6 +320,9 @@ def unified_audit_rows(
     }
     expected: int | None = None
     seen = 0
+    # ReturnLargeSet results are documented as unsorted: indexes are checked as a set (each
+    # once, none beyond the count), not as a sequence.
+    indexes: set[int] = set()
     while True:
         page = client.invoke("Search-UnifiedAuditLog", params)
         if not page:
@@ -341,8 +344,12 @@ def unified_audit_rows(
                         f"the record count changed during the search ({expected} then {count})"
                     )
             seen += 1
-            if index is not None and index != seen:
-                raise _incomplete(f"record {seen} of the search came back as number {index}")
+            if index is not None:
+                if index in indexes:
+                    raise _incomplete(f"record number {index} came back twice")
+                if index < 1 or (expected is not None and index > expected):
+                    raise _incomplete(f"record number {index} is outside the search's count")
+                indexes.add(index)
             if seen > max_records:
                 raise _incomplete(f"the search returned more than {max_records} records")
             yield row

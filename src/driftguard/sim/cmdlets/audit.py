@@ -7,11 +7,14 @@ next ``ResultSize`` (<= 5000) rows per call, at most 50,000 in all; later calls 
 
 ``QUIRKS`` lets tests make the service misbehave the ways clients must survive, per tenant id:
 ``"count-drift"`` (ResultCount changes mid-session), ``"lose-page"`` (the second page never comes:
-an empty answer while rows remain).
+an empty answer while rows remain), ``"repeat-row"`` (the second page starts with the first page's
+last row again), ``"unsorted"`` (the session hands rows out in no order, as the documentation
+warns ReturnLargeSet does; their ResultIndex values are still 1..N).
 """
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -96,15 +99,23 @@ def search_unified_audit_log(
     session_id = parameter(parameters, "SessionId")
     command = str(parameter(parameters, "SessionCommand") or "").lower()
     if not session_id or command != "returnlargeset":
-        matched = _matching(tenant, parameters)
-        return _rows(matched[:size], 0, len(matched))
+        every = _matching(tenant, parameters)
+        return _rows(every[:size], list(range(1, min(size, len(every)) + 1)), len(every))
     key = (tenant.tenant_id, str(session_id))
     with _lock:
         session = _sessions.get(key)
         if session is None:
-            session = {"records": _matching(tenant, parameters), "next": 0, "calls": 0}
+            matched = _matching(tenant, parameters)
+            numbers = list(range(1, len(matched) + 1))
+            if QUIRKS.get(tenant.tenant_id) == "unsorted":
+                pairs = list(zip(numbers, matched, strict=True))
+                random.Random(len(pairs)).shuffle(pairs)  # noqa: S311 - simulation
+                numbers = [i for i, _ in pairs]
+                matched = [r for _, r in pairs]
+            session = {"records": matched, "order": numbers, "next": 0, "calls": 0}
             _sessions[key] = session
         records: list[Mapping[str, Any]] = session["records"]
+        order: list[int] = session["order"]
         total = len(records)
         start = session["next"]
         limit = min(total, MAX_SESSION)
@@ -115,18 +126,20 @@ def search_unified_audit_log(
     quirk = QUIRKS.get(tenant.tenant_id)
     if quirk == "lose-page" and calls == 2:
         return []
-    rows = _rows(records[start:end], start, total)
+    if quirk == "repeat-row" and calls == 2 and start > 0:
+        start -= 1
+    rows = _rows(records[start:end], order[start:end], total)
     if quirk == "count-drift" and calls == 2:
         for row in rows:
             row["ResultCount"] = total + 7
     return rows
 
 
-def _rows(records: list[Mapping[str, Any]], offset: int, total: int) -> list[dict[str, Any]]:
+def _rows(records: list[Mapping[str, Any]], indexes: list[int], total: int) -> list[dict[str, Any]]:
     rows = []
-    for i, record in enumerate(records, start=offset + 1):
+    for index, record in zip(indexes, records, strict=True):
         row = search_row(record)
-        row["ResultIndex"] = i
+        row["ResultIndex"] = index
         row["ResultCount"] = total
         rows.append(row)
     return rows
