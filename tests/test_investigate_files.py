@@ -397,3 +397,42 @@ def test_investigate_bad_window(tmp_path: Path, capsys: pytest.CaptureFixture[st
     )
     assert code == 1
     assert "--since must be before --until" in capsys.readouterr().err
+
+
+def test_hostile_audit_text_is_defused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    evil = _record(
+        "Set-InboundConnector",
+        "Hybrid relay",
+        {
+            "Identity": "Hybrid relay",
+            "SenderIPAddresses": "\x1b[2J\x1b[31m<script>alert(1)</script>\u202e",
+        },
+        actor="\x1b]0;pwned\x07mallory@evil.example",
+    )
+    audit = tmp_path / "evil.jsonl"
+    audit.write_text(json.dumps(evil) + "\n", "utf-8")
+    args = [
+        "investigate",
+        "--baseline",
+        str(tmp_path / "none"),
+        "--tenant",
+        "demo",
+        "--live",
+        str(_demo_live(tmp_path)),
+        "--since",
+        "2026-11-01",
+        "--until",
+        "2026-11-29",
+        "--audit-log",
+        str(audit),
+    ]
+    assert main(args) == 2
+    text = capsys.readouterr().out
+    assert "mallory@evil.example" in text
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    html = tmp_path / "r.html"
+    assert main([*args, "--format", "html", "--output", str(html)]) == 2
+    assert "<script>alert(1)" not in html.read_text("utf-8")
+    md = tmp_path / "r.md"
+    assert main([*args, "--format", "markdown", "--output", str(md)]) == 2
+    assert "<script>" not in md.read_text("utf-8")

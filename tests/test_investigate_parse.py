@@ -261,3 +261,45 @@ def test_events_per_finding_are_capped_but_counted() -> None:
     result = attribute([_changed("Comment")], events, TENANT, start=START, end=END)
     assert len(result.findings[0].events) == MAX_EVENTS_PER_FINDING
     assert result.matched[0] == MAX_EVENTS_PER_FINDING + 10
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [
+        None,
+        "not a list",
+        [{"@odata.type": "#microsoft.graph.security.ipEvidence", "ipAddress": "203.0.113.66"}],
+        [{"unknownShape": {"nested": [{"connectorName": "Hybrid relay"}, 42, None]}}],
+        {"odd": ["203.0.113.66,", "(Hybrid relay)"]},
+    ],
+)
+def test_alert_evidence_of_any_shape(evidence: object) -> None:
+    from driftguard.investigate.alerts import alert_from
+
+    item = {
+        "id": "a1",
+        "title": "Suspicious Connector Activity",
+        "severity": "high",
+        "status": "new",
+        "createdDateTime": "2026-11-28T06:10:00.123Z",
+        "description": "A connector was restricted.",
+        "evidence": evidence,
+    }
+    alert = alert_from(item, ["Hybrid relay", "Legacy scanner"])
+    assert alert is not None
+    assert alert.created == datetime(2026, 11, 28, 6, 10, 0, 123000, tzinfo=UTC)
+    mentions = json.dumps(evidence)
+    assert ("Hybrid relay" in alert.connectors) == ("Hybrid relay" in mentions)
+    assert ("203.0.113.66" in alert.ips) == ("203.0.113.66" in mentions)
+    assert "Legacy scanner" not in alert.connectors
+
+
+def test_other_alert_titles_and_missing_dates() -> None:
+    from driftguard.investigate.alerts import alert_from
+
+    assert alert_from({"title": "Malware campaign detected"}, []) is None
+    alert = alert_from({"title": "Suspicious connector activity", "createdDateTime": 5}, [])
+    assert alert is not None and alert.created is None

@@ -135,7 +135,8 @@ class GraphClient:
                     f"Graph: {method} {path} was refused ({resp.status_code}): {_message(resp)}",
                     hint="the app needs the Graph application permission for this evidence "
                     "(AuditLogsQuery-Exchange.Read.All, ExchangeMessageTrace.Read.All or "
-                    "SecurityAlert.Read.All) with admin consent",
+                    "SecurityAlert.Read.All) with admin consent; or leave the source out "
+                    "with --skip alerts (or the Exchange source for audit and trace)",
                 )
             if resp.status_code >= 300:
                 raise ServiceError(
