@@ -524,3 +524,24 @@ def test_unsorted_large_sets_are_complete(sim: Simulator, tmp_path: Path) -> Non
     finally:
         sim_audit.QUIRKS.pop(tenant.tenant_id, None)
     assert len({e.record_id for e in events}) == 7_000
+
+
+def test_refused_alerts_fail_the_tenant_unless_skipped(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from driftguard.cli import main
+    from driftguard.sim import graph_alerts
+
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tenant_id = sim.tenant(TENANT).tenant_id
+    graph_alerts.REFUSE.add(tenant_id)
+    try:
+        capsys.readouterr()
+        assert main(_args(folder)) == 1
+        err = capsys.readouterr().err
+        assert "403" in err and "SecurityAlert.Read.All" in err
+        code, report = run_json(capsys, *_args(folder), "--skip", "alerts")
+    finally:
+        graph_alerts.REFUSE.discard(tenant_id)
+    assert code == 0
+    assert report["tenants"][0]["evidence"]["sources"]["alerts"] == "not requested"

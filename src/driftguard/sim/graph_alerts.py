@@ -22,6 +22,8 @@ from driftguard.sim.state import GRAPH_RESOURCE, SimState, TenantState
 from driftguard.sim.tokens import TokenRejected, verify_access_token
 
 TITLE = "Suspicious connector activity"
+# Tenants (by id) whose app has no SecurityAlert.Read.All: alerts_v2 answers 403 for them.
+REFUSE: set[str] = set()
 _CLAUSE = re.compile(
     r"\s*(serviceSource|severity|status|createdDateTime)\s+(eq|ge|gt|le|lt)\s+('([^']*)'|\S+)\s*",
     re.IGNORECASE,
@@ -129,6 +131,18 @@ def _clauses(text: str) -> list[tuple[str, str, str]]:
 @route("GET", r"/(v1\.0|beta)/security/alerts_v2", name="graph-alerts", faults=False)
 def alerts_v2(request: Request, sim: SimState) -> Response:
     tenant = graph_tenant(request, sim)
+    if tenant.tenant_id in REFUSE:
+        raise HttpError(
+            Response.json(
+                403,
+                {
+                    "error": {
+                        "code": "Forbidden",
+                        "message": "Missing application permission SecurityAlert.Read.All.",
+                    }
+                },
+            )
+        )
     query = request.query_params()
     clauses = _clauses(query["$filter"]) if query.get("$filter") else []
     try:
