@@ -27,6 +27,7 @@ _log = logging.getLogger("driftguard.sim")
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    _headers_buffer: list[bytes]  # BaseHTTPRequestHandler's own, undeclared in its stubs
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # the app keeps its own request log
@@ -66,10 +67,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(int(code), reason or None)
         for key, value in headers:
             self.send_header(key, value)
-        self.end_headers()
-        for chunk in chunks:
-            self.wfile.write(chunk)
-        self.wfile.flush()
+        # What end_headers() does, with the body in the same buffer: one write, one TLS record.
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.extend(chunks)
+        self.flush_headers()
 
     def _abort(self) -> None:
         """Close the TCP connection with a reset and no TLS close_notify."""
