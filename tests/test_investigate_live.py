@@ -545,3 +545,20 @@ def test_refused_alerts_fail_the_tenant_unless_skipped(
         graph_alerts.REFUSE.discard(tenant_id)
     assert code == 0
     assert report["tenants"][0]["evidence"]["sources"]["alerts"] == "not requested"
+
+
+def test_many_tenants_each_get_their_own_evidence(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names = ["tenant-0001", "tenant-0002", "tenant-0003"]
+    folder = baseline_for(sim, tmp_path / "b", names)
+    tamper(sim, "tenant-0002", "partner-disabled")
+    code, report = run_json(
+        capsys, "investigate", "--baseline", str(folder), "--since", SINCE, "--concurrency", "3"
+    )
+    assert code == 2
+    by_name = {t["tenant"]: t for t in report["tenants"]}
+    assert [t["tenant"] for t in report["tenants"]] == names
+    assert by_name["tenant-0001"]["status"] == by_name["tenant-0003"]["status"] == "ok"
+    (finding,) = by_name["tenant-0002"]["findings"]
+    assert finding["events"][0]["actor"] == "svc-relay@tenant-0002.onmicrosoft.com"

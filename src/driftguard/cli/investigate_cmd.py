@@ -162,9 +162,17 @@ def run(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     start, end = window(args, now)
     snapshots = snapshots_for(args, baseline, names)
-    tenants = [
-        _investigate(args, baseline, name, snapshots[name], now, start, end) for name in names
-    ]
+    # Evidence is read per tenant, each with its own clients: tenants go in parallel.
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = max(1, min(int(getattr(args, "concurrency", 1) or 1), len(names)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        tenants = list(
+            pool.map(
+                lambda name: _investigate(args, baseline, name, snapshots[name], now, start, end),
+                names,
+            )
+        )
     report = Report(generated_at=now, tenants=tuple(tenants), command="investigate")
     emit(report, args.format, args.output)
     from driftguard.cli._output import info
