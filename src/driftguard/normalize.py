@@ -94,18 +94,72 @@ def ipv4_network(text: str) -> ipaddress.IPv4Network:
 def sort_key(kind: Kind, item: str) -> tuple[int, Any, str]:
     """Sort IP lists numerically (IPv4 before IPv6), everything else alphabetically."""
     if kind in (Kind.IPV4_NETWORKS, Kind.IPS):
+        fast = _ipv4_fast(item)
+        if fast is not None:
+            return (4, fast, item)
         try:
             net = ipaddress.ip_network(item, strict=False)
         except ValueError:
-            return (2, 0, item)
+            return (7, 0, item)
         return (net.version, (int(net.network_address), net.prefixlen), item)
     return (0, 0, item)
 
 
 def canonical_list(kind: Kind, items: Iterable[str]) -> tuple[str, ...]:
     """Canonical, de-duplicated, sorted tuple of list members."""
+    if kind is Kind.IPV4_NETWORKS:
+        return _canonical_ipv4_list(items)
     unique = {canonical_item(kind, i) for i in items if str(i).strip() != ""}
     return tuple(sorted(unique, key=lambda i: sort_key(kind, i)))
+
+
+def _canonical_ipv4_list(items: Iterable[str]) -> tuple[str, ...]:
+    """SenderIPAddresses members parsed once each: the hot path of normalising a big tenant."""
+    nets: set[tuple[int, int]] = set()
+    for raw in items:
+        text = str(raw).strip()
+        if not text:
+            continue
+        fast = _ipv4_fast(text)
+        if fast is None:
+            net = ipv4_network(text)  # slow path: raises the precise error, or accepts odd forms
+            fast = (int(net.network_address), net.prefixlen)
+        elif fast[0] & ~_MASKS[fast[1]]:
+            raise NormalizeError(f"not an IPv4 address or network: {text!r} has host bits set")
+        nets.add(fast)
+    return tuple(_format_ipv4(value, plen) for value, plen in sorted(nets))
+
+
+_MASKS = tuple((0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF for plen in range(33))
+
+
+def _ipv4_fast(text: str) -> tuple[int, int] | None:
+    """``a.b.c.d[/n]`` in plain decimal as (address, prefix); None for anything else."""
+    addr, slash, prefix = text.partition("/")
+    parts = addr.split(".")
+    if len(parts) != 4:
+        return None
+    value = 0
+    for part in parts:
+        if (
+            not (part.isascii() and part.isdigit())
+            or len(part) > 3
+            or (len(part) > 1 and part[0] == "0")
+        ):
+            return None
+        octet = int(part)
+        if octet > 255:
+            return None
+        value = (value << 8) | octet
+    if not slash:
+        return (value, 32)
+    if not (prefix.isascii() and prefix.isdigit()) or len(prefix) > 2 or int(prefix) > 32:
+        return None
+    return (value, int(prefix))
+
+
+def _format_ipv4(value: int, prefix: int) -> str:
+    return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}/{prefix}"
 
 
 def connector_from_record(
