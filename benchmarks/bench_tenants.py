@@ -46,8 +46,8 @@ class _Counter:
         return response
 
 
-def _read(configs: list[Any], concurrency: int) -> tuple[float, int, int]:
-    """(wall seconds, HTTP requests, failed tenants) of reading ``configs``."""
+def _read(configs: list[Any], concurrency: int) -> tuple[float, int, int, float]:
+    """(wall seconds, HTTP requests, failed tenants, client CPU seconds) of reading ``configs``."""
     from driftguard.live.runner import read_tenants
     from driftguard.live.service import ExchangeSource, PooledSessions
 
@@ -60,10 +60,29 @@ def _read(configs: list[Any], concurrency: int) -> tuple[float, int, int]:
         return s
 
     source = ExchangeSource(session_factory=session)
+    cpu = time.process_time()
     start = time.perf_counter()
     reads = read_tenants(configs, source, concurrency=concurrency)
     elapsed = time.perf_counter() - start
-    return elapsed, counter.count, sum(1 for r in reads if not r.ok)
+    return elapsed, counter.count, sum(1 for r in reads if not r.ok), time.process_time() - cpu
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a child process has used so far (Linux; 0 elsewhere)."""
+    import os
+
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
 
 
 def _rss_mb() -> float:
@@ -92,9 +111,11 @@ def run() -> list[dict[str, Any]]:
             configs = [t.config for t in load_baseline(base).tenants.values()]
             configs.sort(key=lambda c: c.name)
 
-            seq_wall, seq_requests, seq_failed = _read(configs[:SEQUENTIAL_SAMPLE], 1)
+            seq_wall, seq_requests, seq_failed, _ = _read(configs[:SEQUENTIAL_SAMPLE], 1)
             rss_before = _rss_mb()
-            wall, requests, failed = _read(configs, CONCURRENCY)
+            sim_cpu = _cpu_of(server.pid)
+            wall, requests, failed, client_cpu = _read(configs, CONCURRENCY)
+            sim_cpu = _cpu_of(server.pid) - sim_cpu
             rss_growth = _rss_mb() - rss_before
         finally:
             server.terminate()
@@ -117,7 +138,8 @@ def run() -> list[dict[str, Any]]:
             "ratio": round(wall / ideal, 3),
             "target": f"<= {TARGET_IDEAL} ({len(configs)} tenants, {requests} requests "
             f"({per_tenant:.1f}/tenant, token requests included) x {LATENCY_MS} ms / "
-            f"concurrency {CONCURRENCY})",
+            f"concurrency {CONCURRENCY}); CPU used meanwhile: driftguard {client_cpu:.2f} s, "
+            f"simulator {sim_cpu:.2f} s, {_cores()} cores)",
             "ok": wall / ideal <= TARGET_IDEAL,
         },
         {
