@@ -36,8 +36,16 @@ def tamper(simulator: Simulator, tenant: str, *kinds: str, when: datetime = DRIF
 
 
 def run_json(capsys: Any, *args: str) -> tuple[int, dict[str, Any]]:
-    """Run the CLI with --format json; (exit code, parsed report)."""
+    """Run the CLI with --format json; (exit code, parsed report), the report checked against
+    the packaged report schema."""
+    import jsonschema
+
+    from driftguard.report.json_format import schema
+
     capsys.readouterr()
     code = main([*args, "--format", "json"])
     out = capsys.readouterr().out
-    return code, json.loads(out) if out.strip() else {}
+    report = json.loads(out) if out.strip() else {}
+    if report:
+        jsonschema.validate(report, schema())
+    return code, report

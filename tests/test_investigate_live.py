@@ -562,3 +562,21 @@ def test_many_tenants_each_get_their_own_evidence(
     assert by_name["tenant-0001"]["status"] == by_name["tenant-0003"]["status"] == "ok"
     (finding,) = by_name["tenant-0002"]["findings"]
     assert finding["events"][0]["actor"] == "svc-relay@tenant-0002.onmicrosoft.com"
+
+
+def test_no_drift_but_a_stranger_in_the_log_is_still_suspicious(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tamper(sim, TENANT, "internal")
+    record = sim.tenant(TENANT).find_connector("Hybrid relay")
+    assert record is not None
+    record["TreatMessagesAsInternal"] = False  # put back, but the log remembers who did it
+    code, report = run_json(capsys, *_args(folder))
+    assert code == 2
+    tenant = report["tenants"][0]
+    assert tenant["status"] == "ok" and tenant["findings"] == []
+    assert tenant["evidence"]["suspicious"] is True
+    assert any(
+        "possibly compromised admin account" in w and ATTACKER in w for w in tenant["warnings"]
+    )

@@ -87,14 +87,40 @@ def investigated(
         "skipped": list(evidence.skipped),
         "sources": dict(evidence.sources),
     }
-    suspicious = bool(
-        findings
-        or (attribution and attribution.actors)
-        or (evidence.mail_flow and evidence.mail_flow.spikes)
-        or evidence.alerts
+    notes = _suspicions(attribution, evidence)
+    data["suspicious"] = bool(findings or notes)
+    # The report's status stays about findings (drift needs at least one); what else looks
+    # wrong is said in the warnings and marks the evidence suspicious (investigate exits 2).
+    status = Status.DRIFT if findings else Status.OK
+    return replace(
+        report,
+        status=status,
+        findings=tuple(findings),
+        warnings=(*report.warnings, *(f"{report.tenant}: {n}" for n in notes)),
+        evidence=data,
     )
-    status = Status.DRIFT if suspicious else Status.OK
-    return replace(report, status=status, findings=tuple(findings), evidence=data)
+
+
+def is_suspicious(report: TenantReport) -> bool:
+    """Whether an investigated tenant has findings or other suspicious evidence."""
+    evidence = report.evidence
+    return bool(report.findings) or bool(
+        isinstance(evidence, Mapping) and evidence.get("suspicious")
+    )
+
+
+def _suspicions(attribution: Attribution | None, evidence: Evidence) -> list[str]:
+    notes: list[str] = []
+    for flag in attribution.actors if attribution else ():
+        notes.append(
+            f"possibly compromised admin account {flag.actor!r}: {'; '.join(flag.reasons)}"
+        )
+    for spike in evidence.mail_flow.spikes if evidence.mail_flow else ():
+        notes.append(f"mail volume spike: {spike.describe()}")
+    for alert in evidence.alerts or ():
+        when = _z(alert.created) if alert.created else "unknown time"
+        notes.append(f"alert {alert.title!r} ({alert.severity}) at {when}")
+    return notes
 
 
 def _changed_at(live: Sequence[Connector]) -> dict[str, datetime]:
