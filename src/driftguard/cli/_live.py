@@ -118,16 +118,20 @@ def snapshots_for(
             result[name] = exc
     if service:
         progress = _ProgressBar(sys.stderr) if _is_tty(sys.stderr) and len(service) > 1 else None
+        source = exchange_source(args)
         try:
             reads = read_tenants(
                 service,
-                exchange_source(args),
+                source,
                 concurrency=getattr(args, "concurrency", 16),
                 progress=progress,
             )
         finally:
             if progress is not None:
                 progress.close()
+            close = getattr(getattr(source, "session_factory", None), "close", None)
+            if close is not None:
+                close()
         for read in reads:
             fallback = LiveReadError(f"tenant {read.tenant}: not read", tenant=read.tenant)
             result[read.tenant] = read.snapshot or read.error or fallback
