@@ -207,3 +207,13 @@ def test_latency_is_concurrent(sim_factory: Callable[..., Simulator]) -> None:
     elapsed = time.monotonic() - started
     assert results == [200] * 8
     assert elapsed < 8 * 0.4 * 0.6  # served side by side, not one after another
+
+
+def test_tokens_expire_by_their_lifetime(sim_factory: Callable[..., Simulator]) -> None:
+    sim = sim_factory(tenants=1, knobs=ServerKnobs(token_lifetime=1))
+    token = sim_token(sim, T)
+    assert get(sim, token).status_code == 200
+    time.sleep(1.2)
+    expired = get(sim, token)
+    assert expired.status_code == 401
+    assert "expired" in expired.headers["WWW-Authenticate"]

@@ -170,6 +170,8 @@ class SimState:
         self.stopping = threading.Event()
         self._signing_key: Any = None
         self._issuer_key: Any = None
+        # Verified access tokens -> (claims, exp): a token is checked once, not per request.
+        self.verified_tokens: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ tenants and apps
 
