@@ -211,6 +211,18 @@ def _trace_csv(path: Path) -> None:
             "<1@x>",
             "t1",
         ],
+        [
+            "2026-12-15T03:00:00Z",
+            "late@contoso.com",
+            "u@contoso.com",
+            "hi",
+            "Delivered",
+            "",
+            "198.51.100.7",
+            "100",
+            "<9@x>",
+            "t9",
+        ],
     ]
     buf = io.StringIO()
     buf.write("#TYPE Deserialized.Microsoft.Exchange.Management.MessageTraceV2\n")
@@ -257,6 +269,7 @@ def test_message_trace_csv_skips_ambiguous_dates_by_line(tmp_path: Path) -> None
     assert skipped.problems[0].line == 5  # #TYPE, header, two good rows, then the day-first one
     assert "28/11/2026" in skipped.problems[0].message
     assert flow.duplicates == 1
+    assert flow.outside_window == 1
     rogue = next(iter(flow.per_connector["Rogue"].values()))
     assert (rogue.volume, rogue.spam, rogue.outside_senders) == (1, 1, 1)
     assert next(iter(flow.per_connector["Hybrid relay"].values())).volume == 1

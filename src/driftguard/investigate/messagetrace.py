@@ -314,6 +314,7 @@ class MailFlow:
     rows: int
     duplicates: int
     unmatched: int  # rows whose FromIP no connector range holds (ordinary internet mail, IPv6)
+    outside_window: int
     skipped: tuple[SkippedRow, ...]
     skipped_count: int
 
@@ -348,6 +349,7 @@ class Aggregator:
         self.overlap = timedelta(minutes=5)
         self._first = datetime.max  # earliest row seen (naive UTC)
         self.duplicates = 0
+        self.outside_window = 0  # rows of an export that fall outside --since/--until
 
     def skip(self, line: int | None, message: str) -> None:
         self.skipped_count += 1
@@ -371,6 +373,7 @@ class Aggregator:
                 self.skip(line, str(exc))
                 return
         if when < self._start or when > self._end:
+            self.outside_window += 1
             return
         trace_id = row.get("MessageTraceId")
         if trace_id:
@@ -462,6 +465,7 @@ class Aggregator:
             rows=self.rows,
             duplicates=self.duplicates,
             unmatched=self.unmatched,
+            outside_window=self.outside_window,
             skipped=tuple(self.skipped),
             skipped_count=self.skipped_count,
         )

@@ -60,6 +60,11 @@ def _tenant(tenant: TenantReport) -> str:
         lines.append(
             f"  mail flow: {_s(flow.get('rows'))} rows, {_s(flow.get('duplicates_dropped'))} "
             f"repeats dropped, {_s(flow.get('unattributed_rows'))} from no connector's range"
+            + (
+                f", {_s(flow.get('rows_outside_window'))} outside the window"
+                if flow.get("rows_outside_window")
+                else ""
+            )
         )
         for spike in flow.get("spikes") or ():
             if isinstance(spike, Mapping):

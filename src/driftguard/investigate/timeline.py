@@ -271,6 +271,7 @@ def _mail_flow(flow: MailFlow) -> dict[str, Any]:
         "rows": flow.rows,
         "duplicates_dropped": flow.duplicates,
         "unattributed_rows": flow.unmatched,
+        "rows_outside_window": flow.outside_window,
         "skipped_rows": flow.skipped_count,
         "connectors": connectors,
         "spikes": [
