@@ -293,7 +293,7 @@ def test_declined_device_code(sim: Simulator, tmp_path: Path) -> None:
     config = config_for(sim, tmp_path, client_id=sim.apps[2].client_id, method="device_code")
 
     def prompt(message: str) -> None:
-        threading.Timer(0.1, sim.approve_device_code, args=("x@y",), kwargs={"deny": True}).start()
+        sim.approve_device_code("x@y", deny=True)  # the person says no before the first poll
 
     endpoints = resolve(config)
     with make_session(endpoints.ca_bundle) as session:
