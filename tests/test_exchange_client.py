@@ -281,3 +281,18 @@ def test_proxy_settings_from_the_environment_are_honoured(
     assert one.requests_log == []
     monkeypatch.setenv("NO_PROXY", "localhost")
     assert read(config, Sleeps()) == expected(one)
+
+
+def test_client_errors_name_the_tenant_and_other_errors_pass_through(
+    one: Simulator, tmp_path: Path
+) -> None:
+    from driftguard.errors import PlanError
+
+    config = config_for(one, tmp_path)
+    source = ExchangeSource(policy=FAST, sleep=Sleeps())
+    with_fault(one, "forbidden-nonjson")
+    with pytest.raises(ServiceError) as info, source.client(config) as client:
+        client.invoke("Get-InboundConnector")
+    assert info.value.tenant == T1
+    with pytest.raises(PlanError), source.client(config):
+        raise PlanError("not a live error")

@@ -85,6 +85,12 @@ class ExchangeSource:
         self, tenant: TenantConfig, *, purpose: Literal["read", "write"] = "read"
     ) -> Iterator[ExchangeClient]:
         """An ExchangeClient for ``tenant`` (``purpose="write"``: the write credential)."""
+        with named(tenant.name, convert=False):
+            yield from self._client(tenant, purpose)
+
+    def _client(
+        self, tenant: TenantConfig, purpose: Literal["read", "write"]
+    ) -> Iterator[ExchangeClient]:
         from driftguard.live.exchange import ExchangeClient
 
         endpoints = clouds.resolve(tenant)
@@ -120,8 +126,9 @@ class ExchangeSource:
 
 
 @contextlib.contextmanager
-def named(tenant: str) -> Iterator[None]:
-    """Make every error raised inside carry ``tenant`` (``.tenant``; reports print it first)."""
+def named(tenant: str, *, convert: bool = True) -> Iterator[None]:
+    """Make every live error raised inside carry ``tenant`` (``.tenant``; reports print it
+    first); with ``convert``, other driftguard errors become that tenant's LiveReadError."""
     try:
         yield
     except LiveReadError as exc:
@@ -129,4 +136,6 @@ def named(tenant: str) -> Iterator[None]:
             exc.tenant = tenant
         raise
     except DriftguardError as exc:
+        if not convert:
+            raise
         raise LiveReadError(exc.message, tenant=tenant, hint=exc.hint) from exc
