@@ -170,6 +170,8 @@ class SimState:
         self.stopping = threading.Event()
         self._signing_key: Any = None
         self._issuer_key: Any = None
+        self._index: dict[str, TenantState] = {}
+        self._log_lock = threading.Lock()
         # Verified access tokens -> (claims, exp): a token is checked once, not per request.
         self.verified_tokens: dict[str, dict[str, Any]] = {}
 
@@ -178,18 +180,20 @@ class SimState:
     def add_tenant(self, tenant: TenantState) -> TenantState:
         with self.lock:
             self.tenants[tenant.name] = tenant
+            for key in _tenant_keys(tenant):
+                self._index.setdefault(key, tenant)
         return tenant
 
     def tenant(self, key: str) -> TenantState | None:
         """A tenant by name, GUID or domain (case-insensitive)."""
         wanted = key.strip().lower()
-        with self.lock:
-            if wanted in self.tenants:
-                return self.tenants[wanted]
+        found = self._index.get(wanted)  # every request looks a tenant up: keep it O(1)
+        if found is not None and wanted in _tenant_keys(found):
+            return found
+        with self.lock:  # a tenant renamed or re-domained since it was added
             for tenant in self.tenants.values():
-                if wanted in (tenant.tenant_id, tenant.domain.lower(), tenant.name.lower()):
-                    return tenant
-                if wanted in (d.lower() for d in tenant.accepted_domains):
+                if wanted in _tenant_keys(tenant):
+                    self._index[wanted] = tenant
                     return tenant
         return None
 
@@ -219,6 +223,8 @@ class SimState:
     @property
     def signing_key(self) -> Any:
         """The RSA key the simulated Entra ID signs access tokens with."""
+        if self._signing_key is not None:
+            return self._signing_key
         with self.lock:
             if self._signing_key is None:
                 from driftguard.sim.tls import new_key
@@ -239,12 +245,12 @@ class SimState:
     # ------------------------------------------------------------------ request log
 
     def record(self, entry: RequestRecord) -> None:
-        with self.lock:
+        with self._log_lock:
             self.requests_log.append(entry)
 
     def request_counts(self) -> Counter[tuple[str | None, str]]:
         """Requests per (tenant name, endpoint)."""
-        with self.lock:
+        with self._log_lock:
             return Counter((r.tenant, r.endpoint) for r in self.requests_log)
 
     # ------------------------------------------------------------------ persistence
@@ -276,6 +282,12 @@ class SimState:
         for raw in data["tenants"]:
             sim.add_tenant(_tenant_from_dict(raw))
         return sim
+
+
+def _tenant_keys(tenant: TenantState) -> set[str]:
+    keys = {tenant.name.lower(), tenant.tenant_id.lower(), tenant.domain.lower()}
+    keys.update(d.lower() for d in tenant.accepted_domains)
+    return keys
 
 
 _TENANT_LISTS = (
