@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,23 @@ def test_serve_control_routes_for_out_of_process_tests(tmp_path: Path) -> None:
         state = session.get(f"{url}/_sim/tenants/demo", timeout=10).json()
         assert len(state["connectors"]) == 4
         assert state["blocked"][0]["ConnectorName"] == "Hybrid relay"
+
+
+def test_serve_reports_unusable_certificates_and_ports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sim_tls: tuple[Path, Path, bytes]
+) -> None:
+    missing = tmp_path / "missing.pem"
+    assert main(["sim", "serve", "--cert", str(missing), "--key", str(missing)]) == 1
+    assert "missing.pem" in capsys.readouterr().err
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    assert main(["sim", "serve", "--cert", str(garbage), "--key", str(garbage)]) == 1
+    assert "--cert" in capsys.readouterr().err
+    assert main(["sim", "serve", "--cert", str(sim_tls[0])]) == 1
+    assert "go together" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["sim", "serve", "--port", str(port)]) == 1
+        assert f"port {port}" in capsys.readouterr().err

@@ -77,6 +77,7 @@ def parse_faults(items: list[str]) -> dict[str, float]:
 def run_serve(args: argparse.Namespace) -> int:
     import shutil
     import signal
+    import ssl
     import tempfile
     import threading
     from pathlib import Path
@@ -90,7 +91,11 @@ def run_serve(args: argparse.Namespace) -> int:
     cert = None
     if args.cert:
         ca_file = Path(args.ca or args.cert)
-        cert = (Path(args.cert), Path(args.key), ca_file.read_bytes())
+        try:
+            ca_pem = ca_file.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{ca_file}: {exc.strerror}") from None
+        cert = (Path(args.cert), Path(args.key), ca_pem)
     workdir = Path(tempfile.mkdtemp(prefix="driftguard-sim-"))
     knobs = ServerKnobs(
         latency_ms=args.latency_ms,
@@ -107,8 +112,13 @@ def run_serve(args: argparse.Namespace) -> int:
             cert=cert,
             knobs=knobs,
         )
+    except ssl.SSLError as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise InputError(f"cannot use --cert/--key: {exc.reason or exc}") from None
     except OSError as exc:
-        raise InputError(f"cannot listen on port {args.port}: {exc.strerror}") from None
+        shutil.rmtree(workdir, ignore_errors=True)
+        where = f"{exc.filename}" if exc.filename else f"port {args.port}"
+        raise InputError(f"cannot start the simulator ({where}): {exc.strerror}") from None
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
