@@ -19,6 +19,7 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from driftguard.investigate import auditrecords
 from driftguard.investigate.attribution import attribute
 from driftguard.investigate.auditlog import event_from_row
 from driftguard.model import Finding, FindingKind, Severity, TenantConfig
@@ -67,6 +68,7 @@ def _findings() -> list[Finding]:
 
 
 def _once(rows: list[dict[str, Any]], findings: list[Finding]) -> tuple[float, int]:
+    auditrecords._address.cache_clear()  # every run starts cold, as a real one does
     t0 = time.perf_counter()
     events = [event_from_row(r) for r in rows]
     result = attribute(

@@ -8,6 +8,7 @@ IPv6 brackets, ``ObjectId`` as a plain name or an object path, ``Parameters`` as
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -81,7 +82,12 @@ def client_ip(value: Any) -> str | None:
         text = text[1:].partition("]")[0]
     elif text.count(":") == 1:  # IPv4 with a port; bare IPv6 has two or more colons
         text = text.partition(":")[0]
-    text = text.partition("%")[0]  # zone ids of link-local IPv6
+    return _address(text.partition("%")[0])  # without the zone id of link-local IPv6
+
+
+@functools.lru_cache(maxsize=8192)
+def _address(text: str) -> str | None:
+    """The canonical address (an admin's few addresses recur across thousands of records)."""
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
