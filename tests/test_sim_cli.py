@@ -140,6 +140,15 @@ def test_demo_story_evidence() -> None:
     assert min(r["Received"] for r in spike) > "2026-11-28T02:41:37"
 
 
+def test_demo_scenario_is_reproducible() -> None:
+    from driftguard.sim.scenarios import build
+
+    first, second = build(demo=True).tenants["demo"], build(demo=True).tenants["demo"]
+    assert first.audit == second.audit
+    assert first.message_trace == second.message_trace
+    assert first.blocked == second.blocked
+
+
 def test_in_process_reset_fault_is_a_connection_error() -> None:
     env = demo_environment()
     token = _token(env, "read")

@@ -40,11 +40,12 @@ def append(
     object_id: str,
     parameters: Mapping[str, Any],
     succeeded: bool = True,
+    record_id: str | None = None,
 ) -> dict[str, Any]:
     """Append one AuditData record to the tenant's log and return it."""
     record: dict[str, Any] = {
         "CreationTime": audit_timestamp(ctx.now),
-        "Id": str(uuid.uuid4()),
+        "Id": record_id or str(uuid.uuid4()),
         "Operation": operation,
         "OrganizationId": tenant.tenant_id,
         "RecordType": 1,

@@ -20,7 +20,7 @@ from driftguard.sim import auditlog
 from driftguard.sim.cmdlets import CmdletContext
 from driftguard.sim.records import wire_timestamp
 from driftguard.sim.scenarios import grant_standard_apps
-from driftguard.sim.state import SimState, TenantState
+from driftguard.sim.state import SimState, TenantState, derived_uuid
 
 DEMO_TENANT_ID = "5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13"
 ADMIN = "exadmin@contoso.com"
@@ -182,9 +182,15 @@ def _audit(sim: SimState, tenant: TenantState) -> None:
             },
         ),
     ]
-    for context, operation, object_id, parameters in sorted(events, key=lambda e: e[0].now):
+    ordered = sorted(events, key=lambda e: e[0].now)
+    for n, (context, operation, object_id, parameters) in enumerate(ordered):
         auditlog.append(
-            tenant, context, operation=operation, object_id=object_id, parameters=parameters
+            tenant,
+            context,
+            operation=operation,
+            object_id=object_id,
+            parameters=parameters,
+            record_id=derived_uuid(sim.knobs.seed, "demo-audit", n),
         )
 
 
