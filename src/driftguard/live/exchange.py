@@ -263,6 +263,8 @@ class ExchangeClient:
     # ----------------------------------------------------------------- responses
 
     def _parsed(self, resp: requests.Response, cmdlet: str, is_write: bool) -> dict[str, Any]:
+        if is_write and resp.status_code == 204:
+            return {"value": []}  # a change with nothing to return
         try:
             payload = json.loads(resp.content)
         except ValueError:
