@@ -580,3 +580,23 @@ def test_no_drift_but_a_stranger_in_the_log_is_still_suspicious(
     assert any(
         "possibly compromised admin account" in w and ATTACKER in w for w in tenant["warnings"]
     )
+
+
+def test_graph_next_link_to_another_host_is_not_followed(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from driftguard.cli import main
+    from driftguard.sim import graph_alerts
+
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tenant = sim.tenant(TENANT)
+    for hour in range(60):  # more than one page of alerts
+        raise_alert(tenant, "Hybrid relay", DRIFT_TIME + timedelta(minutes=hour))
+    graph_alerts.FOREIGN_NEXTLINK.add(tenant.tenant_id)
+    try:
+        capsys.readouterr()
+        assert main(_args(folder)) == 1
+    finally:
+        graph_alerts.FOREIGN_NEXTLINK.discard(tenant.tenant_id)
+    assert "another host" in capsys.readouterr().err
+    assert sim.foreign_requests() == []  # nothing, let alone the token, went there

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import jwt
 
 from driftguard.sim.exchange import bearer, unauthorized
+from driftguard.sim.faults import FOREIGN_PREFIX
 from driftguard.sim.http import HttpError, Request, Response, route
 from driftguard.sim.state import GRAPH_RESOURCE, SimState, TenantState
 from driftguard.sim.tokens import TokenRejected, verify_access_token
@@ -24,6 +25,8 @@ from driftguard.sim.tokens import TokenRejected, verify_access_token
 TITLE = "Suspicious connector activity"
 # Tenants (by id) whose app has no SecurityAlert.Read.All: alerts_v2 answers 403 for them.
 REFUSE: set[str] = set()
+# Tenants (by id) whose alerts pages link to a foreign host (the token must not follow).
+FOREIGN_NEXTLINK: set[str] = set()
 _CLAUSE = re.compile(
     r"\s*(serviceSource|severity|status|createdDateTime)\s+(eq|ge|gt|le|lt)\s+('([^']*)'|\S+)\s*",
     re.IGNORECASE,
@@ -161,7 +164,15 @@ def alerts_v2(request: Request, sim: SimState) -> Response:
         params = f"$top={top}&$skiptoken={skip + top}"
         if query.get("$filter"):
             params += "&$filter=" + quote(query["$filter"])
-        payload["@odata.nextLink"] = f"https://{request.host}{request.path}?{params}"
+        host = request.host
+        if tenant.tenant_id in FOREIGN_NEXTLINK:
+            name, _, port = host.partition(":")
+            foreign = "127.0.0.1" if name != "127.0.0.1" else "localhost"
+            host = f"{foreign}:{port}" if port else foreign
+            params += "&foreign=1"
+            payload["@odata.nextLink"] = f"https://{host}{FOREIGN_PREFIX}{request.path}?{params}"
+        else:
+            payload["@odata.nextLink"] = f"https://{host}{request.path}?{params}"
     return Response.json(200, payload)
 
 
