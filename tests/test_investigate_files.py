@@ -449,3 +449,18 @@ def test_hostile_audit_text_is_defused(tmp_path: Path, capsys: pytest.CaptureFix
     md = tmp_path / "r.md"
     assert main([*args, "--format", "markdown", "--output", str(md)]) == 2
     assert "<script>" not in md.read_text("utf-8")
+
+
+def test_a_saved_search_missing_records_is_refused(tmp_path: Path) -> None:
+    rows = [
+        {"AuditData": json.dumps(r), "ResultIndex": i, "ResultCount": 5}
+        for i, r in enumerate(DEMO_RECORDS, start=1)
+    ]
+    path = tmp_path / "partial.json"
+    path.write_text(json.dumps(rows), "utf-8")
+    with pytest.raises(InputError, match="holds 3 of its 5 records"):
+        read_audit_log(path)
+    for row in rows:
+        row["ResultCount"] = 3
+    path.write_text(json.dumps(rows), "utf-8")
+    assert len(read_audit_log(path).events) == 3

@@ -111,11 +111,24 @@ def read_audit_log(path: str | Path) -> AuditFile:
     skips = _Skips(str(file))
     events: list[AuditEvent] = []
     rows = _csv_audit(file, skips) if _kind(file) == "csv" else _json_rows(file, skips)
+    counted = 0  # rows of a saved Search-UnifiedAuditLog result, which carry ResultCount
+    total = 0
     for line, row in rows:
+        count = row.get("ResultCount")
+        if isinstance(count, int) and not isinstance(count, bool):
+            counted += 1
+            total = max(total, count)
         try:
             events.append(event_from_row(row))
         except AuditRecordError as exc:
             skips.add(line, str(exc))
+    if counted and total > counted:
+        raise InputError(
+            f"{file}: the saved search holds {counted} of its {total} records "
+            "(ResultCount): the audit log may be incomplete",
+            hint="save the whole search (-SessionCommand ReturnLargeSet, repeated until no rows "
+            "come back) or narrow its dates",
+        )
     return AuditFile(tuple(events), skips.result(), f"file:{file.name}")
 
 
