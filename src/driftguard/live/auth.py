@@ -19,6 +19,10 @@ from urllib.parse import quote
 from driftguard.errors import AuthError
 from driftguard.live.clouds import ResolvedEndpoints
 from driftguard.live.credentials import METHODS, Credential, Method, credential_for
+from driftguard.model import TenantConfig
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "METHODS",
@@ -31,10 +35,6 @@ __all__ = [
     "credential_for",
     "token_provider",
 ]
-from driftguard.model import TenantConfig
-
-if TYPE_CHECKING:
-    import requests
 
 FEDERATED_AUDIENCE = "api://AzureADTokenExchange"
 
