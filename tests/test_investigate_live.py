@@ -600,3 +600,18 @@ def test_graph_next_link_to_another_host_is_not_followed(
         graph_alerts.FOREIGN_NEXTLINK.discard(tenant.tenant_id)
     assert "another host" in capsys.readouterr().err
     assert sim.foreign_requests() == []  # nothing, let alone the token, went there
+
+
+def test_an_unreadable_live_audit_record_fails_the_tenant(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from driftguard.cli import main
+
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tamper(sim, TENANT, "widened-ips")
+    broken = dict(sim.tenant(TENANT).audit[-1], UserId="", AppId="", Id="broken")
+    sim.tenant(TENANT).audit.append(broken)
+    capsys.readouterr()
+    assert main(_args(folder)) == 1
+    err = capsys.readouterr().err
+    assert "cannot be read" in err and "UserId" in err

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from driftguard.errors import TruncatedReadError
+from driftguard.errors import ServiceError, TruncatedReadError
 from driftguard.investigate.auditrecords import (
     OPERATIONS,
     AuditRecordError,
@@ -97,12 +97,23 @@ def search_unified_audit_log(
     Rows whose AuditData cannot be read are an error too: the live service is not a file
     someone edited, and a record we cannot read may be the one that matters.
     """
-    return [
-        event_from_row(row)
-        for row in unified_audit_rows(
-            client, window, session_id=session_id, max_records=max_records
-        )
-    ]
+    events: list[AuditEvent] = []
+    rows = unified_audit_rows(client, window, session_id=session_id, max_records=max_records)
+    for number, row in enumerate(rows, start=1):
+        try:
+            events.append(event_from_row(row))
+        except AuditRecordError as exc:
+            raise _unreadable(number, exc) from None
+    return events
+
+
+def _unreadable(number: int, exc: AuditRecordError) -> ServiceError:
+    return ServiceError(
+        f"audit log: record {number} of the search cannot be read ({exc}); "
+        "the trail is not reported without it",
+        hint="run the investigation again; if it persists, export the search and use --audit-log "
+        "(unreadable rows of a file are skipped and counted)",
+    )
 
 
 def unified_audit_rows(
@@ -240,7 +251,10 @@ def graph_audit_events(
     events: list[AuditEvent] = []
     for page in graph.pages(f"{GRAPH_QUERIES}/{query_id}/records"):
         for item in page:
-            events.append(event_from_graph(item))
+            try:
+                events.append(event_from_graph(item))
+            except AuditRecordError as exc:
+                raise _unreadable(len(events) + 1, exc) from None
             if len(events) > max_records:
                 raise _incomplete(f"the Graph audit query returned more than {max_records} records")
     return events

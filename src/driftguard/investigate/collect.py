@@ -134,6 +134,9 @@ def gather(
                 agg.add(row)
             sources["message_trace"] = f"exchange:Get-MessageTraceV2{note}"
         mail_flow = agg.result()
+        # Live rows that could not be read are counted (and the first ones named) too.
+        skipped.extend(f"message trace: {r.message}" for r in mail_flow.skipped[:10])
+        skipped_count += mail_flow.skipped_count
 
     alerts: Sequence[Alert] | None = None
     if not inputs.want_alerts:
