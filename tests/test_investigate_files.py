@@ -464,3 +464,23 @@ def test_a_saved_search_missing_records_is_refused(tmp_path: Path) -> None:
         row["ResultCount"] = 3
     path.write_text(json.dumps(rows), "utf-8")
     assert len(read_audit_log(path).events) == 3
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 16])
+def test_json_records_across_read_chunks(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from driftguard.investigate import jsonstream
+    from driftguard.investigate.jsonstream import BadLine, records
+
+    monkeypatch.setattr(jsonstream, "_CHUNK", chunk)
+    array = '\ufeff[\n {"a": 1},\n {"b": [1, 2], "s": "x\\ny"}\n]\n'
+    assert list(records(io.StringIO(array))) == [(2, {"a": 1}), (3, {"b": [1, 2], "s": "x\ny"})]
+    lines = '{"a":1}\n{"b":2}\nnot json\n\n{"c":3}'
+    got = list(records(io.StringIO(lines)))
+    assert got[:2] == [(1, {"a": 1}), (2, {"b": 2})]
+    assert isinstance(got[2], BadLine) and got[2].line == 3
+    assert got[3] == (5, {"c": 3})
+    body = '{"value": [{"x": 1}, {"y": 2}]}'
+    assert [r for _, r in records(io.StringIO(body))] == [{"x": 1}, {"y": 2}]
+    with pytest.raises(jsonstream.JsonSyntax) as info:
+        list(records(io.StringIO('[{"a":1},\n {"b":}]')))
+    assert info.value.line == 2

@@ -153,10 +153,10 @@ def _lines(buf: _Buffer, decoder: json.JSONDecoder) -> Iterator[tuple[int, Any] 
     while True:
         if buf.skip_ws() == "":
             return
-        # Make sure the whole line is in the buffer.
-        while "\n" not in buf.text[buf.pos :] and buf.fill():
-            pass
+        # Make sure the whole line is in the buffer (find, not a slice: no copy per line).
         newline = buf.text.find("\n", buf.pos)
+        while newline < 0 and buf.fill():
+            newline = buf.text.find("\n", buf.pos)
         end = len(buf.text) if newline < 0 else newline
         line_text = buf.text[buf.pos : end]
         line = buf.line
