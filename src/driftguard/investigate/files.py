@@ -156,6 +156,8 @@ def _json_rows(file: Path, skips: _Skips) -> Iterator[tuple[int, dict[str, Any]]
 
 def _csv_rows(file: Path, skips: _Skips) -> Iterator[tuple[int, list[str], list[str]]]:
     """``(line, header, row)`` of a CSV file; ``#TYPE`` lines (Export-Csv) skipped."""
+    # An AuditData cell can outgrow csv's 128 KiB default (a connector with a thousand ranges).
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 24))
     with _open_text(file) as fh:
         reader = csv.reader(fh)
         header: list[str] | None = None
