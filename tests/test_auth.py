@@ -8,8 +8,10 @@ test; and msal's errors turned into AuthError with a hint.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -390,3 +392,57 @@ def test_repr_holds_no_secret(sim: Simulator, tmp_path: Path) -> None:
             assert "canary-secret-77" not in text
             assert token not in text
         assert provider.redact(f"x canary-secret-77 {token} y") == "x *** *** y"
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_cli_device_code_prompt_goes_to_stderr_on_a_terminal(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    from driftguard.cli import main
+
+    base = sim.write_baseline(tmp_path / "baseline", tenants=["tenant-0001"])
+    path = base / "tenant-0001" / "tenant.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["auth"] = {"client_id": sim.apps[2].client_id, "method": "device_code"}
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+
+    def approve_when_asked() -> None:
+        for _ in range(200):
+            try:
+                sim.approve_device_code("exadmin@tenant-0001.example.com")
+                return
+            except LookupError:
+                threading.Event().wait(0.02)
+
+    approver = threading.Thread(target=approve_when_asked)
+    approver.start()
+    stderr = _Tty()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.setattr(sys, "stdin", _Tty())
+    code = main(["diff", "--baseline", str(base), "--tenant", "tenant-0001", "--deadline", "20"])
+    approver.join()
+    assert code in (0, 2)
+    assert "code" in stderr.getvalue().lower()
+    assert [r.endpoint for r in sim.requests_log].count("devicecode") == 1
+
+
+def test_cli_without_a_terminal_never_waits_for_a_person(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from driftguard.cli import main
+
+    base = sim.write_baseline(tmp_path / "baseline", tenants=["tenant-0001"])
+    path = base / "tenant-0001" / "tenant.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["auth"] = {"client_id": sim.apps[2].client_id, "method": "device_code"}
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    assert main(["diff", "--baseline", str(base), "--tenant", "tenant-0001"]) == 1
+    assert "needs a person at a terminal" in capsys.readouterr().err
