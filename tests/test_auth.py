@@ -446,3 +446,26 @@ def test_cli_without_a_terminal_never_waits_for_a_person(
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     assert main(["diff", "--baseline", str(base), "--tenant", "tenant-0001"]) == 1
     assert "needs a person at a terminal" in capsys.readouterr().err
+
+
+def test_federated_token_file_from_azure_variables(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token_file = tmp_path / "azure-identity-token"
+    token_file.write_text(federate(sim))
+    monkeypatch.setenv("AZURE_CLIENT_ID", read_app(sim).client_id)
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(token_file))
+    config = dataclasses.replace(config_for(sim, tmp_path), auth={})
+    assert credential_for(config).federated_token_file == str(token_file)
+    assert read_names(config) == names(sim)
+
+
+def test_certificate_from_azure_variables(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = config_for(sim, tmp_path)
+    monkeypatch.setenv("AZURE_CLIENT_ID", read_app(sim).client_id)
+    monkeypatch.setenv("AZURE_CLIENT_CERTIFICATE_PATH", config.auth["certificate_path"])
+    config = dataclasses.replace(config, auth={})
+    assert credential_for(config).method == "certificate"
+    assert read_names(config) == names(sim)
