@@ -352,6 +352,7 @@ def test_investigate_demo_from_files(tmp_path: Path, capsys: pytest.CaptureFixtu
     ]
     assert [a["actor"] for a in evidence["actors"]] == [ATTACKER]
     assert evidence["skipped_rows"] == 2  # one audit row, one trace row
+    assert evidence["audit_events_outside_window"] == 0
     assert any(":5:" in s for s in evidence["skipped"])
     assert evidence["sources"]["audit"] == "file:audit.csv"
     assert evidence["sources"]["blocked"] == "not available offline"

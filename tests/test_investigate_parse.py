@@ -219,6 +219,15 @@ def test_unattributed_change_is_flagged_with_a_reason() -> None:
         changed_at=changed_at,
     )
     assert [u.index for u in result.unattributed] == [0, 1]
+    late = attribute(
+        [_changed("Comment")],
+        [],
+        TENANT,
+        start=START,
+        end=END,
+        changed_at={"hybrid relay": END + timedelta(hours=1)},
+    )
+    assert "after the log window" in late.unattributed[0].note
     assert "before the log window" in result.unattributed[0].note
     assert "outside the audited admin path" in result.unattributed[1].note
 

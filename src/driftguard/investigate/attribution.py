@@ -99,7 +99,9 @@ def attribute(
         if not explaining:
             unattributed.append(
                 Unattributed(
-                    finding, _unattributed_note(finding, start, changed_at or {}), position
+                    finding,
+                    _unattributed_note(finding, start, end, changed_at or {}),
+                    position,
                 )
             )
     return Attribution(
@@ -185,7 +187,7 @@ def _param(event: AuditEvent, name: str) -> str | None:
 
 
 def _unattributed_note(
-    finding: Finding, start: datetime, changed_at: Mapping[str, datetime]
+    finding: Finding, start: datetime, end: datetime, changed_at: Mapping[str, datetime]
 ) -> str:
     when = None
     for key in (finding.guid or "", finding.connector.lower()):
@@ -199,6 +201,11 @@ def _unattributed_note(
         return (
             f"no audit record explains {what}: the connector last changed at "
             f"{when.isoformat()}, before the log window; widen it with --since"
+        )
+    if when is not None and when > end:
+        return (
+            f"no audit record explains {what}: the connector last changed at "
+            f"{when.isoformat()}, after the log window; widen it with --until"
         )
     return (
         f"no audit record explains {what}: it was made outside the audited admin path "

@@ -79,6 +79,11 @@ def _tenant(tenant: TenantReport) -> str:
                 f"  ALERT {_s(alert.get('title'))} ({_s(alert.get('severity'))}) "
                 f"at {_s(alert.get('created'))}"
             )
+    if ev.get("audit_events_outside_window"):
+        lines.append(
+            f"  {_s(ev.get('audit_events_outside_window'))} audit events fall outside the window "
+            "and were not used (widen it with --since/--until)"
+        )
     if ev.get("skipped_rows"):
         lines.append(f"  {_s(ev.get('skipped_rows'))} input rows skipped:")
         lines.extend(f"    {_s(p)}" for p in (ev.get("skipped") or ())[:10])

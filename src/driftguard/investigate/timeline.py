@@ -83,6 +83,9 @@ def investigated(
         "alerts": [alert_json(a) for a in evidence.alerts] if evidence.alerts is not None else None,
         "attribution": _attribution(attribution) if attribution else None,
         "actors": _actors(attribution) if attribution else None,
+        "audit_events_outside_window": sum(
+            1 for e in evidence.audit or () if not start <= e.time <= end
+        ),
         "skipped_rows": evidence.skipped_count,
         "skipped": list(evidence.skipped),
         "sources": dict(evidence.sources),
