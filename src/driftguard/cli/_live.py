@@ -133,7 +133,7 @@ def snapshots_for(
             if close is not None:
                 close()
         for read in reads:
-            fallback = LiveReadError(f"tenant {read.tenant}: not read", tenant=read.tenant)
+            fallback = LiveReadError("not read", tenant=read.tenant)
             result[read.tenant] = read.snapshot or read.error or fallback
     return {name: result[name] for name in tenants}
 
@@ -160,7 +160,14 @@ class _DemoService:
         from driftguard.live.service import ExchangeSource
         from driftguard.sim.inprocess import demo_environment
 
-        env = demo_environment()
+        try:
+            env = demo_environment()
+        except OSError as exc:
+            raise LiveReadError(
+                f"cannot prepare the demo tenant's data folder: {exc.strerror or exc}",
+                tenant=tenant.name,
+                hint="set XDG_DATA_HOME to a writable folder",
+            ) from None
         snapshot = ExchangeSource(session_factory=lambda _endpoints: env.session).snapshot(
             env.tenant
         )
