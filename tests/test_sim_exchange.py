@@ -421,3 +421,16 @@ def test_a_failing_handler_is_a_server_error(sim: Simulator) -> None:
         assert "simulator bug" not in response.text
     finally:
         CMDLETS.pop("get-broken", None)
+
+
+def test_changes_are_stamped_with_the_given_clock(sim_factory: Callable[..., Simulator]) -> None:
+    from datetime import UTC, datetime
+
+    sim = sim_factory(tenants=1, clock=lambda: datetime(2026, 11, 30, 8, 0, 1, 250000, tzinfo=UTC))
+    token = sim_token(sim, "tenant-0001", "write")
+    invoke(sim, "tenant-0001", token, "Set-InboundConnector", Identity="Partner TLS", Enabled=False)
+    tenant = sim.tenant("tenant-0001")
+    assert tenant.audit[-1]["CreationTime"] == "2026-11-30T08:00:01"
+    record = tenant.find_connector("Partner TLS")
+    assert record is not None
+    assert record["WhenChangedUTC"] == "2026-11-30T08:00:01.2500000Z"

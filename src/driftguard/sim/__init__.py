@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from driftguard.fsutil import write_atomic
@@ -113,14 +114,16 @@ def serve(
     seed: int = 0,
     cert: tuple[Path, Path, bytes] | None = None,
     knobs: ServerKnobs | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Simulator:
     """Build the state and serve it; ``cert`` is (certificate file, key file, CA PEM) or None to
-    make a throwaway CA and server certificate in ``workdir``."""
+    make a throwaway CA and server certificate in ``workdir``. ``clock`` stamps changes (audit
+    records, WhenChangedUTC); default: the real UTC time."""
     from driftguard.sim.scenarios import build
     from driftguard.sim.tls import issue_server_cert, make_ca
 
     settings = knobs or ServerKnobs(latency_ms=latency_ms, faults=dict(faults or {}), seed=seed)
-    sim = build(tenants=tenants, demo=demo, sim=SimState(settings))
+    sim = build(tenants=tenants, demo=demo, sim=SimState(settings, clock))
     folder = Path(workdir)
     if cert is None:
         ca = make_ca()
