@@ -312,3 +312,18 @@ def test_other_alert_titles_and_missing_dates() -> None:
     assert alert_from({"title": "Malware campaign detected"}, []) is None
     alert = alert_from({"title": "Suspicious connector activity", "createdDateTime": 5}, [])
     assert alert is not None and alert.created is None
+
+
+def test_window_dates() -> None:
+    import argparse
+
+    from driftguard.cli.investigate_cmd import parse_moment, parse_until, window
+
+    assert parse_until("2026-11-29") == datetime(2026, 11, 29, 23, 59, 59, 999999, tzinfo=UTC)
+    assert parse_until("2026-11-29T00:00:00Z") == datetime(2026, 11, 29, tzinfo=UTC)
+    assert parse_moment("2026-11-29T01:00:00+01:00") == datetime(2026, 11, 29, tzinfo=UTC)
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_moment("29/11/2026")
+    now = datetime(2026, 11, 29, 12, tzinfo=UTC)
+    args = argparse.Namespace(since=None, until=None, tenants=["contoso"])
+    assert window(args, now) == (now - timedelta(days=30), now)

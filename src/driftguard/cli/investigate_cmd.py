@@ -83,7 +83,7 @@ def add_window(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--until",
         metavar="DATE",
-        type=parse_moment,
+        type=parse_until,
         help="end of the window (default: now); a bare date means the end of that day",
     )
 
@@ -100,7 +100,7 @@ def add_explain(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_moment(text: str) -> datetime:
-    """``YYYY-MM-DD`` (midnight UTC; for --until the CLI takes the end of that day) or ISO."""
+    """``YYYY-MM-DD`` (midnight UTC) or an ISO time (no zone = UTC)."""
     value = text.strip()
     try:
         if len(value) == 10:
@@ -113,6 +113,14 @@ def parse_moment(text: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def parse_until(text: str) -> datetime:
+    """As ``parse_moment``, but a bare date means the end of that day."""
+    moment = parse_moment(text)
+    if len(text.strip()) == 10:
+        return moment + timedelta(days=1) - timedelta(microseconds=1)
+    return moment
+
+
 DEMO_SINCE = datetime(2026, 10, 30, tzinfo=UTC)  # the demo tenant's story is dated
 
 
@@ -120,9 +128,6 @@ def window(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]
     from driftguard.errors import InputError
 
     until: datetime = getattr(args, "until", None) or now
-    raw_until = getattr(args, "until", None)
-    if raw_until is not None and raw_until.time() == datetime.min.time():
-        until = raw_until + timedelta(days=1) - timedelta(microseconds=1)
     since: datetime = getattr(args, "since", None) or until - timedelta(days=DEFAULT_DAYS)
     if getattr(args, "since", None) is None and list(getattr(args, "tenants", None) or ()) == [
         "demo"
