@@ -615,3 +615,29 @@ def test_an_unreadable_live_audit_record_fails_the_tenant(
     assert main(_args(folder)) == 1
     err = capsys.readouterr().err
     assert "cannot be read" in err and "UserId" in err
+
+
+def test_a_continuation_that_cannot_move_on_fails_closed(sim: Simulator, tmp_path: Path) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    when = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    # More rows share one time and one recipient than a page holds: keyset paging cannot pass.
+    sim.tenant(TENANT).message_trace = [_row(i, when, "a@contoso.com") for i in range(12)]
+    with _client(folder) as (client, _config), pytest.raises(TruncatedReadError):
+        list(trace_rows(client, when - timedelta(days=1), when + timedelta(days=1), page_size=5))
+
+
+def test_a_failed_graph_audit_query_fails_the_tenant(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from driftguard.cli import main
+    from driftguard.sim import graph_evidence
+
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tenant_id = sim.tenant(TENANT).tenant_id
+    graph_evidence.FAIL_QUERIES.add(tenant_id)
+    try:
+        capsys.readouterr()
+        assert main([*_args(folder), "--audit-source", "graph", "--skip", "alerts"]) == 1
+    finally:
+        graph_evidence.FAIL_QUERIES.discard(tenant_id)
+    assert "the Graph audit query failed" in capsys.readouterr().err

@@ -22,6 +22,8 @@ from driftguard.sim.http import HttpError, Request, Response, route
 from driftguard.sim.state import SimState
 
 _queries: dict[str, dict[str, Any]] = {}
+# Tenants (by id) whose audit queries end in "failed" instead of "succeeded".
+FAIL_QUERIES: set[str] = set()
 _lock = threading.Lock()
 _STATES = ("notStarted", "running", "succeeded")
 _V = r"/(v1\.0|beta)"
@@ -108,6 +110,8 @@ def get_query(request: Request, sim: SimState) -> Response:
     with _lock:
         query["state"] = min(query["state"] + 1, len(_STATES) - 1)
         status = _STATES[query["state"]]
+        if status == "succeeded" and query["tenant"] in FAIL_QUERIES:
+            status = "failed"
     return Response.json(200, {"id": request.params["qid"], "status": status})
 
 
