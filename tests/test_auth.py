@@ -469,3 +469,22 @@ def test_certificate_from_azure_variables(
     config = dataclasses.replace(config, auth={})
     assert credential_for(config).method == "certificate"
     assert read_names(config) == names(sim)
+
+
+@pytest.mark.parametrize("cloud", ["global", "gcc-high", "dod", "china"])
+def test_each_cloud_asks_for_its_own_exchange_resource(
+    sim: Simulator, tmp_path: Path, cloud: str
+) -> None:
+    sim.tenant("tenant-0001").cloud = cloud
+    config = dataclasses.replace(config_for(sim, tmp_path), cloud=cloud)
+    assert read_names(config) == names(sim)
+
+
+def test_a_tenant_in_another_cloud_is_refused_with_a_hint(sim: Simulator, tmp_path: Path) -> None:
+    config = config_for(sim, tmp_path)
+    assert config.cloud == "global"
+    sim.tenant("tenant-0001").cloud = "gcc-high"  # the service says otherwise
+    error = sign_in_error(config)
+    assert "AADSTS500011" in error.message
+    assert "outlook.office365.com" in error.message
+    assert error.hint is not None and "cloud" in error.hint
