@@ -123,8 +123,8 @@ def search_unified_audit_log(
         session["next"] = end
         session["calls"] += 1
         calls = session["calls"]
-        if start >= limit:  # exhausted: the session answers nothing more and is forgotten
-            _sessions.pop(key, None)
+        if start >= limit:  # exhausted: keep only a tombstone, which answers nothing more
+            _sessions[key] = {"records": [], "order": [], "next": 0, "calls": calls}
     quirk = QUIRKS.get(tenant.tenant_id)
     if quirk == "lose-page" and calls == 2:
         return []
