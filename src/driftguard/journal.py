@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from driftguard.errors import ApplyError
+from driftguard.fsutil import fsync_dir
 
 JOURNAL_VERSION = 1
 FINAL = frozenset({"applied", "skipped", "failed"})
@@ -79,7 +80,7 @@ class Journal:
         self._fd = os.open(self.path, flags, 0o600)
         if fresh and self._header is not None:
             self._write({"type": "header", "journal_version": JOURNAL_VERSION, **self._header})
-            _fsync_dir(self.path.parent)  # the new file's directory entry survives a crash too
+            fsync_dir(self.path.parent)  # the new file's directory entry survives a crash too
 
     def record(self, entry: Mapping[str, Any]) -> None:
         self._write({"type": "action", **entry})
@@ -101,19 +102,6 @@ class Journal:
         line = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
         os.write(self._fd, line.encode("utf-8"))
         os.fsync(self._fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_journal(path: str | Path) -> JournalState:
