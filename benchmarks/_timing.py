@@ -1,4 +1,4 @@
-"""Shared helpers: wall time of a command, medians of interleaved runs."""
+"""Shared helpers: wall time of a command, medians of interleaved runs, CPU time, peak memory."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+import tracemalloc
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
@@ -46,8 +47,30 @@ def driftguard_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "driftguard"]
 
 
+def cpu_seconds(fn: Callable[[], object], repeat: int = 1) -> float:
+    """CPU seconds of one call of ``fn`` (the mean of ``repeat`` back-to-back calls)."""
+    start = time.process_time()
+    for _ in range(repeat):
+        fn()
+    return (time.process_time() - start) / repeat
+
+
+def peak_mb(fn: Callable[[], object]) -> float:
+    """tracemalloc's peak, in MB, while ``fn`` runs once."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def _ratio(value: float, reference: float) -> float:
+    return value / reference if reference > 0 else float("inf")
+
+
 def record(name: str, value: float, reference: float, target: float) -> dict[str, object]:
-    ratio = value / reference if reference > 0 else float("inf")
+    ratio = _ratio(value, reference)
     return {
         "name": name,
         "value": round(value, 4),
@@ -55,4 +78,21 @@ def record(name: str, value: float, reference: float, target: float) -> dict[str
         "ratio": round(ratio, 2),
         "target": target,
         "ok": ratio < target,
+    }
+
+
+def cpu_record(
+    name: str, value: float, reference: float, target: float, limit: float | None
+) -> dict[str, object]:
+    """A CPU-seconds record: ok when the ratio is at most ``target`` and ``value`` < ``limit``."""
+    ratio = _ratio(value, reference)
+    return {
+        "name": name,
+        "value": round(value, 4),
+        "reference": round(reference, 4),
+        "ratio": round(ratio, 2),
+        "target": target,
+        "ok": ratio <= target and (limit is None or value < limit),
+        "unit": "cpu_seconds",
+        **({"limit": limit} if limit is not None else {}),
     }

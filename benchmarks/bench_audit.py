@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import time
-import tracemalloc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from benchmarks._timing import peak_mb
 from driftguard.investigate import auditrecords
 from driftguard.investigate.attribution import attribute
 from driftguard.investigate.auditlog import event_from_row
@@ -83,22 +83,13 @@ def _best(rows: list[dict[str, Any]], findings: list[Finding]) -> tuple[float, i
     return min(r[0] for r in runs), runs[0][1]
 
 
-def _peak_mb(rows: list[dict[str, Any]], findings: list[Finding]) -> float:
-    tracemalloc.start()
-    try:
-        _once(rows, findings)
-        return tracemalloc.get_traced_memory()[1] / 1e6
-    finally:
-        tracemalloc.stop()
-
-
 def run() -> list[dict[str, Any]]:
     findings = _findings()
     small_rows, large_rows = _rows(SMALL), _rows(LARGE)
     small, _ = _best(small_rows, findings)
     large, matched = _best(large_rows, findings)
-    peak_small = _peak_mb(small_rows, findings)
-    peak_large = _peak_mb(large_rows, findings)
+    peak_small = peak_mb(lambda: _once(small_rows, findings))
+    peak_large = peak_mb(lambda: _once(large_rows, findings))
     return [
         {
             "name": "audit_50k_seconds",

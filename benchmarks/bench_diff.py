@@ -13,47 +13,22 @@ normalising 440,000 list members dominates it.
 from __future__ import annotations
 
 import random
-import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from benchmarks._data import CONFIG, connector
+from benchmarks._timing import cpu_record, cpu_seconds
 from driftguard.core import tenant_report
 from driftguard.diff import findings_for
-from driftguard.model import (
-    BaselineConnector,
-    Connector,
-    Snapshot,
-    TenantBaseline,
-    TenantConfig,
-)
+from driftguard.model import BaselineConnector, Connector, Snapshot, TenantBaseline
 from driftguard.normalize import connector_from_baseline, connector_from_record
 
 LARGE, SMALL = 2000, 200
-IPS, DOMAINS = 200, 20
 DRIFTED = 0.10
 RUNS = 7
 TARGET_RATIO = 12.0
 MAX_CPU_SECONDS = 1.0
 _EPOCH = datetime(2026, 11, 29, tzinfo=UTC)
-CONFIG = TenantConfig(name="bench", tenant_id="x", trusted_ip_ranges=("10.0.0.0/8",))
-
-
-def _connector(i: int, rng: random.Random) -> dict[str, Any]:
-    base = (i * IPS) % (1 << 16)
-    ips = [
-        f"10.{(base + k) >> 8 & 255}.{(base + k) & 255}.{rng.randrange(256)}" for k in range(IPS)
-    ]
-    return {
-        "Name": f"Relay {i:05d}",
-        "Guid": f"00000000-0000-4000-8000-{i:012d}",
-        "ConnectorType": "OnPremises" if i % 3 else "Partner",
-        "SenderDomains": [f"d{k}.tenant{i}.example" for k in range(DOMAINS)],
-        "SenderIPAddresses": ips,
-        "RequireTls": True,
-        "RestrictDomainsToIPAddresses": True,
-        "Comment": f"connector {i}",
-    }
 
 
 def _wire(data: dict[str, Any], drift: bool, rng: random.Random) -> dict[str, Any]:
@@ -72,7 +47,7 @@ def _wire(data: dict[str, Any], drift: bool, rng: random.Random) -> dict[str, An
 
 def tenant(count: int) -> tuple[TenantBaseline, list[dict[str, Any]]]:
     rng = random.Random(count)  # noqa: S311 - test data, not secrets
-    files = [_connector(i, rng) for i in range(count)]
+    files = [connector(i, rng, "OnPremises" if i % 3 else "Partner") for i in range(count)]
     drifted = set(rng.sample(range(count), int(count * DRIFTED)))
     connectors = tuple(
         BaselineConnector(f"c{i}.yaml", f, {}, connector_from_baseline(f))
@@ -81,14 +56,6 @@ def tenant(count: int) -> tuple[TenantBaseline, list[dict[str, Any]]]:
     records = [_wire(f, i in drifted, rng) for i, f in enumerate(files)]
     rng.shuffle(records)
     return TenantBaseline(CONFIG, connectors), records
-
-
-def _cpu(fn: Callable[[], object], repeat: int = 1) -> float:
-    """CPU seconds of one call of ``fn`` (the mean of ``repeat`` back-to-back calls)."""
-    start = time.process_time()
-    for _ in range(repeat):
-        fn()
-    return (time.process_time() - start) / repeat
 
 
 def _case(count: int) -> tuple[TenantBaseline, list[Connector], Snapshot]:
@@ -102,29 +69,14 @@ def _case(count: int) -> tuple[TenantBaseline, list[Connector], Snapshot]:
     return base, live, snapshot
 
 
-def _record(name: str, value: float, reference: float, limit: float | None) -> dict[str, object]:
-    ratio = value / reference if reference > 0 else float("inf")
-    ok = ratio <= TARGET_RATIO and (limit is None or value < limit)
-    return {
-        "name": name,
-        "value": round(value, 4),
-        "reference": round(reference, 4),
-        "ratio": round(ratio, 2),
-        "target": TARGET_RATIO,
-        "ok": ok,
-        "unit": "cpu_seconds",
-        **({"limit": limit} if limit is not None else {}),
-    }
-
-
 def pipeline() -> dict[str, object]:
     """CPU seconds of ``core.tenant_report`` from raw records, large vs small (not gated)."""
     today = date(2026, 11, 29)
     small_base, _, small_snap = _case(SMALL)
     large_base, _, large_snap = _case(LARGE)
-    small = _cpu(lambda: tenant_report(small_base, small_snap, (), today))
-    large = _cpu(lambda: tenant_report(large_base, large_snap, (), today))
-    return _record("tenant_report_2000_connectors_cpu", large, small, None)
+    small = cpu_seconds(lambda: tenant_report(small_base, small_snap, (), today))
+    large = cpu_seconds(lambda: tenant_report(large_base, large_snap, (), today))
+    return cpu_record("tenant_report_2000_connectors_cpu", large, small, TARGET_RATIO, None)
 
 
 def run() -> list[dict[str, object]]:
@@ -134,8 +86,10 @@ def run() -> list[dict[str, object]]:
     small: list[float] = []
     large: list[float] = []
     for _ in range(RUNS):
-        small.append(_cpu(lambda: findings_for(small_base, small_live), repeat=10))
-        large.append(_cpu(lambda: findings_for(large_base, large_live)))
+        small.append(cpu_seconds(lambda: findings_for(small_base, small_live), repeat=10))
+        large.append(cpu_seconds(lambda: findings_for(large_base, large_live)))
     return [
-        _record("diff_2000_connectors_cpu", min(large), min(small), MAX_CPU_SECONDS),
+        cpu_record(
+            "diff_2000_connectors_cpu", min(large), min(small), TARGET_RATIO, MAX_CPU_SECONDS
+        ),
     ]

@@ -13,42 +13,24 @@ the reference (scaling: ratio <= 12 for 10x the data).
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from benchmarks._data import CONFIG, connector
+from benchmarks._timing import cpu_record, cpu_seconds
 from driftguard.diff import findings_for
-from driftguard.model import BaselineConnector, Connector, TenantBaseline, TenantConfig
+from driftguard.model import BaselineConnector, Connector, TenantBaseline
 from driftguard.normalize import connector_from_baseline, connector_from_record
 from driftguard.plan import PlanOptions, plan_for
 from driftguard.planfile import to_document
 
 LARGE, SMALL = 2000, 200
-IPS, DOMAINS = 200, 20
 RUNS = 3
 MAX_CPU_SECONDS = 1.0
 MAX_RATIO_TO_DIFF = 2.0
 MAX_SCALING = 12.0
 NOW = datetime(2026, 11, 29, 21, 0, tzinfo=UTC)
-CONFIG = TenantConfig(name="bench", tenant_id="x", trusted_ip_ranges=("10.0.0.0/8",))
-
-
-def _connector(i: int, rng: random.Random) -> dict[str, Any]:
-    base = (i * IPS) % (1 << 16)
-    ips = [
-        f"10.{(base + k) >> 8 & 255}.{(base + k) & 255}.{rng.randrange(256)}" for k in range(IPS)
-    ]
-    return {
-        "Name": f"Relay {i:05d}",
-        "Guid": f"00000000-0000-4000-8000-{i:012d}",
-        "ConnectorType": "OnPremises",
-        "SenderDomains": [f"d{k}.tenant{i}.example" for k in range(DOMAINS)],
-        "SenderIPAddresses": ips,
-        "RequireTls": True,
-        "RestrictDomainsToIPAddresses": True,
-        "Comment": f"connector {i}",
-    }
 
 
 def tenant(drifted: int) -> tuple[TenantBaseline, list[Connector]]:
@@ -56,7 +38,7 @@ def tenant(drifted: int) -> tuple[TenantBaseline, list[Connector]]:
     rng = random.Random(drifted)  # noqa: S311 - test data, not security
     missing = drifted // 20
     unknown = drifted // 20
-    files = [_connector(i, rng) for i in range(drifted - unknown)]
+    files = [connector(i, rng) for i in range(drifted - unknown)]
     baseline = TenantBaseline(
         CONFIG,
         tuple(
@@ -72,20 +54,16 @@ def tenant(drifted: int) -> tuple[TenantBaseline, list[Connector]]:
         record["Comment"] = "changed"
         live.append(connector_from_record(record))
     for n in range(unknown):
-        rogue = _connector(LARGE * 10 + n, rng)
+        rogue = connector(LARGE * 10 + n, rng)
         rogue["Name"] = f"Rogue {n:05d}"
         live.append(connector_from_record(rogue))
     return baseline, live
 
 
 def _cpu(fn: Callable[[], object]) -> float:
+    """Best of RUNS after a warm-up call."""
     fn()
-    best = float("inf")
-    for _ in range(RUNS):
-        start = time.process_time()
-        fn()
-        best = min(best, time.process_time() - start)
-    return best
+    return min(cpu_seconds(fn) for _ in range(RUNS))
 
 
 def _measure(drifted: int) -> tuple[float, float]:
@@ -110,26 +88,10 @@ def _measure(drifted: int) -> tuple[float, float]:
     return _cpu(planning), _cpu(lambda: findings_for(baseline, live))
 
 
-def _record(
-    name: str, value: float, reference: float, target: float, limit: float | None
-) -> dict[str, object]:
-    ratio = value / reference if reference > 0 else float("inf")
-    return {
-        "name": name,
-        "value": round(value, 4),
-        "reference": round(reference, 4),
-        "ratio": round(ratio, 2),
-        "target": target,
-        "ok": ratio <= target and (limit is None or value < limit),
-        "unit": "cpu_seconds",
-        **({"limit": limit} if limit is not None else {}),
-    }
-
-
 def run() -> list[dict[str, object]]:
     small_plan, _small_diff = _measure(SMALL)
     large_plan, large_diff = _measure(LARGE)
     return [
-        _record("plan_2000_drifted_vs_diff_cpu", large_plan, large_diff, MAX_RATIO_TO_DIFF, 1.0),
-        _record("plan_2000_vs_200_drifted_cpu", large_plan, small_plan, MAX_SCALING, None),
+        cpu_record("plan_2000_drifted_vs_diff_cpu", large_plan, large_diff, MAX_RATIO_TO_DIFF, 1.0),
+        cpu_record("plan_2000_vs_200_drifted_cpu", large_plan, small_plan, MAX_SCALING, None),
     ]

@@ -15,11 +15,11 @@ connector matching, per-day counts, spike rule):
 from __future__ import annotations
 
 import time
-import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from benchmarks._timing import peak_mb
 from driftguard.investigate.messagetrace import aggregate
 from driftguard.normalize import connector_from_baseline
 
@@ -97,27 +97,22 @@ def rows(count: int) -> Iterator[dict[str, Any]]:
         i += 1
 
 
+def _flow(count: int) -> Any:
+    return aggregate(rows(count), CONNECTORS, ["contoso.com"], START, END)
+
+
 def _aggregate(count: int) -> tuple[float, int, int]:
     t0 = time.perf_counter()
-    flow = aggregate(rows(count), CONNECTORS, ["contoso.com"], START, END)
+    flow = _flow(count)
     return time.perf_counter() - t0, flow.rows, len(flow.spikes)
-
-
-def _peak_mb(count: int) -> float:
-    tracemalloc.start()
-    try:
-        aggregate(rows(count), CONNECTORS, ["contoso.com"], START, END)
-        return tracemalloc.get_traced_memory()[1] / 1e6
-    finally:
-        tracemalloc.stop()
 
 
 def run() -> list[dict[str, Any]]:
     _aggregate(20_000)  # warm-up
     small, _, _ = _aggregate(SMALL)
     large, counted, found = _aggregate(LARGE)
-    peak_small = _peak_mb(SMALL)
-    peak_large = _peak_mb(LARGE)
+    peak_small = peak_mb(lambda: _flow(SMALL))
+    peak_large = peak_mb(lambda: _flow(LARGE))
     return [
         {
             "name": "trace_1m_seconds",
