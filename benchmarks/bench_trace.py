@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from benchmarks._timing import peak_mb
-from driftguard.investigate.messagetrace import aggregate
+from driftguard.investigate.messagetrace import MailFlow, aggregate
 from driftguard.normalize import connector_from_baseline
 
 DAYS = 60
@@ -97,7 +97,7 @@ def rows(count: int) -> Iterator[dict[str, Any]]:
         i += 1
 
 
-def _flow(count: int) -> Any:
+def _flow(count: int) -> MailFlow:
     return aggregate(rows(count), CONNECTORS, ["contoso.com"], START, END)
 
 
