@@ -27,8 +27,10 @@ def add_tenants(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_output(parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS) -> None:
-    parser.add_argument("--format", choices=formats, default="text", help="report format")
+def add_output(
+    parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS, default: str = "text"
+) -> None:
+    parser.add_argument("--format", choices=formats, default=default, help="report format")
     parser.add_argument(
         "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from driftguard.cli._common import FORMATS
+from driftguard.cli._common import add_output
 
 
 def register(sub: Any) -> None:
@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
         metavar="N",
         help="fail unless exactly N reports are given (guards against a lost shard)",
     )
-    _add_output(merge)
+    add_output(merge, default="json")
     merge.set_defaults(func=run_merge)
 
     render = actions.add_parser(
@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
         "JUnit. Exit code as for diff: 0 no drift, 2 drift, 1 error.",
     )
     render.add_argument("file", metavar="FILE", help="a JSON report")
-    _add_output(render)
+    add_output(render, default="json")
     render.set_defaults(func=run_render)
 
     def usage(_args: argparse.Namespace) -> int:
@@ -49,13 +49,6 @@ def register(sub: Any) -> None:
         return 1
 
     parser.set_defaults(func=usage)
-
-
-def _add_output(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="json", help="output format")
-    parser.add_argument(
-        "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout"
-    )
 
 
 def run_merge(args: argparse.Namespace) -> int:
