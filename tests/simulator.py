@@ -86,7 +86,12 @@ def pinned_session(ca_path: str | Path) -> requests.Session:
     return session
 
 
-def sim_token(simulator: Simulator, tenant: str, role: str = "read") -> str:
+def sim_token(
+    simulator: Simulator,
+    tenant: str,
+    role: str = "read",
+    scope: str = "https://outlook.office365.com/.default",
+) -> str:
     read, write, _public = simulator.apps
     app = write if role == "write" else read
     tenant_id = simulator.tenant(tenant).tenant_id
@@ -96,7 +101,7 @@ def sim_token(simulator: Simulator, tenant: str, role: str = "read") -> str:
             "grant_type": "client_credentials",
             "client_id": app.client_id,
             "client_secret": app.secret,
-            "scope": "https://outlook.office365.com/.default",
+            "scope": scope,
         },
         timeout=10,
     )

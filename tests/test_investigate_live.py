@@ -332,20 +332,7 @@ def test_alerts_are_read_from_graph(
 
 
 def _graph_token(sim: Simulator) -> str:
-    read = sim.apps[0]
-    resp = pinned_session(sim.ca_path).post(
-        f"{sim.url}/{sim.tenant(TENANT).tenant_id}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": read.client_id,
-            "client_secret": read.secret,
-            "scope": "https://graph.microsoft.com/.default",
-        },
-        timeout=10,
-    )
-    resp.raise_for_status()
-    token: str = resp.json()["access_token"]
-    return token
+    return sim_token(sim, TENANT, scope="https://graph.microsoft.com/.default")
 
 
 def test_the_demo_tells_its_story(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
