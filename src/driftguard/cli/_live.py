@@ -12,11 +12,10 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from driftguard.errors import InputError, LiveReadError
-from driftguard.model import Baseline, Snapshot, TenantConfig
-
 if TYPE_CHECKING:
+    from driftguard.errors import LiveReadError
     from driftguard.live.source import Source
+    from driftguard.model import Baseline, Snapshot, TenantConfig
 
 DEMO_TENANT = "demo"
 DEFAULT_DEADLINE = 900.0
@@ -77,6 +76,8 @@ def _positive_float(text: str) -> float:
 
 def selected_tenants(args: argparse.Namespace, baseline: Baseline) -> list[str]:
     """The tenants asked for, in order (default: every tenant of the baseline, sorted)."""
+    from driftguard.errors import InputError
+
     wanted: list[str] = list(dict.fromkeys(getattr(args, "tenants", None) or ()))
     names = wanted or sorted(baseline.tenants)
     spec = getattr(args, "shard", None)
@@ -101,6 +102,7 @@ def snapshots_for(
     Tenants of the service are read in parallel (``--concurrency``), each isolated from the
     others; a progress bar goes to stderr when it is a terminal.
     """
+    from driftguard.errors import LiveReadError
     from driftguard.live.runner import read_tenants
 
     result: dict[str, Snapshot | LiveReadError] = {}
@@ -157,6 +159,7 @@ class _DemoService:
     def snapshot(self, tenant: TenantConfig) -> Snapshot:
         import dataclasses
 
+        from driftguard.errors import LiveReadError
         from driftguard.live.service import ExchangeSource
         from driftguard.sim.inprocess import demo_environment
 
