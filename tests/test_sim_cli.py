@@ -6,6 +6,7 @@ import hashlib
 import json
 import signal
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,12 +88,13 @@ def _token(env: Any, kind: str) -> str:
 
 
 def _invoke(env: Any, token: str, cmdlet: str, **params: Any) -> requests.Response:
-    return env.session.post(
+    response: requests.Response = env.session.post(
         f"https://{DEMO_HOST}/adminapi/beta/{env.tenant.tenant_id}/InvokeCommand",
         json={"CmdletInput": {"CmdletName": cmdlet, "Parameters": params}},
         headers={"Authorization": f"Bearer {token}"},
         timeout=10,
     )
+    return response
 
 
 def test_demo_in_process_persists_until_reset(capsys: pytest.CaptureFixture[str]) -> None:
@@ -122,31 +124,49 @@ def test_demo_in_process_persists_until_reset(capsys: pytest.CaptureFixture[str]
 
 
 def test_demo_story_evidence() -> None:
-    env = demo_environment()
-    demo = env.sim.tenants["demo"]
+    from driftguard.sim.demo import MOVED_FIELDS
+    from driftguard.sim.scenarios import build
+    from driftguard.sim.state import SimState
+
+    made = datetime(2027, 8, 9, 9, 30, tzinfo=UTC)  # a fixed clock, a year after the story
+    demo = build(demo=True, sim=SimState(clock=lambda: made)).tenants["demo"]
     live = json.loads((Path(__file__).parents[1] / "src/driftguard/demo/live.json").read_text())[
         "value"
     ]
-    assert demo.connectors == live
+
+    def undated(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in r.items() if k not in MOVED_FIELDS} for r in records]
+
+    assert undated(demo.connectors) == undated(live)
     rogue_events = [a for a in demo.audit if a["ObjectId"] == "Inbound relay (temp)"]
     assert rogue_events and rogue_events[0]["Operation"] == "New-InboundConnector"
     assert rogue_events[0]["UserId"] not in demo.admins
     assert rogue_events[0]["ClientIP"].startswith("203.0.113.")
+    assert rogue_events[0]["CreationTime"] == "2027-08-08T02:38:12"  # the day before, 02:38
+    rogue = demo.find_connector("Inbound relay (temp)")
+    assert rogue is not None and rogue["WhenCreatedUTC"].startswith("2027-08-08T02:38:12")
     assert demo.blocked and demo.blocked[0]["ConnectorName"] == "Hybrid relay"
     assert demo.alerts[0]["title"] == "Suspicious connector activity"
     spike = [r for r in demo.message_trace if r["FromIP"].startswith("203.0.113.")]
-    normal = [r for r in demo.message_trace if r["FromIP"].startswith("198.51.100.")]
-    assert len(spike) > len(normal) / 2
-    assert min(r["Received"] for r in spike) > "2026-11-28T02:41:37"
+    assert spike
+    widened = [a for a in demo.audit if a["ObjectId"] == "Hybrid relay"][-1]["CreationTime"]
+    assert min(r["Received"] for r in spike) > widened
+    assert max(r["Received"] for r in demo.message_trace) <= "2027-08-09T09:30:00"
 
 
 def test_demo_scenario_is_reproducible() -> None:
     from driftguard.sim.scenarios import build
+    from driftguard.sim.state import SimState
 
-    first, second = build(demo=True).tenants["demo"], build(demo=True).tenants["demo"]
+    def made() -> datetime:
+        return datetime(2027, 8, 9, 9, 30, tzinfo=UTC)
+
+    first = build(demo=True, sim=SimState(clock=made)).tenants["demo"]
+    second = build(demo=True, sim=SimState(clock=made)).tenants["demo"]
     assert first.audit == second.audit
     assert first.message_trace == second.message_trace
     assert first.blocked == second.blocked
+    assert first.connectors == second.connectors
 
 
 def test_in_process_reset_fault_is_a_connection_error() -> None:

@@ -1,10 +1,17 @@
-"""The demo tenant: Contoso, compromised on 2026-11-28, as the simulator serves it.
+"""The demo tenant: Contoso, compromised the day before the demo state is made.
 
-Live connectors are ``demo/live.json`` verbatim; the approved state is the packaged baseline.
+Live connectors are ``demo/live.json`` (its timestamps moved like the rest); the approved state is
+the packaged baseline.
 The evidence tells one story: an account nobody lists as an admin, signing in from outside
 Contoso's range, created a catch-all OnPremises connector and widened "Hybrid relay" to its own
 range, then relayed spam; the service blocked "Hybrid relay" and raised "Suspicious connector
 activity", so Contoso's own on-premises mail now bounces with 5.7.711.
+
+Dates: the story is written on a reference calendar (the intrusion at ``INTRUSION``,
+2026-11-28 02:38:12 UTC) and moved, every moment by the same whole number of days, so that the
+intrusion falls on the day before the moment the state is made (the simulator's clock, read
+once). The scenario is therefore the same story on any date, inside ``investigate``'s default
+window and the message trace's 90 days, and deterministic given that moment.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
@@ -29,10 +37,41 @@ INTRUDER = "helpdesk.temp@contoso.onmicrosoft.com"
 INTRUDER_IP = "203.0.113.66"
 ROGUE = "Inbound relay (temp)"
 HYBRID_GUID = "ac4d5ab0-6637-4e91-8d47-f5c2e95c71d9"
-BLOCKED_AT = datetime(2026, 11, 28, 6, 10, 0, tzinfo=UTC)
+# The reference calendar (see the module docstring): Timeline.at moves these to the real one.
+INTRUSION = datetime(2026, 11, 28, 2, 38, 12, tzinfo=UTC)
+WIDENED_AT = datetime(2026, 11, 28, 2, 41, 37, tzinfo=UTC)
 SPIKE_START = datetime(2026, 11, 28, 2, 45, 0, tzinfo=UTC)
+BLOCKED_AT = datetime(2026, 11, 28, 6, 10, 0, tzinfo=UTC)
 TRACE_START = datetime(2026, 11, 26, 0, 0, 0, tzinfo=UTC)
 TRACE_END = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
+MOVED_FIELDS = ("WhenChangedUTC", "WhenCreatedUTC")
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The reference calendar moved to the real one: ``shift`` is a whole number of days;
+    ``made`` is the moment the state was made (nothing happens after it)."""
+
+    shift: timedelta
+    made: datetime
+
+    @classmethod
+    def anchored(cls, now: datetime) -> Timeline:
+        """The intrusion on the day before ``now`` (UTC), at its reference time of day."""
+        made = now.astimezone(UTC)
+        day = made.date() - timedelta(days=1)
+        return cls(timedelta(days=(day - INTRUSION.date()).days), made)
+
+    def at(self, reference: datetime) -> datetime:
+        return reference + self.shift
+
+    @property
+    def intrusion(self) -> datetime:
+        return self.at(INTRUSION)
+
+    @property
+    def blocked_at(self) -> datetime:
+        return self.at(BLOCKED_AT)
 
 
 def _demo_files() -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
@@ -51,14 +90,27 @@ def _demo_files() -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]
     return live, config, approved
 
 
+def _moved(record: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
+    """A live record with its WhenChangedUTC/WhenCreatedUTC on the real calendar."""
+    out = dict(record)
+    for name in MOVED_FIELDS:
+        value = out.get(name)
+        if isinstance(value, str) and value:
+            when = datetime.fromisoformat(value[:19]).replace(tzinfo=UTC)
+            out[name] = wire_timestamp(timeline.at(when))
+    return out
+
+
 def add_demo_tenant(sim: SimState) -> TenantState:
+    """The demo tenant, its story dated from ``sim.clock()`` (read once, here)."""
+    timeline = Timeline.anchored(sim.clock())
     live, config, approved = _demo_files()
     tenant = TenantState(
         name="demo",
         tenant_id=str(config["tenant_id"]),
         domain="contoso.onmicrosoft.com",
         cloud=str(config.get("cloud", "global")),
-        connectors=[dict(r) for r in live],
+        connectors=[_moved(r, timeline) for r in live],
         approved=list(approved.values()),
         accepted_domains=list(config.get("accepted_domains", [])),
         trusted_ip_ranges=list(config.get("trusted_ip_ranges", [])),
@@ -66,7 +118,7 @@ def add_demo_tenant(sim: SimState) -> TenantState:
     )
     sim.add_tenant(tenant)
     grant_standard_apps(sim, tenant)
-    _audit(sim, tenant)
+    _audit(sim, tenant, timeline)
     rogue = tenant.find_connector(ROGUE)
     tenant.blocked.append(
         {
@@ -74,8 +126,8 @@ def add_demo_tenant(sim: SimState) -> TenantState:
             "ConnectorName": "Hybrid relay",
             "TenantId": tenant.tenant_id,
             "Reason": "The connector was used to send a high volume of suspicious messages.",
-            "CreatedTime": wire_timestamp(BLOCKED_AT),
-            "ExpirationTime": wire_timestamp(BLOCKED_AT + timedelta(days=30)),
+            "CreatedTime": wire_timestamp(timeline.blocked_at),
+            "ExpirationTime": wire_timestamp(timeline.blocked_at + timedelta(days=30)),
         }
     )
     tenant.alerts.append(
@@ -87,8 +139,8 @@ def add_demo_tenant(sim: SimState) -> TenantState:
             "category": "ThreatManagement",
             "serviceSource": "microsoftDefenderForOffice365",
             "detectionSource": "microsoftDefenderForOffice365",
-            "createdDateTime": BLOCKED_AT.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "lastUpdateDateTime": BLOCKED_AT.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "createdDateTime": timeline.blocked_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "lastUpdateDateTime": timeline.blocked_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "tenantId": tenant.tenant_id,
             "description": "A connector was restricted from sending email because of suspicious "
             "activity.",
@@ -101,14 +153,19 @@ def add_demo_tenant(sim: SimState) -> TenantState:
         }
     )
     tenant.message_trace = message_trace(
-        tenant, rogue_ranges=("203.0.113.",), seed=sim.knobs.seed, has_rogue=rogue is not None
+        tenant,
+        rogue_ranges=("203.0.113.",),
+        seed=sim.knobs.seed,
+        has_rogue=rogue is not None,
+        timeline=timeline,
     )
     return tenant
 
 
-def _audit(sim: SimState, tenant: TenantState) -> None:
+def _audit(sim: SimState, tenant: TenantState, timeline: Timeline) -> None:
     def ctx(when: datetime, user: str, ip: str, app: str | None = None) -> CmdletContext:
-        return CmdletContext(sim=sim, now=when, user=user, client_ip=ip, app_id=app)
+        moved = timeline.at(when)
+        return CmdletContext(sim=sim, now=moved, user=user, client_ip=ip, app_id=app)
 
     admin_created = datetime(2026, 3, 2, 9, 15, 4, tzinfo=UTC)
     events: list[tuple[CmdletContext, str, str, dict[str, Any]]] = [
@@ -156,7 +213,7 @@ def _audit(sim: SimState, tenant: TenantState) -> None:
             {"Identity": "Legacy scanner", "Enabled": False},
         ),
         (
-            ctx(datetime(2026, 11, 28, 2, 38, 12, tzinfo=UTC), INTRUDER, INTRUDER_IP + ":50912"),
+            ctx(INTRUSION, INTRUDER, INTRUDER_IP + ":50912"),
             "New-InboundConnector",
             ROGUE,
             {
@@ -169,7 +226,7 @@ def _audit(sim: SimState, tenant: TenantState) -> None:
             },
         ),
         (
-            ctx(datetime(2026, 11, 28, 2, 41, 37, tzinfo=UTC), INTRUDER, INTRUDER_IP),
+            ctx(WIDENED_AT, INTRUDER, INTRUDER_IP),
             "Set-InboundConnector",
             "Hybrid relay",
             {
@@ -195,51 +252,57 @@ def _audit(sim: SimState, tenant: TenantState) -> None:
 
 
 def message_trace(
-    tenant: TenantState, *, rogue_ranges: tuple[str, ...], seed: int, has_rogue: bool
+    tenant: TenantState,
+    *,
+    rogue_ranges: tuple[str, ...],
+    seed: int,
+    has_rogue: bool,
+    timeline: Timeline,
 ) -> list[dict[str, Any]]:
     """Ordinary traffic from the on-premises range and Fabrikam, and a spike from the intruder's
-    range through the tampered connectors, ending in NDRs once the service blocked them."""
+    range through the tampered connectors, ending in NDRs once the service blocked them. Rows
+    after the moment the state is made are left out (a trace holds no future mail)."""
     rng = random.Random(seed)  # noqa: S311 - simulation, not security
     rows: list[dict[str, Any]] = []
 
     def row(when: datetime, sender: str, ip: str, subject: str, status: str) -> None:
-        rows.append(
-            {
-                "MessageTraceId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "MessageId": f"<{rng.getrandbits(64):016x}@{sender.split('@')[1]}>",
-                "Received": wire_timestamp(when),
-                "SenderAddress": sender,
-                "RecipientAddress": f"user{rng.randint(1, 40)}@contoso.com",
-                "FromIP": ip,
-                "ToIP": None,
-                "Subject": subject,
-                "Status": status,
-                "Size": rng.randint(4_000, 90_000),
-            }
-        )
+        record = {
+            "MessageTraceId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "MessageId": f"<{rng.getrandbits(64):016x}@{sender.split('@')[1]}>",
+            "Received": wire_timestamp(when),
+            "SenderAddress": sender,
+            "RecipientAddress": f"user{rng.randint(1, 40)}@contoso.com",
+            "FromIP": ip,
+            "ToIP": None,
+            "Subject": subject,
+            "Status": status,
+            "Size": rng.randint(4_000, 90_000),
+        }
+        if when <= timeline.made:  # drawn either way: the same anchor day, the same rows
+            rows.append(record)
 
-    moment = TRACE_START
-    while moment < TRACE_END:
+    blocked_at = timeline.blocked_at
+    moment, end = timeline.at(TRACE_START), timeline.at(TRACE_END)
+    while moment < end:
         for _ in range(rng.randint(2, 5)):
             when = moment + timedelta(seconds=rng.randint(0, 3599))
-            blocked = when >= BLOCKED_AT
             row(
                 when,
                 f"staff{rng.randint(1, 20)}@contoso.com",
                 f"198.51.100.{rng.randint(2, 30)}",
                 "Weekly report",
-                "Failed" if blocked and when < TRACE_END else "Delivered",
+                "Failed" if when >= blocked_at else "Delivered",
             )
         if rng.random() < 0.4:
             when = moment + timedelta(seconds=rng.randint(0, 3599))
             row(when, "orders@fabrikam.com", "192.0.2.25", "Purchase order", "Delivered")
         moment += timedelta(hours=1)
-    spike = SPIKE_START
-    while spike < BLOCKED_AT + timedelta(minutes=30):
+    spike = timeline.at(SPIKE_START)
+    while spike < blocked_at + timedelta(minutes=30):
         ip = f"{rogue_ranges[0]}{rng.randint(10, 200)}"
         status = (
             "Failed"
-            if spike >= BLOCKED_AT
+            if spike >= blocked_at
             else rng.choice(["Delivered", "Delivered", "Delivered", "FilteredAsSpam"])
         )
         sender = rng.choice(["payroll@contoso.com", "it-support@contoso.com", "ceo@contoso.com"])
