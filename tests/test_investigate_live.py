@@ -357,6 +357,21 @@ def test_the_demo_tells_its_story(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert [a["title"] for a in evidence["alerts"]] == ["Suspicious connector activity"]
     assert set(evidence["sources"]) == {"audit", "blocked", "message_trace", "alerts"}
     assert all(not v.startswith("not") for v in evidence["sources"].values())
+    # The spike through the intruder's range, on the day of the intrusion (the demo is dated from
+    # the moment its state was made), on the two connectors holding that range and no other.
+    from driftguard.sim.inprocess import load_demo_state
+
+    state, _path = load_demo_state()
+    created = next(
+        a
+        for a in state.tenants["demo"].audit
+        if a["Operation"] == "New-InboundConnector" and a["ObjectId"] == "Inbound relay (temp)"
+    )
+    day = created["CreationTime"][:10]
+    assert [(s["connector"], s["day"]) for s in evidence["mail_flow"]["spikes"]] == [
+        ("Hybrid relay", day),
+        ("Inbound relay (temp)", day),
+    ]
 
 
 def test_explain_attaches_the_trail_without_changing_the_verdict(

@@ -60,3 +60,24 @@ def test_another_date_is_the_same_story_moved_by_whole_days() -> None:
     moved = {(r["MessageTraceId"], parse(r["Received"]) + shift) for r in first.message_trace}
     assert later_rows == {row for row in moved if row[1] <= CLOCKS[1]}
     assert len(later_rows) < len(moved)
+
+
+@pytest.mark.parametrize("made", CLOCKS, ids=lambda c: c.date().isoformat())
+def test_the_trace_has_enough_history_for_the_spike_rule(made: datetime) -> None:
+    from driftguard.investigate.mailflow import MIN_HISTORY_DAYS, aggregate
+    from driftguard.normalize import connector_from_record
+
+    demo = demo_at(made)
+    live = [connector_from_record(r) for r in demo.connectors]
+    flow = aggregate(
+        demo.message_trace, live, demo.accepted_domains, made - timedelta(days=30), made
+    )
+    intrusion_day = made.date() - timedelta(days=1)
+    first_day = min(parse(r["Received"]) for r in demo.message_trace).date()
+    assert (intrusion_day - first_day).days >= 2 * MIN_HISTORY_DAYS
+    # The intruder's range is on the rogue connector and was added to "Hybrid relay": both
+    # carry the spike, on the intrusion day only; the untouched connectors carry none.
+    assert sorted((s.connector, s.day) for s in flow.spikes) == [
+        ("Hybrid relay", intrusion_day),
+        ("Inbound relay (temp)", intrusion_day),
+    ]
