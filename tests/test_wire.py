@@ -105,3 +105,12 @@ def test_server_delay_from_retry_after_and_rate_limit_reset() -> None:
 def test_short_collapses_and_cuts() -> None:
     assert wire.short("a\n  b\tc", 10) == "a b c"
     assert wire.short("x" * 50, 10) == "x" * 9 + "…"
+
+
+def test_a_secret_is_redacted_before_the_excerpt_is_cut() -> None:
+    token = "eyJ" + "a" * 400
+    body = b"x " * 95 + token.encode()  # the 200-character excerpt ends inside the token
+    assert "eyJ" in wire.error_detail(body, "text/plain").text
+    detail = wire.error_detail(body, "text/plain", redact=lambda t: t.replace(token, "***"))
+    assert "eyJ" not in detail.text
+    assert detail.text.endswith("***")

@@ -104,8 +104,9 @@ class GraphClient:
         refreshed = False
         path = urlsplit(url).path
         for attempt in range(1, self.max_attempts + 1):
+            token = self._tokens.token(force_refresh=refreshed)
             headers = {
-                "Authorization": f"Bearer {self._tokens.token(force_refresh=refreshed)}",
+                "Authorization": f"Bearer {token}",
                 "Accept": "application/json",
             }
             try:
@@ -131,17 +132,17 @@ class GraphClient:
                 self._sleep(_retry_after(resp.headers.get("Retry-After"), attempt))
                 continue
             if resp.status_code in (401, 403):
+                detail = self._message(resp, token)
                 raise AuthError(
-                    f"Graph: {method} {path} was refused ({resp.status_code}): {_message(resp)}",
+                    f"Graph: {method} {path} was refused ({resp.status_code}): {detail}",
                     hint="the app needs the Graph application permission for this evidence "
                     "(AuditLogsQuery-Exchange.Read.All, ExchangeMessageTrace.Read.All or "
                     "SecurityAlert.Read.All) with admin consent; or leave the source out "
                     "with --skip alerts (or the Exchange source for audit and trace)",
                 )
             if resp.status_code >= 300:
-                raise ServiceError(
-                    f"Graph: {method} {path} answered {resp.status_code}: {_message(resp)}"
-                )
+                detail = self._message(resp, token)
+                raise ServiceError(f"Graph: {method} {path} answered {resp.status_code}: {detail}")
             try:
                 payload = resp.json()
             except ValueError:
@@ -151,22 +152,23 @@ class GraphClient:
             return payload
         raise ServiceError(f"Graph: {method} {path} kept failing after {self.max_attempts} tries")
 
+    def _message(self, resp: requests.Response, token: str) -> str:
+        """The service's error text: secrets redacted first, then one printable line, bounded."""
+        try:
+            error = resp.json().get("error", {})
+            text = str(error.get("message") or error.get("code") or "")
+        except (ValueError, AttributeError):
+            text = ""
+        text = self._tokens.redact(text.replace(token, "***") if token else text)
+        text = "".join(ch for ch in text if ch.isprintable())[:200]
+        return text or (resp.reason or "")[:100] or "no detail"
+
 
 def _retry_after(value: str | None, attempt: int) -> float:
     try:
         return min(max(float(value or ""), 0.0), 120.0)
     except ValueError:
         return min(2.0**attempt, 30.0)
-
-
-def _message(resp: requests.Response) -> str:
-    try:
-        error = resp.json().get("error", {})
-        text = str(error.get("message") or error.get("code") or "")
-    except (ValueError, AttributeError):
-        text = ""
-    text = "".join(ch for ch in text if ch.isprintable())[:200]
-    return text or resp.reason or "no detail"
 
 
 def graph_client(

@@ -272,12 +272,12 @@ class MsalTokenProvider:
     def _error_from(self, result: Mapping[str, Any]) -> AuthError:
         from driftguard.live.aadsts import hint_for
 
-        error = str(result.get("error") or "no access token")
+        error = _short(self.redact(str(result.get("error") or "no access token")), 100)
         description = str(result.get("error_description") or "")
         codes = [int(c) for c in result.get("error_codes") or [] if isinstance(c, int)]
         codes += [int(c) for c in re.findall(r"AADSTS(\d+)", description)]
         first = description.strip().splitlines()[0] if description.strip() else ""
-        text = self.redact(_short(first, 240))
+        text = _short(self.redact(first), 240)  # redacted before the cut, never after
         message = (
             f"sign-in failed for tenant {self.credential.tenant_id} "
             f"({self.credential.label}): {error}" + (f": {text}" if text else "")

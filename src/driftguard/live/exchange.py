@@ -281,7 +281,9 @@ class ExchangeClient:
 
     def _failure(self, resp: requests.Response, cmdlet: str, is_write: bool) -> Exception:
         status = resp.status_code
-        detail = wire.error_detail(resp.content, resp.headers.get("Content-Type", ""))
+        detail = wire.error_detail(
+            resp.content, resp.headers.get("Content-Type", ""), redact=self._redact
+        )
         text = self._safe(detail.text, 300)
         cause = f"HTTP {status}" + (f": {text}" if text else "")
         throttled = status == 429 or wire.is_concurrency_limit(detail.text)
@@ -357,7 +359,10 @@ class ExchangeClient:
             return jittered
         return server + self._rand() * min(1.0, self.policy.base_delay)
 
-    def _safe(self, text: str, limit: int) -> str:
+    def _redact(self, text: str) -> str:
         if self._token:
             text = text.replace(self._token, "***")
-        return wire.short(self._tokens.redact(text), limit)
+        return self._tokens.redact(text)
+
+    def _safe(self, text: str, limit: int) -> str:
+        return wire.short(self._redact(text), limit)

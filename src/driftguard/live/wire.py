@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -53,9 +53,17 @@ class ErrorDetail:
     is_json: bool
 
 
-def error_detail(content: bytes, content_type: str = "") -> ErrorDetail:
-    """The useful text of an error body: details/innererror of a JSON error, else an excerpt."""
+def error_detail(
+    content: bytes, content_type: str = "", redact: Callable[[str], str] | None = None
+) -> ErrorDetail:
+    """The useful text of an error body: details/innererror of a JSON error, else an excerpt.
+
+    ``redact`` runs on the whole body first: a secret cut in half by the excerpt would no longer
+    match it, and its first half would reach the message.
+    """
     text = content.decode("utf-8", errors="replace")
+    if redact is not None:
+        text = redact(text)
     try:
         payload = json.loads(text)
     except ValueError:
