@@ -21,8 +21,8 @@ from driftguard.errors import DriftguardError, PlanError
 from driftguard.journal import Journal, JournalState
 from driftguard.model import TenantConfig
 from driftguard.normalize import NormalizeError, connector_from_record
-from driftguard.plan import ABSENT, Action, Plan, json_value, same_value
 from driftguard.planfile import DIGEST_PREFIX, format_time, to_document
+from driftguard.planmodel import ABSENT, Action, Plan, json_value, same_value
 
 KILL_AFTER_ENV = "DRIFTGUARD_TEST_KILL_AFTER_ACTION"
 """Test-only: SIGKILL this process right after journalling the N-th action's outcome."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from driftguard.errors import PlanError
 from driftguard.fsutil import write_atomic
-from driftguard.plan import Action, ActionKind, Plan
+from driftguard.planmodel import Action, ActionKind, Plan
 
 DIGEST_PREFIX = "sha256:"
 

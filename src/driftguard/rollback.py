@@ -15,16 +15,9 @@ from typing import Any
 from driftguard.errors import ApplyError
 from driftguard.journal import JournalState
 from driftguard.normalize import NormalizeError, connector_from_record
-from driftguard.plan import (
-    ABSENT,
-    Action,
-    ActionKind,
-    Plan,
-    create_parameters,
-    json_value,
-    make_action,
-)
+from driftguard.plan import create_parameters, make_action
 from driftguard.planfile import from_document, parse_time
+from driftguard.planmodel import ABSENT, Action, ActionKind, Plan, json_value
 
 ROLLBACK_VALIDITY = timedelta(days=7)
 

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from driftguard.model import Connector
-
-if TYPE_CHECKING:
-    from driftguard.plan import Action
+from driftguard.planmodel import Action
 
 
 @dataclass(frozen=True)
