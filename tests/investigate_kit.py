@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from driftguard.cli import main
 from driftguard.sim import Simulator
 from driftguard.sim.scenarios import drift
@@ -20,14 +18,8 @@ SINCE = "2026-11-01"
 
 
 def baseline_for(simulator: Simulator, root: Path, tenants: Sequence[str]) -> Path:
-    """The simulator's baseline folder, with Graph pointed at the simulator too."""
-    folder = simulator.write_baseline(root, list(tenants))
-    for name in tenants:
-        path = folder / name / "tenant.yaml"
-        config = yaml.safe_load(path.read_text("utf-8"))
-        config["endpoints"]["graph_host"] = config["endpoints"]["exchange_host"]
-        path.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
-    return folder
+    """The simulator's baseline folder (its tenant.yaml points Graph at the simulator too)."""
+    return simulator.write_baseline(root, list(tenants))
 
 
 def tamper(simulator: Simulator, tenant: str, *kinds: str, when: datetime = DRIFT_TIME) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import msal
 import pytest
 import requests
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -35,6 +36,11 @@ def test_serve_prints_one_json_line_and_serves(tmp_path: Path) -> None:
         tenant_yaml = (baseline / "tenant-0001" / "tenant.yaml").read_text()
         assert f"localhost:{info['port']}" in tenant_yaml
         assert "secret" not in tenant_yaml
+        endpoints = yaml.safe_load(tenant_yaml)["endpoints"]
+        host = f"localhost:{info['port']}"  # Entra ID, Exchange and Graph: all the simulator
+        assert [endpoints[k] for k in ("authority_host", "exchange_host", "graph_host")] == [
+            host
+        ] * 3
         tenant_id = tenant_yaml.split("tenant_id: ")[1].split()[0]
         discovery = pinned_session(config["ca"]).get(
             f"{info['url']}/{tenant_id}/v2.0/.well-known/openid-configuration", timeout=10

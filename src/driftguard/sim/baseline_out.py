@@ -1,9 +1,9 @@
 """Write a baseline folder for the simulator's tenants that works against it with no other setup.
 
-Layout (CONTRACT.md): ``<dir>/<tenant>/tenant.yaml`` with endpoints pointing at the simulator and
-credential references; ``<dir>/<tenant>/inbound/*.yaml`` the approved connectors; the
-simulator's CA as ``<dir>/simulator-ca.pem``; app certificates (key + certificate) under
-``<dir>/.credentials/``.
+Layout (CONTRACT.md): ``<dir>/<tenant>/tenant.yaml`` with endpoints (Entra ID, Exchange and
+Graph) pointing at the simulator and credential references; ``<dir>/<tenant>/inbound/*.yaml``
+the approved connectors; the simulator's CA as ``<dir>/simulator-ca.pem``; app certificates
+(key + certificate) under ``<dir>/.credentials/``.
 No secret is ever written into tenant.yaml.
 """
 
@@ -80,6 +80,7 @@ def tenant_yaml(tenant: TenantState, *, host: str, read_id: str, write_id: str) 
         "endpoints": {
             "authority_host": host,
             "exchange_host": host,
+            "graph_host": host,
             "exchange_domain": host.split(":")[0],
             "ca_bundle": f"../{CA_FILE}",
         },
