@@ -29,6 +29,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]] 
     "unknown-onpremises": ([HYBRID], [wire(HYBRID), wire(ROGUE_ONPREM)], None),
     "unknown-any-domain": ([HYBRID], [wire(HYBRID), wire(ROGUE_ANY)], None),
     "unknown-partner": ([HYBRID], [wire(HYBRID), wire(ROGUE_PARTNER)], None),
+    "unknown-disabled": ([HYBRID], [wire(HYBRID), wire(ROGUE_ONPREM, Enabled=False)], None),
     "missing-disabled": ([HYBRID, SCANNER], [wire(HYBRID)], None),
     "missing": ([HYBRID, PARTNER], [wire(HYBRID)], None),
     "any-sender-domain": (
@@ -150,6 +151,7 @@ def test_rule(tmp_path: Path, rule_id: str) -> None:
     ("rule_id", "severity"),
     [
         ("unknown-onpremises", Severity.CRITICAL),
+        ("unknown-disabled", Severity.MEDIUM),
         ("any-sender-domain", Severity.CRITICAL),
         ("internal-on", Severity.CRITICAL),
         ("ips-outside-trusted", Severity.CRITICAL),
@@ -174,6 +176,29 @@ def test_reasons_name_what_to_look_at(tmp_path: Path) -> None:
     assert "includes 203.0.113.0/24, outside" in outside.reason
     no_rule = _finding(tmp_path / "c", "no-rule")
     assert no_rule.reason.startswith("EFSkipIPs changed and driftguard has no rule")
+
+
+@pytest.mark.parametrize("rogue", [ROGUE_ONPREM, ROGUE_ANY, ROGUE_PARTNER], ids=lambda r: r["Name"])
+def test_an_unknown_connector_that_is_disabled_is_medium(
+    tmp_path: Path, rogue: dict[str, Any]
+) -> None:
+    """Disabled, it relays nothing, but it is still unapproved and can be re-enabled."""
+    root = write_baseline(tmp_path / "baseline", [HYBRID])
+    enabled = diff_files(root, write_live(tmp_path / "on.json", [wire(HYBRID), wire(rogue)]))
+    disabled = diff_files(
+        root, write_live(tmp_path / "off.json", [wire(HYBRID), wire(rogue, Enabled=False)])
+    )
+    [loud] = enabled.findings
+    [quiet] = disabled.findings
+    assert loud.severity in (Severity.CRITICAL, Severity.HIGH)
+    assert (quiet.kind.value, quiet.connector, quiet.severity) == (
+        "unknown",
+        rogue["Name"],
+        Severity.MEDIUM,
+    )
+    assert disabled.status is Status.DRIFT  # still drift: unapproved until removed or adopted
+    assert quiet.reason.startswith("Unapproved connector, disabled: it relays nothing now")
+    assert "driftguard plan --remove-unknown" in quiet.reason and "adopt it" in quiet.reason
 
 
 def test_worst_rule_wins_and_names_only_the_outside_range(tmp_path: Path) -> None:

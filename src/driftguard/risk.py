@@ -86,6 +86,18 @@ def _was_disabled(change: Change, _cfg: TenantConfig) -> bool:
     return change.connector.settings.get("Enabled") is False
 
 
+def _can_relay(change: Change, cfg: TenantConfig) -> bool:
+    return not _was_disabled(change, cfg)
+
+
+def _onpremises_enabled(change: Change, cfg: TenantConfig) -> bool:
+    return _onpremises(change, cfg) and _can_relay(change, cfg)
+
+
+def _any_domain_enabled(change: Change, cfg: TenantConfig) -> bool:
+    return _accepts_any_domain(change, cfg) and _can_relay(change, cfg)
+
+
 def _to_onpremises(change: Change, _cfg: TenantConfig) -> bool:
     return change.live == "OnPremises"
 
@@ -123,7 +135,9 @@ _CRIT, _HIGH, _MED, _LOW = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Se
 _FIX = "revert it (driftguard plan) or approve it in the baseline"
 
 RULES: Final[tuple[Rule, ...]] = (
-    # Connectors nobody approved.
+    # Connectors nobody approved. Rated by what they can do while enabled; a disabled one (for
+    # instance kept as evidence after `driftguard apply` disabled it) relays nothing until
+    # someone re-enables it, so it is medium: still unapproved, still to be removed or adopted.
     Rule(
         "unknown-onpremises",
         _U,
@@ -131,7 +145,7 @@ RULES: Final[tuple[Rule, ...]] = (
         _CRIT,
         "Unapproved OnPremises connector accepting {domains} from {ips}: Exchange treats its "
         "mail as your organisation's, so remove it now unless an admin can vouch for it.",
-        _onpremises,
+        _onpremises_enabled,
     ),
     Rule(
         "unknown-any-domain",
@@ -140,7 +154,7 @@ RULES: Final[tuple[Rule, ...]] = (
         _CRIT,
         "Unapproved connector accepting mail from any sender domain (*) from {ips}: remove it "
         "unless an admin can vouch for it.",
-        _accepts_any_domain,
+        _any_domain_enabled,
     ),
     # A Partner connector cannot make mail internal, but it is still an unreviewed trust
     # decision (TLS and IP exemptions for the domains it names): high, not critical.
@@ -151,6 +165,16 @@ RULES: Final[tuple[Rule, ...]] = (
         _HIGH,
         "Unapproved Partner connector for {domains} from {ips}: find out who created it, then "
         "remove it or add it to the baseline.",
+        _can_relay,
+    ),
+    Rule(
+        "unknown-disabled",
+        _U,
+        None,
+        _MED,
+        "Unapproved connector, disabled: it relays nothing now; keep it as evidence until the "
+        "investigation is closed, then remove it (driftguard plan --remove-unknown) or adopt it.",
+        _was_disabled,
     ),
     # Approved connectors that are gone. Mail from that source falls back to default handling
     # and the TLS/IP restrictions the connector enforced no longer apply: a lost protection.
