@@ -121,18 +121,11 @@ def parse_until(text: str) -> datetime:
     return moment
 
 
-DEMO_SINCE = datetime(2026, 10, 30, tzinfo=UTC)  # the demo tenant's story is dated
-
-
 def window(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]:
     from driftguard.errors import InputError
 
     until: datetime = getattr(args, "until", None) or now
     since: datetime = getattr(args, "since", None) or until - timedelta(days=DEFAULT_DAYS)
-    if getattr(args, "since", None) is None and list(getattr(args, "tenants", None) or ()) == [
-        "demo"
-    ]:
-        since = min(since, DEMO_SINCE)
     if since >= until:
         raise InputError("--since must be before --until")
     return since, until
