@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from driftguard.normalize import (
     NormalizeError,
@@ -58,3 +62,25 @@ def test_record_and_baseline_agree() -> None:
     assert live.guid == "ac4d5ab0-6637-4e91-8d47-f5c2e95c71d9"
     assert live.unknown == ("NewThing",)
     assert "Size@data.type" not in live.other
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 32), st.booleans()),
+        max_size=20,
+    )
+)
+def test_ipv4_fast_path_agrees_with_ipaddress(members: list[tuple[int, int, bool]]) -> None:
+    """The regex + inet_aton path gives what ipaddress gives: same members, same numeric order."""
+    texts = []
+    for value, prefix, bare in members:
+        net = ipaddress.IPv4Network((value, prefix), strict=False)
+        texts.append(str(net.network_address) if bare and prefix == 32 else str(net))
+    expected = tuple(str(n) for n in sorted({ipaddress.IPv4Network(t) for t in texts}))
+    assert canonical_value(BY_NAME["SenderIPAddresses"], texts) == expected
+
+
+@pytest.mark.parametrize("text", ["10.0.0.5/24", "01.2.3.4", "1.2.3", "1.2.3.4/33", "\u0661.2.3.4"])
+def test_ipv4_odd_forms_refused(text: str) -> None:
+    with pytest.raises(NormalizeError, match="SenderIPAddresses"):
+        canonical_value(BY_NAME["SenderIPAddresses"], [text])
