@@ -22,6 +22,7 @@ from driftguard.report.summary import (
     STATUS_TITLES,
     by_connector,
     by_severity,
+    distinct_events,
     event_row,
     headline,
     other_evidence,
@@ -70,7 +71,7 @@ def _tenant_view(tenant: TenantReport) -> dict[str, Any]:
                 "severity": group.severity.value,
                 "kinds": sorted(KIND_TITLES[k] for k in group.kinds),
                 "rows": [_finding_view(f) for f in group.findings],
-                "events": [event_row(e) for f in group.findings for e in f.events],
+                "events": [event_row(e) for e in distinct_events(group.findings)],
             }
             for group in by_connector(tenant.findings)
         ],

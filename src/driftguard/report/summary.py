@@ -191,6 +191,24 @@ def timeline_columns(rows: Sequence[Mapping[str, str]]) -> tuple[str, ...]:
     )
 
 
+def distinct_events(findings: Iterable[Finding]) -> list[AuditEvent]:
+    """The audit events of several findings, each once, newest first.
+
+    One Set-InboundConnector that changed two properties explains two findings; a connector's card
+    lists it once.
+    """
+    seen: dict[tuple[str, ...], AuditEvent] = {}
+    for finding in findings:
+        for event in finding.events:
+            key = (
+                (event.record_id,)
+                if event.record_id
+                else (event.time.isoformat(), event.actor, event.operation, event.connector)
+            )
+            seen.setdefault(key, event)
+    return sorted(seen.values(), key=lambda e: e.time, reverse=True)
+
+
 def event_row(event: AuditEvent) -> dict[str, str]:
     return {
         "time": event.time.isoformat().replace("+00:00", "Z"),
