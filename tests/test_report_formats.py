@@ -245,7 +245,8 @@ def test_html_is_self_contained_and_complete() -> None:
     assert "<script" not in page.lower()
     for attr in ("src=", 'href="http', "url(", "@import"):
         assert attr not in page
-    assert "Investigation timeline" in page and "helpdesk-temp@contoso.com" in page
+    assert ">Investigation</h3>" in page and ">Timeline</h4>" in page
+    assert "helpdesk-temp@contoso.com" in page
     assert "Suppressed findings" in page and "Fabrikam rotates to mx" in page
     assert "could not be checked" in page
     # side by side: field, baseline value, live value

@@ -128,7 +128,7 @@ def _check_html(text: str) -> None:
     allowed = {
         "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "h4",
         "div", "p", "span", "section", "table", "thead", "tbody", "tr", "th", "td", "a",
-        "code", "strong", "ul", "li", "br", "footer",
+        "code", "strong", "ul", "li", "br", "footer", "details", "summary", "dl", "dt", "dd",
     }  # fmt: skip
     tags = {t for t, _ in parser.tags}
     assert tags <= allowed, tags - allowed

@@ -12,8 +12,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from driftguard import __version__
-from driftguard.model import Finding, Report, TenantReport
+from driftguard.model import Finding, Location, Report, TenantReport
 from driftguard.report.escape import one_line, strip_controls, value_text
+from driftguard.report.evidence import evidence_view
 from driftguard.report.summary import (
     COLUMN_TITLES,
     EVENT_FIELDS,
@@ -25,7 +26,6 @@ from driftguard.report.summary import (
     distinct_events,
     event_row,
     headline,
-    other_evidence,
     severity_counts,
     shown_time,
     timeline,
@@ -37,6 +37,17 @@ if TYPE_CHECKING:
     import jinja2
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+COLUMN_CLASSES: dict[str, str] = {
+    "time": "mono nowrap",
+    "kind": "nowrap",
+    "actor": "mono col-actor",
+    "client_ip": "mono nowrap",
+    "operation": "word",
+    "connector": "col-connector",
+    "parameters": "mono col-wide",
+    "flags": "col-wide",
+}
+"""CSS classes per timeline/audit column: short tokens never wrap, free text wraps anywhere."""
 
 
 def render(report: Report) -> str:
@@ -50,6 +61,7 @@ def render(report: Report) -> str:
         severities=[s.value for s in SEVERITIES],
         event_fields=EVENT_FIELDS,
         titles=COLUMN_TITLES,
+        column_classes=COLUMN_CLASSES,
         version=__version__,
     )
 
@@ -87,7 +99,7 @@ def _tenant_view(tenant: TenantReport) -> dict[str, Any]:
         ],
         "timeline": rows,
         "timeline_columns": timeline_columns(rows),
-        "evidence": other_evidence(tenant.evidence),
+        "evidence": evidence_view(tenant.evidence),
     }
 
 
@@ -104,8 +116,17 @@ def _finding_view(finding: Finding) -> dict[str, Any]:
         "live": value_text(finding.live) if finding.field else "",
         "added": list(finding.added),
         "removed": list(finding.removed),
-        "location": str(finding.location) if finding.location else "",
+        "location": _short_location(finding.location),
+        "location_full": str(finding.location) if finding.location else "",
     }
+
+
+def _short_location(location: Location | None) -> str:
+    """``file.yaml:7``: the baseline file by name and line; the full path goes in a title."""
+    if location is None:
+        return ""
+    name = location.path.replace("\\", "/").rsplit("/", 1)[-1] or location.path
+    return f"{name}:{location.line}"
 
 
 def _finalize(value: Any) -> Any:

@@ -238,6 +238,14 @@ def other_evidence(evidence: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     return out
 
 
+def cell_text(value: Any, limit: int = _MAX_TEXT) -> str:
+    """Any evidence value as one compact plain string of at most about ``limit`` characters."""
+    text = _field_text(value)
+    if len(text) > limit:
+        text = text[:limit] + " … (truncated; see the JSON report)"
+    return text
+
+
 def _field_text(value: Any) -> str:
     if value is None:
         return ""
