@@ -19,7 +19,7 @@ from driftguard.model import Finding, FindingKind, Location, Report, Severity, S
 from driftguard.report import render
 from driftguard.report.evidence import MAX_ROWS, evidence_view
 from report_samples import GENERATED_AT, HOSTILE
-from test_report_hostile import RAW_CONTROLS, _check_html
+from test_report_hostile import RAW_CONTROLS, _check_html, _check_markdown
 
 
 def _days(volumes: list[int], start: int = 12) -> list[dict[str, Any]]:
@@ -276,6 +276,17 @@ def test_oddly_typed_evidence_renders_without_raising(value: Any) -> None:
     _check_html_structure(page)
     if value == HOSTILE:
         _check_html(page)
+        _check_markdown(render(_report(evidence), "markdown"))
+
+
+def test_markdown_evidence_has_the_same_tables() -> None:
+    text = render(_report(story_evidence()), "markdown")
+    assert "**Actors**" in text and "| Actor | Verdict | Reasons |" in text
+    assert "| Hybrid relay | 4 | 805 | 13\\.9\\% | 3 | 2026\\-11\\-15\\: 561 messages" in text
+    assert "- **Window start**: 2026\\-10\\-30T22\\:54\\:02Z" in text
+    assert "| triage\\_note | looked at by the night shift |" in text
+    assert "outside_domains" not in text
+    _check_markdown(text)
 
 
 def test_rows_are_capped() -> None:

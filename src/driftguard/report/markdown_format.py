@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from driftguard.model import Finding, Report, Status, Suppressed, TenantReport
 from driftguard.report.escape import html_text, markdown_inline, value_text
+from driftguard.report.evidence import EvidenceView, evidence_view
 from driftguard.report.summary import (
     COLUMN_TITLES,
     KIND_TITLES,
     SEVERITIES,
     by_severity,
     headline,
-    other_evidence,
     severity_counts,
     shown_time,
     timeline,
@@ -97,9 +97,90 @@ def _tenant(tenant: TenantReport) -> list[str]:
         rows = [header, "|" + "---|" * len(columns)]
         rows += ["| " + " | ".join(md(e[n]) for n in columns) + " |" for e in events]
         lines += _details(f"Investigation timeline ({len(events)} events)", rows[: MAX_ROWS + 2])
-    extra = other_evidence(tenant.evidence)
-    if extra:
-        lines += _details("Evidence", [f"- **{md(k)}**: {md(v)}" for k, v in extra[:MAX_ROWS]])
+    view = evidence_view(tenant.evidence)
+    if view:
+        lines += _details("Evidence", _evidence(view))
+    return lines
+
+
+def _evidence(view: EvidenceView) -> list[str]:
+    """The evidence as a short list of facts and one small table per kind of evidence."""
+    md = markdown_inline
+    lines = [f"- **{md(k)}**: {md(v)}" for k, v in view.facts]
+    if view.sources:
+        sources = ", ".join(f"{md(k)}: {md(v)}" for k, v in view.sources)
+        lines.append(f"- **Sources**: {sources}")
+    tables: list[tuple[str, tuple[str, ...], list[list[str]]]] = [
+        (
+            "Actors",
+            ("Actor", "Verdict", "Reasons", "Client IPs", "Events", "Last seen"),
+            [
+                [
+                    a["actor"],
+                    a["verdict"],
+                    "; ".join(a["reasons"]),
+                    ", ".join(a["client_ips"]),
+                    a["events"],
+                    a["last"],
+                ]
+                for a in view.actors
+            ],
+        ),
+        (
+            "Connectors blocked by Exchange Online",
+            ("Connector", "Blocked since", "Expires", "Reason"),
+            [[b["connector"], b["since"], b["expires"], b["reason"]] for b in view.blocked],
+        ),
+        (
+            "Security alerts",
+            ("Time", "Title", "Severity", "Status", "Connectors"),
+            [
+                [a["time"], a["title"], a["severity"], a["status"], ", ".join(a["connectors"])]
+                for a in view.alerts
+            ],
+        ),
+        (
+            "Mail flow per connector",
+            ("Connector", "Days", "Messages", "Spam share", "Outside senders", "Volume spikes"),
+            [
+                [
+                    c["connector"],
+                    str(len(c["days"])),
+                    c["volume"],
+                    c["spam_share"],
+                    c["outside_senders"],
+                    "; ".join(f"{s['day']}: {s['detail']}" for s in c["spikes"]),
+                ]
+                for c in view.mail_flow
+            ],
+        ),
+        (
+            "Recent messages per connector",
+            ("Connector", "Messages"),
+            [[r["connector"], r["messages"]] for r in view.recent_messages],
+        ),
+        (
+            "Findings explained by the audit log",
+            ("Connector", "Finding", "Explained", "Actors"),
+            [
+                [
+                    a["connector"],
+                    a["finding"],
+                    "yes" if a["attributed"] else "no",
+                    ", ".join(a["actors"]),
+                ]
+                for a in view.attribution
+            ],
+        ),
+        ("Other evidence", ("Key", "Value"), [list(pair) for pair in view.other]),
+    ]
+    for title, header, rows in tables:
+        if not rows:
+            continue
+        lines += ["", f"**{md(title)}**", "", "| " + " | ".join(header) + " |"]
+        lines.append("|" + "---|" * len(header))
+        lines += ["| " + " | ".join(md(cell) for cell in row) + " |" for row in rows[:MAX_ROWS]]
+        lines += _more(len(rows))
     return lines
 
 

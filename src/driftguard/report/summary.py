@@ -222,22 +222,6 @@ def event_row(event: AuditEvent) -> dict[str, str]:
     }
 
 
-def other_evidence(evidence: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """Every evidence entry besides the timeline, as (key, compact text) pairs, each capped."""
-    if not isinstance(evidence, Mapping):
-        return []
-    out = []
-    for key in sorted(evidence, key=str):
-        if key in ("timeline", "events"):
-            continue
-        value = evidence[key]
-        text = "not available" if value is None else _field_text(value)
-        if len(text) > _MAX_TEXT:
-            text = text[:_MAX_TEXT] + " … (truncated; see the JSON report)"
-        out.append((str(key), text))
-    return out
-
-
 def cell_text(value: Any, limit: int = _MAX_TEXT) -> str:
     """Any evidence value as one compact plain string of at most about ``limit`` characters."""
     text = _field_text(value)
