@@ -394,6 +394,18 @@ def test_repr_holds_no_secret(sim: Simulator, tmp_path: Path) -> None:
         assert provider.redact(f"x canary-secret-77 {token} y") == "x *** *** y"
 
 
+def _device_code_baseline(sim: Simulator, tmp_path: Path) -> Path:
+    """A baseline for tenant-0001 whose auth is the device-code flow of the public app."""
+    import yaml
+
+    base = sim.write_baseline(tmp_path / "baseline", tenants=["tenant-0001"])
+    path = base / "tenant-0001" / "tenant.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["auth"] = {"client_id": sim.apps[2].client_id, "method": "device_code"}
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return base
+
+
 class _Tty(io.StringIO):
     def isatty(self) -> bool:
         return True
@@ -402,15 +414,9 @@ class _Tty(io.StringIO):
 def test_cli_device_code_prompt_goes_to_stderr_on_a_terminal(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import yaml
-
     from driftguard.cli import main
 
-    base = sim.write_baseline(tmp_path / "baseline", tenants=["tenant-0001"])
-    path = base / "tenant-0001" / "tenant.yaml"
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    doc["auth"] = {"client_id": sim.apps[2].client_id, "method": "device_code"}
-    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    base = _device_code_baseline(sim, tmp_path)
 
     def approve_when_asked() -> None:
         for _ in range(200):
@@ -435,15 +441,9 @@ def test_cli_device_code_prompt_goes_to_stderr_on_a_terminal(
 def test_cli_without_a_terminal_never_waits_for_a_person(
     sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import yaml
-
     from driftguard.cli import main
 
-    base = sim.write_baseline(tmp_path / "baseline", tenants=["tenant-0001"])
-    path = base / "tenant-0001" / "tenant.yaml"
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    doc["auth"] = {"client_id": sim.apps[2].client_id, "method": "device_code"}
-    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    base = _device_code_baseline(sim, tmp_path)
     assert main(["diff", "--baseline", str(base), "--tenant", "tenant-0001"]) == 1
     assert "needs a person at a terminal" in capsys.readouterr().err
 

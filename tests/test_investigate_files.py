@@ -313,9 +313,11 @@ def _demo_live(tmp_path: Path) -> Path:
     return path
 
 
-def test_investigate_demo_from_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    audit, trace = _demo_files(tmp_path)
-    args = [
+def _demo_args(
+    tmp_path: Path, *extra: str, since: str = "2026-11-01", until: str = "2026-11-29"
+) -> list[str]:
+    """``investigate`` on the demo tenant's live export, in a window, then ``extra``."""
+    return [
         "investigate",
         "--baseline",
         str(tmp_path / "none"),
@@ -324,14 +326,16 @@ def test_investigate_demo_from_files(tmp_path: Path, capsys: pytest.CaptureFixtu
         "--live",
         str(_demo_live(tmp_path)),
         "--since",
-        "2026-11-01",
+        since,
         "--until",
-        "2026-11-29",
-        "--audit-log",
-        str(audit),
-        "--message-trace",
-        str(trace),
+        until,
+        *extra,
     ]
+
+
+def test_investigate_demo_from_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    audit, trace = _demo_files(tmp_path)
+    args = _demo_args(tmp_path, "--audit-log", str(audit), "--message-trace", str(trace))
     assert main([*args, "--format", "json"]) == 2
     report = json.loads(capsys.readouterr().out)
     jsonschema.validate(report, schema())
@@ -394,21 +398,7 @@ def test_investigate_files_need_one_tenant(
 
 
 def test_investigate_bad_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(
-        [
-            "investigate",
-            "--baseline",
-            str(tmp_path / "none"),
-            "--tenant",
-            "demo",
-            "--live",
-            str(_demo_live(tmp_path)),
-            "--since",
-            "2026-11-29",
-            "--until",
-            "2026-11-01",
-        ]
-    )
+    code = main(_demo_args(tmp_path, since="2026-11-29", until="2026-11-01"))
     assert code == 1
     assert "--since must be before --until" in capsys.readouterr().err
 
@@ -425,21 +415,7 @@ def test_hostile_audit_text_is_defused(tmp_path: Path, capsys: pytest.CaptureFix
     )
     audit = tmp_path / "evil.jsonl"
     audit.write_text(json.dumps(evil) + "\n", "utf-8")
-    args = [
-        "investigate",
-        "--baseline",
-        str(tmp_path / "none"),
-        "--tenant",
-        "demo",
-        "--live",
-        str(_demo_live(tmp_path)),
-        "--since",
-        "2026-11-01",
-        "--until",
-        "2026-11-29",
-        "--audit-log",
-        str(audit),
-    ]
+    args = _demo_args(tmp_path, "--audit-log", str(audit))
     assert main(args) == 2
     text = capsys.readouterr().out
     assert "mallory@evil.example" in text

@@ -41,6 +41,16 @@ def _client(folder: Path) -> Iterator[tuple[ExchangeClient, TenantConfig]]:
         yield client, config
 
 
+@contextmanager
+def _flagged(flags: set[str], tenant_id: str) -> Iterator[None]:
+    """Turn on one of the simulator's per-tenant misbehaviours for the ``with`` block."""
+    flags.add(tenant_id)
+    try:
+        yield
+    finally:
+        flags.discard(tenant_id)
+
+
 def test_each_finding_is_attributed_to_its_actor(
     sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -536,15 +546,12 @@ def test_refused_alerts_fail_the_tenant_unless_skipped(
 
     folder = baseline_for(sim, tmp_path / "b", [TENANT])
     tenant_id = sim.tenant(TENANT).tenant_id
-    graph_alerts.REFUSE.add(tenant_id)
-    try:
+    with _flagged(graph_alerts.REFUSE, tenant_id):
         capsys.readouterr()
         assert main(_args(folder)) == 1
         err = capsys.readouterr().err
         assert "403" in err and "SecurityAlert.Read.All" in err
         code, report = run_json(capsys, *_args(folder), "--skip", "alerts")
-    finally:
-        graph_alerts.REFUSE.discard(tenant_id)
     assert code == 0
     assert report["tenants"][0]["evidence"]["sources"]["alerts"] == "not requested"
 
@@ -594,12 +601,9 @@ def test_graph_next_link_to_another_host_is_not_followed(
     tenant = sim.tenant(TENANT)
     for hour in range(60):  # more than one page of alerts
         raise_alert(tenant, "Hybrid relay", DRIFT_TIME + timedelta(minutes=hour))
-    graph_alerts.FOREIGN_NEXTLINK.add(tenant.tenant_id)
-    try:
+    with _flagged(graph_alerts.FOREIGN_NEXTLINK, tenant.tenant_id):
         capsys.readouterr()
         assert main(_args(folder)) == 1
-    finally:
-        graph_alerts.FOREIGN_NEXTLINK.discard(tenant.tenant_id)
     assert "another host" in capsys.readouterr().err
     assert sim.foreign_requests() == []  # nothing, let alone the token, went there
 
@@ -636,10 +640,7 @@ def test_a_failed_graph_audit_query_fails_the_tenant(
 
     folder = baseline_for(sim, tmp_path / "b", [TENANT])
     tenant_id = sim.tenant(TENANT).tenant_id
-    graph_evidence.FAIL_QUERIES.add(tenant_id)
-    try:
+    with _flagged(graph_evidence.FAIL_QUERIES, tenant_id):
         capsys.readouterr()
         assert main([*_args(folder), "--audit-source", "graph", "--skip", "alerts"]) == 1
-    finally:
-        graph_evidence.FAIL_QUERIES.discard(tenant_id)
     assert "the Graph audit query failed" in capsys.readouterr().err

@@ -31,6 +31,16 @@ def confidential(sim: Simulator, tenant: TenantState, client_id: str, credential
     )
 
 
+def public_client(sim: Simulator, tenant: TenantState, session: Any) -> Any:
+    """The device-code app (``sim.apps[2]``) as a real msal public client."""
+    return msal.PublicClientApplication(
+        sim.apps[2].client_id,
+        authority=f"{sim.url}/{tenant.tenant_id}",
+        instance_discovery=False,
+        http_client=session,
+    )
+
+
 def claims(token: str) -> dict[str, Any]:
     decoded: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     return decoded
@@ -214,12 +224,7 @@ def test_device_code_pending_then_approved(sim: Simulator) -> None:
     tenant = sim.tenant("tenant-0001")
     public = sim.apps[2]
     session = pinned_session(sim.ca_path)
-    app = msal.PublicClientApplication(
-        public.client_id,
-        authority=f"{sim.url}/{tenant.tenant_id}",
-        instance_discovery=False,
-        http_client=session,
-    )
+    app = public_client(sim, tenant, session)
     flow = app.initiate_device_flow(scopes=SCOPE)
     assert flow["user_code"] in flow["message"]
     pending = session.post(
@@ -246,13 +251,7 @@ def test_device_code_pending_then_approved(sim: Simulator) -> None:
 
 def test_device_code_denied(sim: Simulator) -> None:
     tenant = sim.tenant("tenant-0001")
-    public = sim.apps[2]
-    app = msal.PublicClientApplication(
-        public.client_id,
-        authority=f"{sim.url}/{tenant.tenant_id}",
-        instance_discovery=False,
-        http_client=pinned_session(sim.ca_path),
-    )
+    app = public_client(sim, tenant, pinned_session(sim.ca_path))
     flow = app.initiate_device_flow(scopes=SCOPE)
     sim.approve_device_code("someone@example.com", deny=True)
     result = app.acquire_token_by_device_flow(flow)
@@ -332,14 +331,8 @@ def test_certificate_with_public_certificate_signs_ps256(sim: Simulator) -> None
 def test_device_code_approved_over_http(sim: Simulator) -> None:
     """A test driving `driftguard sim serve` in a subprocess approves through the admin route."""
     tenant = sim.tenant("tenant-0001")
-    public = sim.apps[2]
     session = pinned_session(sim.ca_path)
-    app = msal.PublicClientApplication(
-        public.client_id,
-        authority=f"{sim.url}/{tenant.tenant_id}",
-        instance_discovery=False,
-        http_client=session,
-    )
+    app = public_client(sim, tenant, session)
     flow = app.initiate_device_flow(scopes=SCOPE)
     approved = session.post(
         f"{sim.url}/_sim/devicecode/approve",

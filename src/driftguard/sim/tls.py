@@ -56,17 +56,26 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _builder(
+    subject: x509.Name, issuer: x509.Name, key: rsa.RSAPrivateKey, days: int
+) -> x509.CertificateBuilder:
+    """Subject, issuer, public key, a random serial and validity from yesterday for ``days``."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_now() - _DAY)
+        .not_valid_after(_now() + days * _DAY)
+    )
+
+
 def make_ca(common_name: str = "driftguard simulator CA") -> KeyPair:
     key = new_key()
     name = _name(common_name)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - _DAY)
-        .not_valid_after(_now() + 30 * _DAY)
+        _builder(name, name, key, 30)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -101,13 +110,7 @@ def issue_server_cert(ca: KeyPair, hosts: tuple[str, ...] = ("localhost", "127.0
         except ValueError:
             sans.append(x509.DNSName(host))
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(hosts[0]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - _DAY)
-        .not_valid_after(_now() + 30 * _DAY)
+        _builder(_name(hosts[0]), ca_cert.subject, key, 30)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
@@ -124,14 +127,5 @@ def make_app_certificate(common_name: str) -> KeyPair:
     """A self-signed certificate as an app registration's credential (what Entra stores)."""
     key = new_key()
     name = _name(common_name)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - _DAY)
-        .not_valid_after(_now() + 365 * _DAY)
-        .sign(key, hashes.SHA256())
-    )
+    cert = _builder(name, name, key, 365).sign(key, hashes.SHA256())
     return KeyPair(cert.public_bytes(serialization.Encoding.PEM), key_pem(key))
