@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -73,6 +73,19 @@ class SimCmdletError(Exception):
                 },
             }
         }
+
+
+BINDING = "System.Management.Automation.ParameterBindingException"
+
+
+def missing_parameters(names: Sequence[str]) -> SimCmdletError:
+    """The service's error for mandatory parameters left out, ``names`` in the order given."""
+    return SimCmdletError(
+        "Cannot process command because of one or more missing mandatory parameters: "
+        + " ".join(names)
+        + ".",
+        exception_type=BINDING,
+    )
 
 
 Handler = Callable[["TenantState", Mapping[str, Any], CmdletContext], list[dict[str, Any]]]

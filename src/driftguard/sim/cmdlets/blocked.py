@@ -12,7 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from driftguard.sim import auditlog
-from driftguard.sim.cmdlets import CmdletContext, SimCmdletError, cmdlet, parameter
+from driftguard.sim.cmdlets import (
+    CmdletContext,
+    SimCmdletError,
+    cmdlet,
+    missing_parameters,
+    parameter,
+)
 from driftguard.sim.state import TenantState
 
 _NOT_FOUND = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"
@@ -66,11 +72,7 @@ def remove_blocked(
 ) -> list[dict[str, Any]]:
     wanted = parameter(parameters, "ConnectorId")
     if not wanted:
-        raise SimCmdletError(
-            "Cannot process command because of one or more missing mandatory parameters: "
-            "ConnectorId.",
-            exception_type="System.Management.Automation.ParameterBindingException",
-        )
+        raise missing_parameters(["ConnectorId"])
     kept = [e for e in tenant.blocked if not _matches(e, str(wanted))]
     if len(kept) == len(tenant.blocked):
         raise SimCmdletError(

@@ -10,13 +10,19 @@ from driftguard.baseline.rules import violations
 from driftguard.normalize import NormalizeError, canonical_list, canonical_value
 from driftguard.properties import BY_LOWER, SETTABLE, Property, Value
 from driftguard.sim import auditlog
-from driftguard.sim.cmdlets import CmdletContext, SimCmdletError, cmdlet, parameter
+from driftguard.sim.cmdlets import (
+    BINDING,
+    CmdletContext,
+    SimCmdletError,
+    cmdlet,
+    missing_parameters,
+    parameter,
+)
 from driftguard.sim.records import build_record, settings_of, update_record
 from driftguard.sim.state import TenantState
 
 DELTA_TYPE = "#Exchange.StringFieldDeltaUpdateData"
 _NOT_FOUND = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"
-_BINDING = "System.Management.Automation.ParameterBindingException"
 _VALIDATION = "Microsoft.Exchange.Data.DataValidationException"
 _EXISTS = "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException"
 
@@ -51,12 +57,7 @@ def new_inbound(
     name = parameter(parameters, "Name")
     missing = [p for p in ("Name", "SenderDomains") if parameter(parameters, p) in (None, "", [])]
     if missing:
-        raise SimCmdletError(
-            "Cannot process command because of one or more missing mandatory parameters: "
-            + " ".join(missing)
-            + ".",
-            exception_type=_BINDING,
-        )
+        raise missing_parameters(missing)
     if tenant.find_connector(str(name)) is not None:
         raise SimCmdletError(
             f"An inbound connector with the name '{name}' already exists.", exception_type=_EXISTS
@@ -135,7 +136,7 @@ def _existing(tenant: TenantState, parameters: Mapping[str, Any]) -> dict[str, A
     if not identity:
         raise SimCmdletError(
             "Cannot bind argument to parameter 'Identity' because it is null.",
-            exception_type=_BINDING,
+            exception_type=BINDING,
         )
     record = tenant.find_connector(str(identity))
     if record is None:
@@ -152,7 +153,7 @@ def _known(parameters: Mapping[str, Any], allowed: set[str], cmdlet_name: str) -
         if key.lower() not in allowed:
             raise SimCmdletError(
                 f"A parameter cannot be found that matches parameter name '{key}'.",
-                exception_type=_BINDING,
+                exception_type=BINDING,
             )
 
 
@@ -161,7 +162,7 @@ def _prop(key: str, cmdlet_name: str, *, allow_new_only: bool) -> Property:
     if prop is None or (prop.new_only and not allow_new_only):
         raise SimCmdletError(
             f"A parameter cannot be found that matches parameter name '{key}'.",
-            exception_type=_BINDING,
+            exception_type=BINDING,
         )
     return prop
 
