@@ -51,6 +51,16 @@ def _flagged(flags: set[str], tenant_id: str) -> Iterator[None]:
         flags.discard(tenant_id)
 
 
+@contextmanager
+def _quirk(tenant_id: str, quirk: str) -> Iterator[None]:
+    """Make the simulated audit search behave as ``quirk`` for the ``with`` block."""
+    sim_audit.QUIRKS[tenant_id] = quirk
+    try:
+        yield
+    finally:
+        sim_audit.QUIRKS.pop(tenant_id, None)
+
+
 def test_each_finding_is_attributed_to_its_actor(
     sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -301,15 +311,12 @@ def test_inconsistent_sessions_fail_closed(
             tenant_id=tenant.tenant_id,
         )
     )
-    sim_audit.QUIRKS[tenant.tenant_id] = quirk
-    try:
+    with _quirk(tenant.tenant_id, quirk):
         capsys.readouterr()
         from driftguard.cli import main
 
         code = main([*_args(folder)[:-2], "--since", "2026-09-01"])
         err = capsys.readouterr().err
-    finally:
-        sim_audit.QUIRKS.pop(tenant.tenant_id, None)
     assert code == 1
     assert "may be incomplete" in err
 
@@ -529,12 +536,8 @@ def test_unsorted_large_sets_are_complete(sim: Simulator, tmp_path: Path) -> Non
             seed=5, count=7_000, end=end, connectors=["Hybrid relay"], tenant_id=tenant.tenant_id
         )
     )
-    sim_audit.QUIRKS[tenant.tenant_id] = "unsorted"
-    try:
-        with _client(folder) as (client, _config):
-            events = search_unified_audit_log(client, AuditWindow(end - timedelta(days=61), end))
-    finally:
-        sim_audit.QUIRKS.pop(tenant.tenant_id, None)
+    with _quirk(tenant.tenant_id, "unsorted"), _client(folder) as (client, _config):
+        events = search_unified_audit_log(client, AuditWindow(end - timedelta(days=61), end))
     assert len({e.record_id for e in events}) == 7_000
 
 
