@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -210,10 +212,14 @@ def test_latency_is_concurrent(sim_factory: Callable[..., Simulator]) -> None:
 
 
 def test_tokens_expire_by_their_lifetime(sim_factory: Callable[..., Simulator]) -> None:
-    sim = sim_factory(tenants=1, knobs=ServerKnobs(token_lifetime=1))
+    # exp is whole seconds, so a 1 s lifetime can be over almost at once: give 3 s, then sleep
+    # until just past the token's own exp claim rather than for a fixed time.
+    sim = sim_factory(tenants=1, knobs=ServerKnobs(token_lifetime=3))
     token = sim_token(sim, T)
     assert get(sim, token).status_code == 200
-    time.sleep(1.2)
+    payload = token.split(".")[1]
+    exp = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
+    time.sleep(max(0.0, exp - time.time()) + 0.2)
     expired = get(sim, token)
     assert expired.status_code == 401
     assert "expired" in expired.headers["WWW-Authenticate"]
