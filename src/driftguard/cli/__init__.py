@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "init",
     "investigate",
     "report",
+    "doctor",
     "sim",
 )
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from driftguard.errors import LiveReadError
+    from driftguard.live.auth import DeviceCodePrompt
+    from driftguard.live.exchange import RetryPolicy
     from driftguard.live.source import Source
     from driftguard.model import Baseline, Snapshot, TenantConfig
 
@@ -179,19 +181,30 @@ class _DemoService:
 
 def exchange_source(args: argparse.Namespace) -> Source:
     """The Exchange admin API as a Source, with the command's deadline and sign-in prompt."""
-    from driftguard.live.exchange import RetryPolicy
     from driftguard.live.service import ExchangeSource, PooledSessions
 
+    pool = PooledSessions(pool_size=int(getattr(args, "concurrency", 16)))
+    return ExchangeSource(
+        policy=retry_policy(args), device_code_prompt=sign_in_prompt(), session_factory=pool
+    )
+
+
+def retry_policy(args: argparse.Namespace) -> RetryPolicy:
+    """Retries and timeouts scaled to the command's ``--deadline``."""
+    from driftguard.live.exchange import RetryPolicy
+
     deadline = float(getattr(args, "deadline", DEFAULT_DEADLINE))
-    policy = RetryPolicy(
+    return RetryPolicy(
         deadline=deadline,
         base_delay=min(1.0, deadline / 30),
         read_timeout=min(300.0, max(1.0, deadline / 3)),
         connect_timeout=min(15.0, max(1.0, deadline / 3)),
     )
-    prompt = _device_code_prompt if _is_tty(sys.stderr) and _is_tty(sys.stdin) else None
-    pool = PooledSessions(pool_size=int(getattr(args, "concurrency", 16)))
-    return ExchangeSource(policy=policy, device_code_prompt=prompt, session_factory=pool)
+
+
+def sign_in_prompt() -> DeviceCodePrompt | None:
+    """Where a device-code sign-in shows its message: stderr, when a person is at a terminal."""
+    return _device_code_prompt if _is_tty(sys.stderr) and _is_tty(sys.stdin) else None
 
 
 def _device_code_prompt(message: str) -> None:
