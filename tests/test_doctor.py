@@ -15,10 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
 from driftguard.cli import main
+from driftguard.doctor import render
 from driftguard.sim import Simulator, graph_alerts
 from driftguard.sim.tls import make_app_certificate
 
@@ -48,7 +50,7 @@ def _doctor(capsys: Any, folder: Path, *extra: str) -> tuple[int, dict[str, dict
     )
     out = capsys.readouterr().out
     doc = json.loads(out)
-    assert doc["schema_version"] == 1
+    jsonschema.validate(doc, render.schema())
     (tenant,) = doc["tenants"]
     checks = {c["check"]: c for c in tenant["checks"]}
     assert tenant["status"] == ("fail" if code else tenant["status"])
@@ -312,3 +314,28 @@ def test_service_warnings_and_paging_fail_the_read_and_show_on_the_wire(
     assert checks["read: connectors"]["status"] == "fail"
     assert checks["wire: paging"]["status"] == "warn"
     assert "@odata.nextLink" in checks["wire: paging"]["detail"]
+
+
+def test_the_demo_tenant_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    code = main(["doctor", "--tenant", "demo", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, render.schema())
+    assert code == 0
+    (tenant,) = doc["tenants"]
+    statuses = {c["check"]: c["status"] for c in tenant["checks"]}
+    assert "fail" not in statuses.values()
+    assert statuses["read: connectors"] == statuses["read: alerts"] == "ok"
+    assert statuses["write app: admin API"] == "ok"
+
+
+def test_china_cloud_skips_the_sources_it_does_not_have(
+    one: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one.tenant(TENANT).cloud = "china"
+    code, checks = _doctor(capsys, _baseline(one, tmp_path))
+    assert code == 0, _status(checks)
+    assert "https://partner.outlook.cn" in checks["endpoints"]["detail"]
+    assert checks["read: audit log"]["status"] == "skipped"
+    assert checks["read: alerts"]["status"] == "skipped"
+    assert checks["read: connectors"]["status"] == "ok"

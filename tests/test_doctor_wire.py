@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from driftguard.doctor import render
@@ -293,6 +294,7 @@ def test_json_document_and_exit_codes() -> None:
     warned = _result(Check("wire: paging", Status.WARN, "paged", "hint"))
     failed = _result(Check("read: alerts", Status.FAIL, "403", "grant"), tenant="other")
     doc = json.loads(render.json_document([warned, failed], datetime(2026, 12, 1, tzinfo=UTC)))
+    jsonschema.validate(doc, render.schema())
     assert doc["generated_at"] == "2026-12-01T00:00:00Z"
     assert [t["status"] for t in doc["tenants"]] == ["warn", "fail"]
     assert doc["tenants"][1]["checks"][0] == {
@@ -303,3 +305,25 @@ def test_json_document_and_exit_codes() -> None:
     }
     assert exit_code([warned]) == 0
     assert exit_code([warned, failed]) == 1
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d["tenants"][0].update(status="error"),
+        lambda d: d["tenants"][0]["checks"][0].update(status="maybe"),
+        lambda d: d["tenants"][0]["checks"][0].pop("hint"),
+        lambda d: d["tenants"][0].update(checks=[]),
+        lambda d: d.update(extra=1),
+    ],
+)
+def test_the_schema_refuses_what_doctor_never_writes(damage: Any) -> None:
+    doc = json.loads(
+        render.json_document(
+            [_result(Check("endpoints", Status.OK, "fine"))], datetime(2026, 12, 1, tzinfo=UTC)
+        )
+    )
+    jsonschema.validate(doc, render.schema())
+    damage(doc)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, render.schema())

@@ -166,7 +166,9 @@ class _Run:
 
     def _observed(self, endpoints: ResolvedEndpoints) -> requests.Session:
         session = self._sessions(endpoints)
-        session.hooks["response"].append(self.observer)
+        hooks = session.hooks["response"]
+        if self.observer not in hooks:  # the demo hands out one session for every client
+            hooks.append(self.observer)
         self.session = session
         return session
 

@@ -11,6 +11,7 @@ from driftguard.doctor.model import Status, TenantDoctor
 from driftguard.textsafe import strip_unsafe
 
 SCHEMA_VERSION = 1
+SCHEMA_RESOURCE = "doctor.schema.json"
 _NAME_WIDTH = 26
 
 
@@ -73,3 +74,12 @@ def json_document(results: Sequence[TenantDoctor], generated_at: datetime) -> st
         ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def schema() -> dict[str, Any]:
+    """The packaged JSON Schema of ``json_document``'s output."""
+    from importlib import resources
+
+    text = resources.files("driftguard.doctor").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
