@@ -190,7 +190,7 @@ def test_regional_redirect_is_followed_with_a_note(
     assert code == 0, _status(checks)
     region = checks["wire: region"]
     assert region["status"] == "ok"
-    assert f"redirected to {one.host}" in region["detail"] and "followed" in region["detail"]
+    assert region["detail"] == "the admin API redirected to localhost; followed"
 
 
 def test_redirect_to_a_foreign_host_fails_and_the_token_stays_home(
@@ -203,6 +203,8 @@ def test_redirect_to_a_foreign_host_fails_and_the_token_stays_home(
     read = checks["read: connectors"]
     assert read["status"] == "fail"
     assert "redirected to 127.0.0.1" in read["detail"] and "not followed" in read["detail"]
+    region = checks["wire: region"]
+    assert region["status"] == "fail" and "127.0.0.1" in region["detail"]
     assert all(not r.authorization for r in one.foreign_requests())
 
 

@@ -23,9 +23,9 @@ from driftguard.doctor.claims import (
     claim_checks,
     claims_of,
 )
-from driftguard.doctor.model import Check, Status, TenantDoctor, Wire, exit_code
+from driftguard.doctor.model import Check, Seen, Status, TenantDoctor, Wire, exit_code
 from driftguard.doctor.redact import Redactor, sample_document
-from driftguard.doctor.shapes import Seen, ip_form, shape_checks
+from driftguard.doctor.shapes import ip_form, shape_checks
 
 FIXTURE = Path(__file__).parent / "fixtures" / "doctor" / "inbound-connectors.json"
 RESOURCE = "https://outlook.office365.com"
@@ -160,7 +160,7 @@ def test_envelope_checks_report_paging_warnings_and_redirects() -> None:
         answers=3,
         next_links=1,
         warnings=("WARNING: the result may be incomplete",),
-        redirects=("nampr01.outlook.office365.com", "nampr01.outlook.office365.com"),
+        followed=("nampr01.outlook.office365.com",),
     )
     checks = _by_name(shape_checks(None, seen))
     assert checks["wire: records"].status is Status.SKIPPED
@@ -170,6 +170,9 @@ def test_envelope_checks_report_paging_warnings_and_redirects() -> None:
     region = checks["wire: region"]
     assert region.status is Status.OK
     assert region.detail == "the admin API redirected to nampr01.outlook.office365.com; followed"
+    refused = _by_name(shape_checks(None, Seen(refused=("evil.example",))))["wire: region"]
+    assert refused.status is Status.FAIL and "not followed" in refused.detail
+    assert "exchange_domain" in refused.hint
 
 
 @pytest.mark.parametrize(

@@ -130,19 +130,26 @@ def claim_checks(
                 PERMISSION_HINT,
             )
         )
-    checks.append(_role_check(claims, purpose, app))
+    checks.append(role_check(claims, purpose))
     return checks
 
 
-def _role_check(claims: TokenClaims, purpose: Literal["read", "write"], app: str) -> Check:
+def role_check(
+    claims: TokenClaims, purpose: Literal["read", "write"], *, refused: bool = False
+) -> Check:
+    """The directory role check; ``refused`` once the admin API has answered 403."""
+    app = f"{purpose} app"
     names = ", ".join(claims.role_names) or "none"
     if purpose == "read":
         if READ_ROLES & set(claims.wids):
             return ok(f"{app} role", f"directory roles: {names}")
+        missing = f"no Global Reader directory role in the token (directory roles: {names})"
+        if refused:
+            return fail(f"{app} role", f"{missing}; the admin API answered 403", READ_ROLE_HINT)
         return warn(
             f"{app} role",
-            f"no Global Reader directory role in the token (directory roles: {names}); reads "
-            "work only if the app is in the View-Only Organization Management role group",
+            f"{missing}; reads work only if the app is in the View-Only Organization Management "
+            "role group",
             READ_ROLE_HINT,
         )
     if WRITE_ROLES & set(claims.wids):

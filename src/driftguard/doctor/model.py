@@ -46,6 +46,18 @@ _NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
+class Seen:
+    """What the admin API's answers looked like on the wire (from the session's responses)."""
+
+    answers: int = 0
+    next_links: int = 0
+    warnings: tuple[str, ...] = ()
+    followed: tuple[str, ...] = ()  # hosts the admin API redirected to, reached afterwards
+    refused: tuple[str, ...] = ()  # hosts it redirected to that driftguard did not follow
+    statuses: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class Wire:
     """What the reads returned, as received (for the shapes and the redacted sample)."""
 

@@ -12,26 +12,15 @@ import ipaddress
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from driftguard.doctor.model import Check, fail, ok, skipped, warn
+from driftguard.doctor.model import Check, Seen, fail, ok, skipped, warn
 from driftguard.normalize import NormalizeError, connector_from_record, is_empty
 
 MAX_NAMED = 10  # names listed in one detail line
 _ADDRESS_SPACE = re.compile(r"^[a-z0-9]+:.*;\d+$", re.IGNORECASE)
 IP_PROPERTIES = ("SenderIPAddresses", "EFSkipIPs")
 ENUM_PROPERTIES = ("ConnectorType", "ConnectorSource")
-
-
-@dataclass(frozen=True)
-class Seen:
-    """What the admin API's answers looked like on the wire (from the session's responses)."""
-
-    answers: int = 0
-    next_links: int = 0
-    warnings: tuple[str, ...] = ()
-    redirects: tuple[str, ...] = ()  # hosts the admin API redirected to
 
 
 def shape_checks(records: Sequence[Mapping[str, Any]] | None, seen: Seen) -> list[Check]:
@@ -209,7 +198,14 @@ def _warnings(seen: Seen) -> Check:
 
 
 def _redirects(seen: Seen) -> Check:
-    if seen.redirects:
-        hosts = _named(dict.fromkeys(seen.redirects))
+    if seen.refused:
+        return fail(
+            "wire: region",
+            f"the admin API redirected to {_named(dict.fromkeys(seen.refused))}, outside the "
+            "cloud's Exchange domain; not followed and the token was not sent",
+            "if the host is legitimate, set endpoints.exchange_domain in tenant.yaml",
+        )
+    if seen.followed:
+        hosts = _named(dict.fromkeys(seen.followed))
         return ok("wire: region", f"the admin API redirected to {hosts}; followed")
     return ok("wire: region", "no regional redirect")

@@ -1,0 +1,137 @@
+"""One small read from every source a nightly run uses, each through the investigation's or the
+live reader's own function, each turned into a Check and the rows it returned."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from driftguard.doctor.model import Check, fail, ok, skipped
+from driftguard.errors import DriftguardError
+
+if TYPE_CHECKING:
+    import requests
+
+    from driftguard.live.clouds import ResolvedEndpoints
+    from driftguard.live.exchange import ExchangeClient
+    from driftguard.model import TenantConfig
+
+ALERTS_PATH = "/v1.0/security/alerts_v2"
+ALERTS_HINT = (
+    "grant the read app the Microsoft Graph application permission SecurityAlert.Read.All with "
+    "admin consent, or leave alerts out of investigations with --skip alerts"
+)
+AUDIT_HINT = "the app needs the View-Only Audit Logs (or Audit Logs) Exchange role"
+SAMPLE_HINT = "save a sample with --save-sample and attach it to a driftguard bug report"
+
+Rows = tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Read:
+    check: Check
+    rows: Rows = ()
+
+
+def failed(name: str, exc: DriftguardError, hint: str | None = None) -> Check:
+    return fail(name, exc.message, hint or exc.hint or "")
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def connectors(client: ExchangeClient) -> Read:
+    from driftguard.live.service import READ_CMDLET, READ_PARAMETERS
+
+    name = "read: connectors"
+    try:
+        rows = tuple(client.invoke(READ_CMDLET, READ_PARAMETERS))
+    except DriftguardError as exc:
+        return Read(failed(name, exc))
+    return Read(ok(name, f"{READ_CMDLET}: {plural(len(rows), 'connector')}"), rows)
+
+
+def blocked(client: ExchangeClient) -> Read:
+    from driftguard.investigate.blocked import get_blocked
+
+    name = "read: blocked connectors"
+    try:
+        found = get_blocked(client)
+    except DriftguardError as exc:
+        return Read(failed(name, exc))
+    return Read(
+        ok(name, f"Get-BlockedConnector: {len(found)} blocked"), tuple(b.raw for b in found)
+    )
+
+
+def audit(client: ExchangeClient, config: TenantConfig, now: datetime, span: timedelta) -> Read:
+    from driftguard.investigate.auditlog import (
+        AuditRecordError,
+        AuditWindow,
+        event_from_row,
+        unified_audit_rows,
+    )
+
+    name = "read: audit log"
+    if config.cloud == "china":
+        return Read(skipped(name, "Search-UnifiedAuditLog returns nothing in the China cloud"))
+    rows: list[Mapping[str, Any]] = []
+    operations: set[str] = set()
+    try:
+        for row in unified_audit_rows(client, AuditWindow(now - span, now)):
+            operations.add(event_from_row(row).operation)  # the investigation's own parser
+            rows.append(row)
+    except AuditRecordError as exc:
+        return Read(fail(name, f"audit record {len(rows) + 1} cannot be read: {exc}", SAMPLE_HINT))
+    except DriftguardError as exc:
+        return Read(failed(name, exc, None if exc.hint else AUDIT_HINT))
+    kinds = f" ({', '.join(sorted(operations))})" if operations else ""
+    hours = span / timedelta(hours=1)
+    detail = f"{plural(len(rows), 'connector event')}{kinds} in the last {hours:g} h"
+    return Read(ok(name, f"Search-UnifiedAuditLog: {detail}"), tuple(rows))
+
+
+def message_trace(client: ExchangeClient, now: datetime, span: timedelta, limit: int) -> Read:
+    from driftguard.investigate.messagetrace import TraceRowError, received_at, trace_rows
+
+    name = "read: message trace"
+    try:
+        rows = tuple(itertools.islice(trace_rows(client, now - span, now, page_size=limit), limit))
+    except DriftguardError as exc:
+        return Read(failed(name, exc))
+    latest: datetime | None = None
+    for number, row in enumerate(rows, start=1):
+        try:
+            received = received_at(row.get("Received"))
+        except TraceRowError as exc:
+            return Read(
+                fail(name, f"message trace row {number} cannot be read: {exc}", SAMPLE_HINT)
+            )
+        latest = received if latest is None else max(latest, received)
+    newest = f", newest {latest:%Y-%m-%d %H:%M} UTC" if latest else ""
+    detail = f"{plural(len(rows), 'row')} (first page of at most {limit}){newest}"
+    return Read(ok(name, f"Get-MessageTraceV2: {detail}"), rows)
+
+
+def alerts(config: TenantConfig, endpoints: ResolvedEndpoints, session: requests.Session) -> Read:
+    from driftguard.investigate.alerts import SERVICE_SOURCE
+    from driftguard.investigate.graph import graph_client
+
+    name = "read: alerts"
+    if endpoints.cloud == "china":
+        return Read(skipped(name, "Graph alerts are not read in the China cloud"))
+    graph = graph_client(config, endpoints, session)
+    params = {"$top": "1", "$filter": f"serviceSource eq '{SERVICE_SOURCE}'"}
+    try:
+        payload = graph.get(ALERTS_PATH, params)
+    except DriftguardError as exc:
+        return Read(failed(name, exc, ALERTS_HINT))
+    value = payload.get("value")
+    if not isinstance(value, list):
+        return Read(fail(name, "Graph alerts_v2 answered without a value list", ALERTS_HINT))
+    rows = tuple(v for v in value[:1] if isinstance(v, dict))
+    return Read(ok(name, f"Graph alerts_v2 ($top=1): {plural(len(value), 'alert')}"), rows)
