@@ -8,6 +8,7 @@ refusing alerts, unreadable audit records.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -132,8 +133,9 @@ def test_missing_role_is_a_403_that_names_the_role(
     assert role["status"] == "fail"
     assert "Global Reader" in role["detail"] and "403" in role["detail"]
     assert "View-Only Organization Management" in role["hint"]
-    assert checks["read: connectors"]["status"] == "fail"
-    assert "403" in checks["read: connectors"]["detail"]
+    for source in ("connectors", "blocked connectors", "audit log", "message trace"):
+        assert checks[f"read: {source}"]["status"] == "fail", source
+        assert "403" in checks[f"read: {source}"]["detail"]
     assert checks["wire: records"]["status"] == "skipped"
 
 
@@ -177,7 +179,8 @@ def test_wrong_cloud_asks_for_the_wrong_audience(
     assert "https://outlook.office365.us" in checks["endpoints"]["detail"]
     sign_in = checks["read app sign-in"]
     assert sign_in["status"] == "fail"
-    assert "500011" in sign_in["detail"] or "500011" in (sign_in["hint"] or "")
+    assert "500011" in sign_in["detail"]
+    assert "check the cloud" in sign_in["hint"]
     assert "read: connectors" not in checks  # no token, no read
 
 
@@ -341,3 +344,24 @@ def test_china_cloud_skips_the_sources_it_does_not_have(
     assert checks["read: audit log"]["status"] == "skipped"
     assert checks["read: alerts"]["status"] == "skipped"
     assert checks["read: connectors"]["status"] == "ok"
+
+
+def test_an_unknown_cloud_fails_the_endpoints_check_before_any_request(
+    one: Simulator, tmp_path: Path
+) -> None:
+    from driftguard.baseline.load import load_baseline
+    from driftguard.doctor.probe import Options, examine
+
+    config = load_baseline(_baseline(one, tmp_path), [TENANT]).tenants[TENANT].config
+    before = len(one.requests_log)
+
+    def no_sessions(_endpoints: Any) -> Any:
+        raise AssertionError("no session may be opened")
+
+    result = examine(
+        dataclasses.replace(config, cloud="mars"), no_sessions, Options(now=datetime.now(UTC))
+    )
+    (check,) = result.checks
+    assert check.name == "endpoints" and check.status.value == "fail"
+    assert "unknown cloud 'mars'" in check.detail and "global" in check.hint
+    assert len(one.requests_log) == before
