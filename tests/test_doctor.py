@@ -365,3 +365,38 @@ def test_an_unknown_cloud_fails_the_endpoints_check_before_any_request(
     assert check.name == "endpoints" and check.status.value == "fail"
     assert "unknown cloud 'mars'" in check.detail and "global" in check.hint
     assert len(one.requests_log) == before
+
+
+@pytest.mark.parametrize("right", [True, False])
+def test_secrets_and_tokens_never_reach_the_output(
+    one: Simulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    right: bool,
+) -> None:
+    folder = _baseline(one, tmp_path)
+    read_app = one.apps[0]
+    secret = read_app.secret if right else "Wr0ng~secret~value~1234567890"
+    assert secret
+    monkeypatch.setenv("DG_READ_SECRET", secret)
+    _edit_tenant_yaml(
+        folder,
+        lambda data: data.update(
+            auth={"client_id": read_app.client_id, "client_secret_env": "DG_READ_SECRET"}
+        ),
+    )
+    sample = tmp_path / "sample.json"
+    capsys.readouterr()
+    code = main(
+        ["doctor", "--baseline", str(folder), "--tenant", TENANT, "--save-sample", str(sample)]
+    )
+    captured = capsys.readouterr()
+    written = sample.read_text(encoding="utf-8") if sample.exists() else ""
+    for text in (captured.out, captured.err, written):
+        assert secret not in text
+        assert "eyJ" not in text  # no JWT, ours or the service's
+    if right:
+        assert code == 0 and "secret credential of app" in captured.out
+    else:
+        assert code == 1 and "7000215" in captured.out and not sample.exists()
