@@ -273,6 +273,15 @@ def test_audit_data_is_redacted_inside_and_stays_a_string() -> None:
     assert inner["CreationTime"] == audit_data["CreationTime"]
 
 
+def test_principals_that_are_not_addresses_are_replaced_whole() -> None:
+    redactor = Redactor()
+    row = {"UserId": "Fabrikam Relay Automation", "UserKey": "10032001A1B2C3D4", "Actor": "x@y.com"}
+    out = redactor.redact(row)
+    assert out["UserId"] == "principal-1" and out["UserKey"] == "principal-2"
+    assert out["Actor"].startswith("user-") and out["Actor"].endswith(".example")
+    assert redactor.redact({"UserIds": "Fabrikam Relay Automation"})["UserIds"] == "principal-1"
+
+
 # --------------------------------------------------------------------------- rendering
 
 

@@ -6,7 +6,8 @@ replaced by placeholders, the same input by the same placeholder within one samp
 documentation ranges (``198.51.100.x``, ``203.0.113.x``, ``192.0.2.x``, then ``198.18/15``) with
 the last octet and the prefix kept, so single addresses, CIDR and CIDR with host bits keep their
 form; addresses by ``user-N@domain-N.example``, free text by ``connector-N``/``comment-N``/
-``text-N``. Property names, value forms (``smtp:x;1``, ``/25``, ``:port``) and JSON types are kept.
+``text-N``, other principals (an app's name) by ``principal-N``. Property names, value forms
+(``smtp:x;1``, ``/25``, ``:port``) and JSON types are kept.
 Audit rows' ``AuditData`` (a JSON string) is redacted inside and written back as a string.
 
 The file is a raw InvokeCommand body, so ``driftguard diff --live SAMPLE`` reads it; the other
@@ -71,6 +72,8 @@ TEXT_KEYS: Mapping[str, str] = {
     "description": "text",
     "displayname": "text",
 }
+# Who did something: a UPN keeps its form, anything else (an app's name, a PUID) is replaced whole.
+PRINCIPAL_KEYS = frozenset({"userid", "userids", "userkey", "actor", "upn"})
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,63})")
 _IPV4 = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?![\w.])")
@@ -152,6 +155,8 @@ class Redactor:
             parsed = _json(value)
             if parsed is not None:
                 return json.dumps(self.redact(parsed), ensure_ascii=False)
+        if lowered in PRINCIPAL_KEYS and value.strip() and not _EMAIL.fullmatch(value.strip()):
+            return self._placeholder("principal", value, lambda n: f"principal-{n}")
         return self.scrub(value)
 
     def scrub(self, text: str) -> str:
