@@ -124,10 +124,9 @@ def alerts(config: TenantConfig, endpoints: ResolvedEndpoints, session: requests
     name = "read: alerts"
     if endpoints.cloud == "china":
         return Read(skipped(name, "Graph alerts are not read in the China cloud"))
-    graph = graph_client(config, endpoints, session)
     params = {"$top": "1", "$filter": f"serviceSource eq '{SERVICE_SOURCE}'"}
     try:
-        payload = graph.get(ALERTS_PATH, params)
+        payload = graph_client(config, endpoints, session).get(ALERTS_PATH, params)
     except DriftguardError as exc:
         return Read(failed(name, exc, ALERTS_HINT))
     value = payload.get("value")
