@@ -334,6 +334,19 @@ def test_the_demo_tenant_passes(capsys: pytest.CaptureFixture[str]) -> None:
     assert statuses["write app: admin API"] == "ok"
 
 
+def test_an_unwritable_demo_folder_fails_with_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker))
+    capsys.readouterr()
+    code = main(["doctor", "--tenant", "demo"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "demo tenant" in out and "fix: set XDG_DATA_HOME to a writable folder" in out
+
+
 def test_china_cloud_skips_the_sources_it_does_not_have(
     one: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

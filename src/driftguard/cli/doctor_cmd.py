@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING, Any
 from driftguard.cli._common import add_baseline, add_tenants
 
 if TYPE_CHECKING:
+    import requests
+
     from driftguard.doctor.model import TenantDoctor
-    from driftguard.doctor.probe import Options, SessionFactory
+    from driftguard.doctor.probe import Options
+    from driftguard.live.clouds import ResolvedEndpoints
     from driftguard.model import TenantConfig
 
 DEFAULT_DEADLINE = 120.0
@@ -101,24 +104,37 @@ def _examine(config: TenantConfig, options: Options) -> TenantDoctor:
             return examine(config, pool, options)
         finally:
             pool.close()
+    from driftguard.doctor.model import TenantDoctor, fail
     from driftguard.sim.inprocess import DEMO_HOST, demo_environment
 
-    env = demo_environment()
-    factory: SessionFactory = lambda _endpoints: env.session  # noqa: E731
+    try:
+        env = demo_environment()
+    except OSError as exc:
+        problem = fail(
+            "demo tenant",
+            f"cannot prepare the demo tenant's data folder: {exc.strerror or exc}",
+            "set XDG_DATA_HOME to a writable folder",
+        )
+        return TenantDoctor(config.name, config.tenant_id, (problem,))
+
+    def demo_session(_endpoints: ResolvedEndpoints) -> requests.Session:
+        return env.session  # every request reaches the in-process simulator
+
     demo = dataclasses.replace(env.tenant, name=config.name)
-    return examine(demo, factory, dataclasses.replace(options, graph_host=DEMO_HOST))
+    return examine(demo, demo_session, dataclasses.replace(options, graph_host=DEMO_HOST))
 
 
 def _save_sample(result: TenantDoctor, path: str) -> None:
     import json
 
     from driftguard.doctor.model import Status
+    from driftguard.doctor.reads import CONNECTORS
     from driftguard.doctor.redact import sample_document
     from driftguard.errors import LiveReadError
     from driftguard.fsutil import write_atomic
 
-    reads = {c.name: c.status for c in result.checks}
-    if reads.get("read: connectors") is not Status.OK:
+    statuses = {c.name: c.status for c in result.checks}
+    if statuses.get(CONNECTORS) is not Status.OK:
         raise LiveReadError(
             f"no sample written to {path}: the connectors of tenant {result.tenant} could not "
             "be read",

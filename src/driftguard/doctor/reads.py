@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from driftguard.live.exchange import ExchangeClient
     from driftguard.model import TenantConfig
 
+CONNECTORS = "read: connectors"
 ALERTS_PATH = "/v1.0/security/alerts_v2"
 ALERTS_HINT = (
     "grant the read app the Microsoft Graph application permission SecurityAlert.Read.All with "
@@ -47,7 +48,7 @@ def plural(count: int, noun: str) -> str:
 def connectors(client: ExchangeClient) -> Read:
     from driftguard.live.service import READ_CMDLET, READ_PARAMETERS
 
-    name = "read: connectors"
+    name = CONNECTORS
     try:
         rows = tuple(client.invoke(READ_CMDLET, READ_PARAMETERS))
     except DriftguardError as exc:
