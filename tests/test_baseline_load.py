@@ -244,7 +244,7 @@ def test_oversized_file(tmp_path: Path) -> None:
         ("EFUsers: [a@x.com, 7]", "EFUsers[1]: expected text", 3, 20),
         ("SenderIPAddresses: [1.2.3.4, '::1']", "'::1' is IPv6", 3, 30),
         ("SenderIPAddresses: [10.0.0.0/16]", "'10.0.0.0/16' is wider than /24", 3, 21),
-        ("SenderIPAddresses: [10.0.0.1/24]", "host bits set", 3, 21),
+        ("SenderIPAddresses: [10.0.0.1/16]", "'10.0.0.1/16' is wider than /24", 3, 21),
         ("SenderIPAddresses: [300.1.1.1]", "not an IPv4 address", 3, 21),
         ("SenderIPAddresses: 10.0.0.0/8", "wider than /24", 3, 20),
         ("EFSkipIPs: [nonsense]", "EFSkipIPs: not an IP address", 3, 13),
