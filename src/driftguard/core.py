@@ -166,8 +166,7 @@ def _without(tenant: TenantBaseline, unreadable: Sequence[Unreadable]) -> Tenant
         bc
         for bc in tenant.connectors
         if not (
-            (bc.connector.guid and bc.connector.guid in guids)
-            or bc.connector.name.lower() in names
+            (bc.connector.guid and bc.connector.guid in guids) or bc.connector.name.lower() in names
         )
     )
     return TenantBaseline(tenant.config, kept)

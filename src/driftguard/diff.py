@@ -192,12 +192,15 @@ def unpinned_properties(tenant: TenantBaseline, live: Sequence[Connector]) -> tu
     for conn in live:
         bc = file_of.get(id(conn))
         pinned = {k.lower() for k in bc.connector.unmodelled} if bc is not None else set()
-        for key in conn.unknown:
-            value = conn.other.get(key)
-            if key.lower() in pinned or is_empty(value):
-                continue
-            out.append(Unpinned(conn, key, value, bc.path if bc is not None else None))
+        for key, value in pinnable(conn).items():
+            if key.lower() not in pinned:
+                out.append(Unpinned(conn, key, value, bc.path if bc is not None else None))
     return tuple(out)
+
+
+def pinnable(live: Connector) -> dict[str, Any]:
+    """The live connector's unmodelled properties whose value is not empty, null or false."""
+    return {k: live.other[k] for k in live.unknown if not is_empty(live.other.get(k))}
 
 
 def findings_for(tenant: TenantBaseline, live: Sequence[Connector]) -> tuple[Finding, ...]:

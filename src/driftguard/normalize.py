@@ -125,9 +125,7 @@ def canonical_list(
     return tuple(sorted(unique, key=lambda i: sort_key(kind, i)))
 
 
-def _canonical_ipv4_list(
-    items: Iterable[str], notes: list[str] | None = None
-) -> tuple[str, ...]:
+def _canonical_ipv4_list(items: Iterable[str], notes: list[str] | None = None) -> tuple[str, ...]:
     """SenderIPAddresses members parsed once each: the hot path of normalising a big tenant.
 
     Plain dotted-decimal forms (all the service ever returns) are checked by one regular
