@@ -26,7 +26,7 @@ from driftguard.baseline.load import (
 )
 from driftguard.baseline.schemas import SCHEMA_DIR, connector_schema
 from driftguard.errors import BaselineError, Problem
-from driftguard.properties import READ_ONLY, SETTABLE
+from driftguard.properties import READ_ONLY, SETTABLE, UNMODELLED
 
 TENANT_YAML = "tenant_id: 5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13\n"
 GOOD = """\
@@ -464,7 +464,8 @@ def test_connector_schema_file_matches_the_property_table() -> None:
     assert on_disk == json.loads(json.dumps(connector_schema())), (
         "regenerate with: python -m driftguard.baseline.schemas"
     )
-    assert set(on_disk["properties"]) == {p.name for p in SETTABLE} | {"Guid"}
+    assert set(on_disk["properties"]) == {p.name for p in SETTABLE} | {"Guid", UNMODELLED}
+    assert on_disk["properties"][UNMODELLED]["type"] == "object"
     assert not (set(on_disk["properties"]) & (READ_ONLY - {"Guid"}))
 
 
