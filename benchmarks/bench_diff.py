@@ -2,7 +2,7 @@
 the same tenant at 200 connectors (target: ratio <= 12 for 10x the data, large case < 1 s CPU).
 
 Measured: CPU seconds (``time.process_time``) of ``driftguard.diff.findings_for`` (matching,
-comparison, deepdiff on the drifted pairs, risk rating) on canonical connectors: best of 7
+comparison, deepdiff on pinned Unmodelled properties, risk rating) on canonical connectors: best of 7
 interleaved rounds after a warm-up (the small case as the mean of 10 calls per round).
 
 A second record times the whole per-tenant pipeline from raw wire records

@@ -156,9 +156,9 @@ def unmodelled_changes(base: Connector, live: Connector) -> tuple[UnmodelledChan
                 case _:
                     parts.append(f"{where}value changed")
         if added:
-            parts.append("added " + ", ".join(added))
+            parts.append("added " + _few(added))
         if removed:
-            parts.append("removed " + ", ".join(removed))
+            parts.append("removed " + _few(removed))
         out.append(
             UnmodelledChange(
                 key,
@@ -303,6 +303,11 @@ def _as_value(value: Any) -> Value:
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _few(items: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(i if len(i) <= 80 else i[:79] + "…" for i in items[:limit])
+    return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
 
 
 def _member(value: Any) -> str:

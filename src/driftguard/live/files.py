@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from driftguard.errors import LiveReadError, ServiceError, TruncatedReadError
-from driftguard.live.wire import error_detail
+from driftguard.live.wire import json_error_text, short
 from driftguard.model import Snapshot, TenantConfig
 from driftguard.normalize import NormalizeError, connector_from_record
 from driftguard.properties import SETTABLE, Kind, is_sidecar
@@ -121,9 +121,9 @@ def parse_live(data: bytes, path: str) -> LiveFile:
     if "value" in doc and isinstance(doc.get("value"), list):
         return _invoke_body(doc, path)
     if "error" in doc and isinstance(doc["error"], Mapping):
-        text = error_detail(json.dumps(doc).encode("utf-8")).text
         raise ServiceError(
-            f"{path}: the file holds a service error, not connectors: {text}",
+            f"{path}: the file holds a service error, not connectors: "
+            f"{short(json_error_text(doc), 300)}",
             hint="the read that saved it failed; fix what the message says and read again",
         )
     if any(k.lower() == "name" for k in doc):
