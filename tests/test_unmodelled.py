@@ -182,3 +182,22 @@ def test_init_pins_unmodelled_properties(tmp_path: Path) -> None:
     common = ["--baseline", str(root), "--tenant", "contoso", "--live", str(live)]
     assert main(["validate", "--baseline", str(root)]) == 0
     assert main(["diff", *common]) == 0
+
+
+def test_an_unknown_connector_with_an_unmodelled_property_says_adopt_pins_it(
+    tmp_path: Path,
+) -> None:
+    root = write_baseline(tmp_path / "baseline", [HYBRID])
+    records = [wire(HYBRID), wire(PARTNER, SenderCertificateIssuer=ISSUER)]
+    result = diff_files(root, write_live(tmp_path / "live.json", records))
+    assert [f.kind for f in result.findings] == [FindingKind.UNKNOWN]
+    [warning] = result.warnings
+    assert "SenderCertificateIssuer" in warning and "driftguard adopt" in warning
+
+
+def test_bookkeeping_at_the_top_level_of_a_file_is_refused_as_read_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_baseline(tmp_path / "baseline", [{**PARTNER, "ExchangeObjectId": "x"}])
+    assert main(["validate", "--baseline", str(root)]) == 1
+    assert "ExchangeObjectId is read-only" in capsys.readouterr().err

@@ -235,3 +235,30 @@ def test_an_outbound_record_in_an_invokecommand_body_is_refused_too(tmp_path: Pa
     body = json.dumps({"@adminapi.warnings": [], "value": [outbound]}).encode()
     with pytest.raises(LiveReadError, match="outbound connector"):
         parse_live(body, "body.json")
+
+
+# --------------------------------------------------------------------------- point 2: new ones
+
+
+def test_a_property_the_service_adds_warns_until_adopt_pins_it(
+    base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = _records("inbound.powershell.json")
+    records[1]["SenderCertificateIssuer"] = "CN=Fabrikam Issuing CA 02, O=Fabrikam Inc"
+    live = _write(tmp_path / "live.json", records)
+    code, tenant, _ = _diff_json(base, live, capsys)
+    assert (code, tenant["findings"]) == (0, [])
+    [warning] = tenant["warnings"]
+    assert "fabrikam-partner.yaml" in warning and "Unmodelled:" in warning
+
+    common = ["--baseline", str(base), "--tenant", "contoso", "--live", str(live)]
+    assert main(["adopt", *common]) == 0
+    capsys.readouterr()
+    assert _diff_json(base, live, capsys)[:2] == (0, {**tenant, "warnings": []})
+
+    records[1]["SenderCertificateIssuer"] = "CN=Someone Else"
+    code, tenant, _ = _diff_json(base, _write(live, records), capsys)
+    assert code == 2
+    [finding] = tenant["findings"]
+    assert finding["field"] == "Unmodelled.SenderCertificateIssuer"
+    assert finding["live"] == "CN=Someone Else"
