@@ -201,3 +201,17 @@ def test_bookkeeping_at_the_top_level_of_a_file_is_refused_as_read_only(
     root = write_baseline(tmp_path / "baseline", [{**PARTNER, "ExchangeObjectId": "x"}])
     assert main(["validate", "--baseline", str(root)]) == 1
     assert "ExchangeObjectId is read-only" in capsys.readouterr().err
+
+
+def test_plan_does_not_call_unmodelled_drift_a_match(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_baseline(tmp_path / "baseline", [HYBRID, _pinned(SenderCertificateIssuer=ISSUER)])
+    live = write_live(
+        tmp_path / "live.json", [wire(HYBRID), wire(PARTNER, SenderCertificateIssuer="CN=New")]
+    )
+    argv = ["plan", "--baseline", str(root), "--tenant", "contoso", "--live", str(live)]
+    assert main([*argv, "--out", str(tmp_path / "plan.json")]) == 0
+    out = capsys.readouterr().out
+    assert "match the baseline" not in out and "No action driftguard can take" in out
+    assert "Unmodelled.SenderCertificateIssuer is not a settable property" in out
