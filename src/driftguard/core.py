@@ -127,7 +127,8 @@ def tenant_report(
     today: date,
 ) -> TenantReport:
     """Diff + risk + suppression + warnings for one tenant. A record that cannot be read makes
-    the tenant ``error`` (never ``ok``)."""
+    the tenant ``error`` (never ``ok``), naming that connector; the others are still judged and
+    their findings reported."""
     name = tenant.config.name
     warnings = [*snapshot.warnings]
     live, unreadable = read_connectors(snapshot)
