@@ -2,8 +2,8 @@
 the same tenant at 200 connectors (target: ratio <= 12 for 10x the data, large case < 1 s CPU).
 
 Measured: CPU seconds (``time.process_time``) of ``driftguard.diff.findings_for`` (matching,
-comparison, deepdiff on the drifted pairs, risk rating) on canonical connectors: best of 7
-interleaved rounds after a warm-up (the small case as the mean of 10 calls per round).
+comparison, deepdiff on pinned Unmodelled properties, risk rating) on canonical connectors: best
+of 7 interleaved rounds after a warm-up (the small case as the mean of 10 calls per round).
 
 A second record times the whole per-tenant pipeline from raw wire records
 (``core.tenant_report``: normalising 440,000 list members, matching, diff, risk, warnings), best of

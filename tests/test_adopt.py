@@ -51,6 +51,7 @@ def _live_matching_baseline(base: Path, path: Path) -> Path:
     records = []
     for file in sorted((base / TENANT / "inbound").glob("*.yaml")):
         record = yaml.safe_load(file.read_text(encoding="utf-8"))
+        record.update(record.pop("Unmodelled", {}))  # the service lists them like any other
         record["Identity"] = record["Name"]
         records.append(record)
     path.write_text(json.dumps(records), encoding="utf-8")

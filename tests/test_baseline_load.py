@@ -26,7 +26,7 @@ from driftguard.baseline.load import (
 )
 from driftguard.baseline.schemas import SCHEMA_DIR, connector_schema
 from driftguard.errors import BaselineError, Problem
-from driftguard.properties import READ_ONLY, SETTABLE
+from driftguard.properties import READ_ONLY, SETTABLE, UNMODELLED
 
 TENANT_YAML = "tenant_id: 5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13\n"
 GOOD = """\
@@ -244,7 +244,7 @@ def test_oversized_file(tmp_path: Path) -> None:
         ("EFUsers: [a@x.com, 7]", "EFUsers[1]: expected text", 3, 20),
         ("SenderIPAddresses: [1.2.3.4, '::1']", "'::1' is IPv6", 3, 30),
         ("SenderIPAddresses: [10.0.0.0/16]", "'10.0.0.0/16' is wider than /24", 3, 21),
-        ("SenderIPAddresses: [10.0.0.1/24]", "host bits set", 3, 21),
+        ("SenderIPAddresses: [10.0.0.1/16]", "'10.0.0.1/16' is wider than /24", 3, 21),
         ("SenderIPAddresses: [300.1.1.1]", "not an IPv4 address", 3, 21),
         ("SenderIPAddresses: 10.0.0.0/8", "wider than /24", 3, 20),
         ("EFSkipIPs: [nonsense]", "EFSkipIPs: not an IP address", 3, 13),
@@ -464,7 +464,8 @@ def test_connector_schema_file_matches_the_property_table() -> None:
     assert on_disk == json.loads(json.dumps(connector_schema())), (
         "regenerate with: python -m driftguard.baseline.schemas"
     )
-    assert set(on_disk["properties"]) == {p.name for p in SETTABLE} | {"Guid"}
+    assert set(on_disk["properties"]) == {p.name for p in SETTABLE} | {"Guid", UNMODELLED}
+    assert on_disk["properties"][UNMODELLED]["type"] == "object"
     assert not (set(on_disk["properties"]) & (READ_ONLY - {"Guid"}))
 
 

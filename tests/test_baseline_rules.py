@@ -145,7 +145,8 @@ def test_rules_accept_raw_lowercase_type_and_plain_strings() -> None:
         ("0.0.0.0/0", "wider than /24"),
         ("2001:db8::1", "IPv6"),
         ("2001:db8::/64", "IPv6"),
-        ("198.51.100.7/24", "host bits"),
+        ("198.51.100.7/24", None),  # host bits: Microsoft's own example form
+        ("192.168.0.1/25", None),
         ("198.51.100.300", "not an IPv4 address"),
         ("mail.contoso.com", "not an IPv4 address"),
         ("198.51.100.1-198.51.100.9", "not an IPv4 address"),

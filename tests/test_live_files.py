@@ -157,12 +157,17 @@ def test_undecodable_and_missing_files(tmp_path: Path) -> None:
 
 
 def test_unreadable_record_is_an_error_not_a_verdict(tmp_path: Path) -> None:
+    """The odd record fails its own connector loudly; the other baseline files are still judged
+    (here: the other two are missing from the file), and Hybrid relay is not reported as missing."""
     live = tmp_path / "v6.json"
     live.write_text(json.dumps({"value": [wire(HYBRID, SenderIPAddresses=["2001:db8::1"])]}))
     result = diff_files(_baseline(tmp_path), live)
     assert result.status is Status.ERROR
     assert result.error is not None and "IPv6" in result.error and "Hybrid relay" in result.error
-    assert result.findings == ()
+    assert {(f.kind.value, f.connector) for f in result.findings} == {
+        ("missing", "Fabrikam partner TLS"),
+        ("missing", "Legacy scanner"),
+    }
 
 
 # --------------------------------------------------------------------------- snapshots

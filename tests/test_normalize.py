@@ -80,7 +80,33 @@ def test_ipv4_fast_path_agrees_with_ipaddress(members: list[tuple[int, int, bool
     assert canonical_value(BY_NAME["SenderIPAddresses"], texts) == expected
 
 
-@pytest.mark.parametrize("text", ["10.0.0.5/24", "01.2.3.4", "1.2.3", "1.2.3.4/33", "\u0661.2.3.4"])
+@pytest.mark.parametrize("text", ["01.2.3.4", "1.2.3", "1.2.3.4/33", "\u0661.2.3.4", "a.b.c.d/24"])
 def test_ipv4_odd_forms_refused(text: str) -> None:
     with pytest.raises(NormalizeError, match="SenderIPAddresses"):
         canonical_value(BY_NAME["SenderIPAddresses"], [text])
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("192.168.0.1/25", "192.168.0.0/25"),
+        ("10.0.0.5/24", "10.0.0.0/24"),
+        (" 10.0.0.9/31", "10.0.0.8/31"),
+    ],
+)
+def test_ipv4_host_bits_mean_the_network_with_a_note(written: str, meant: str) -> None:
+    """Microsoft's own New-InboundConnector example writes 192.168.0.1/25: it is compared by the
+    addresses it covers, and a note says how it was written."""
+    notes: list[str] = []
+    value = canonical_value(BY_NAME["SenderIPAddresses"], [written, "203.0.113.7"], notes)
+    assert value == (meant, "203.0.113.7/32")
+    [note] = notes
+    assert repr(written.strip()) in note and f"compared as {meant}" in note
+
+
+def test_ipv4_exact_forms_need_no_note() -> None:
+    notes: list[str] = []
+    canonical_value(
+        BY_NAME["SenderIPAddresses"], ["192.168.0.0/25", "203.0.113.7/32", "1.2.3.4"], notes
+    )
+    assert notes == []

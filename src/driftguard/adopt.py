@@ -5,8 +5,10 @@ writes the live state of the chosen connectors into their baseline files (a new 
 unknown connector, a rewrite for a changed one, a removal for a missing one only when asked), so
 that afterwards ``driftguard diff`` is clean. Files are written in one canonical form: Name, then
 Guid (pinned), then every other settable property in ``properties.SETTABLE`` order, only where
-it differs from the service default, with canonical values. A connector whose file already
-matches the live state is never rewritten, so adopting a clean tenant changes no byte.
+it differs from the service default, with canonical values, then ``Unmodelled:`` with the live
+properties driftguard does not model (those with a value, and those the old file pinned), as the
+service wrote them. A connector whose file already matches the live state is never rewritten,
+so adopting a clean tenant changes no byte.
 
 ``plan_adoption`` is pure (values in, FileChanges out); ``write_changes`` performs them atomically.
 """
@@ -24,7 +26,7 @@ from typing import Any
 from driftguard.errors import InputError
 from driftguard.fsutil import write_atomic
 from driftguard.model import BaselineConnector, Connector, TenantBaseline, TenantConfig
-from driftguard.properties import REQUIRED_IN_BASELINE, SETTABLE, Value
+from driftguard.properties import REQUIRED_IN_BASELINE, SETTABLE, UNMODELLED, Value
 
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
 _MAX_SLUG = 60
@@ -65,7 +67,7 @@ def plan_adoption(
     by default every unknown and every changed connector is adopted. Missing connectors (files
     with no live connector) are deleted only with ``remove_missing``.
     """
-    from driftguard.diff import changed_fields, match
+    from driftguard.diff import changed_fields, match, pinnable, unmodelled_changes
 
     matching = match(tenant.connectors, live)
     drifted = changed_fields([(bc.connector, lv) for bc, lv in matching.pairs])
@@ -85,9 +87,12 @@ def plan_adoption(
     for (bc, lv), fields in zip(matching.pairs, drifted, strict=True):
         if not chosen(bc.connector.name, lv.name):
             continue
+        pinned = {k.lower() for k in bc.connector.unmodelled}
+        fields |= {f"{UNMODELLED}.{c.key}" for c in unmodelled_changes(bc.connector, lv)}
+        fields |= {f"{UNMODELLED}.{k}" for k in pinnable(lv) if k.lower() not in pinned}
         if not fields:
             continue  # the file already says what is live: leave every byte alone
-        content = _header(Path(bc.path)) + connector_yaml(lv)
+        content = _header(Path(bc.path)) + connector_yaml(lv, keep=bc.connector.unmodelled)
         why = "changed: " + ", ".join(sorted(fields))
         changes.append(FileChange(Action.UPDATE, Path(bc.path), lv.name, content, why))
     for lv in matching.unknown:
@@ -138,8 +143,12 @@ def write_changes(changes: Iterable[FileChange]) -> None:
 # --------------------------------------------------------------------------- file content
 
 
-def connector_yaml(conn: Connector) -> str:
-    """A connector as its baseline file: Name, Guid, then non-default properties in table order."""
+def connector_yaml(conn: Connector, keep: Iterable[str] = ()) -> str:
+    """A connector as its baseline file: Name, Guid, then non-default properties in table order,
+    then ``Unmodelled:`` with the live properties driftguard does not model that have a value or
+    are named in ``keep`` (what the old file pinned)."""
+    from driftguard.diff import pinnable
+
     lines = [_line("Name", conn.name)]
     if conn.guid:
         lines.append(_line("Guid", conn.guid.lower()))
@@ -150,6 +159,12 @@ def connector_yaml(conn: Connector) -> str:
         if value == prop.default and prop.name not in REQUIRED_IN_BASELINE:
             continue
         lines.append(_line(prop.name, value))
+    wanted = {k.lower() for k in keep}
+    unmodelled = pinnable(conn) | {
+        k: conn.other.get(k) for k in conn.unknown if k.lower() in wanted
+    }
+    if unmodelled:
+        lines.append(_dump({UNMODELLED: dict(sorted(unmodelled.items()))}, flow=False))
     return "".join(lines)
 
 

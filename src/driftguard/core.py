@@ -6,14 +6,17 @@ Pure: the snapshot, the ignore entries and today's date are passed in.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from driftguard.diff import findings_for
+from driftguard.diff import findings_for, unpinned_properties
 from driftguard.errors import LiveReadError
 from driftguard.ignore import apply_ignores
 from driftguard.model import (
+    BaselineConnector,
     Connector,
     IgnoreEntry,
     Snapshot,
@@ -21,41 +24,80 @@ from driftguard.model import (
     TenantBaseline,
     TenantReport,
 )
-from driftguard.normalize import NormalizeError, connector_from_record, is_empty
+from driftguard.normalize import NormalizeError, connector_from_record
+from driftguard.properties import UNMODELLED
 
 _MAX_VALUE = 200
 
 
-def live_connectors(snapshot: Snapshot) -> tuple[Connector, ...]:
-    """The snapshot's records in canonical form; a record that cannot be read fails the read."""
+@dataclass(frozen=True)
+class Unreadable:
+    """A live record that could not be put in canonical form: its connector is not judged."""
+
+    name: str | None
+    guid: str | None
+    message: str  # names the source, the record and the property at fault
+
+
+def read_connectors(
+    snapshot: Snapshot,
+) -> tuple[tuple[Connector, ...], tuple[Unreadable, ...]]:
+    """The snapshot's records in canonical form, and the records that could not be read."""
     out: list[Connector] = []
+    bad: list[Unreadable] = []
     for i, record in enumerate(snapshot.records, start=1):
         try:
             out.append(connector_from_record(record))
         except NormalizeError as exc:
-            name = record.get("Name") if isinstance(record, dict) else None
-            label = f"record {i}" + (f" ({name!r})" if isinstance(name, str) else "")
-            raise LiveReadError(
-                f"{snapshot.source}: {label}: {exc}",
-                tenant=snapshot.tenant,
-                hint="driftguard cannot compare a connector it cannot read; nothing was judged",
-            ) from exc
-    return tuple(out)
+            name = _text_key(record, "name")
+            guid = _text_key(record, "guid")
+            label = f"record {i}" + (f" ({name!r})" if name else "")
+            bad.append(Unreadable(name, guid, f"{snapshot.source}: {label}: {exc}"))
+    return tuple(out), tuple(bad)
 
 
-def unknown_property_warnings(tenant: str, connectors: Sequence[Connector]) -> list[str]:
-    """One warning per property driftguard does not know whose value is not empty/null/false."""
+def live_connectors(snapshot: Snapshot) -> tuple[Connector, ...]:
+    """The snapshot's records in canonical form; a record that cannot be read fails the read
+    (planning, adopting and investigating act on the whole tenant, so they need every record)."""
+    connectors, bad = read_connectors(snapshot)
+    if bad:
+        raise LiveReadError(
+            bad[0].message,
+            tenant=snapshot.tenant,
+            hint="driftguard cannot compare a connector it cannot read; nothing was judged",
+        )
+    return connectors
+
+
+def unknown_property_warnings(tenant: TenantBaseline, connectors: Sequence[Connector]) -> list[str]:
+    """One warning per unmodelled property whose value is not empty/null/false and that no
+    baseline file pins, saying how to accept it."""
+    name = tenant.config.name
     warnings: list[str] = []
-    for conn in connectors:
-        for key in conn.unknown:
-            value = conn.other.get(key)
-            if is_empty(value):
-                continue
-            warnings.append(
-                f"{tenant}: connector {conn.name!r} has property {key} = {_show(value)}, which "
-                "driftguard does not know yet: decide whether the baseline needs it"
+    for item in unpinned_properties(tenant, connectors):
+        conn = item.connector
+        pin = f"{UNMODELLED}: {{{item.key}: {_show(item.value)}}}"
+        if item.baseline_path is not None:
+            how = (
+                f"to accept it, pin it in {item.baseline_path} as `{pin}` (`driftguard adopt "
+                f"--tenant {name} --connector {shlex.quote(conn.name)}` writes it)"
             )
+        else:
+            how = "adopting the connector (`driftguard adopt`) pins it under " + UNMODELLED
+        warnings.append(
+            f"{name}: connector {conn.name!r} has property {item.key} = {_show(item.value)}, "
+            f"which driftguard does not model; {how}"
+        )
     return warnings
+
+
+def note_warnings(
+    tenant: str, baseline: Sequence[BaselineConnector], live: Sequence[Connector]
+) -> list[str]:
+    """How values were written when they were read in a non-canonical documented form."""
+    out = [f"{bc.path}: {note}" for bc in baseline for note in bc.connector.notes]
+    out += [f"{tenant}: live connector {c.name!r}: {note}" for c in live for note in c.notes]
+    return out
 
 
 def duplicate_warnings(tenant: str, connectors: Sequence[Connector]) -> list[str]:
@@ -85,27 +127,59 @@ def tenant_report(
     today: date,
 ) -> TenantReport:
     """Diff + risk + suppression + warnings for one tenant. A record that cannot be read makes
-    the tenant ``error`` (never ``ok``)."""
+    the tenant ``error`` (never ``ok``), naming that connector; the others are still judged and
+    their findings reported."""
     name = tenant.config.name
     warnings = [*snapshot.warnings]
-    try:
-        live = live_connectors(snapshot)
-    except LiveReadError as exc:
-        return TenantReport(
-            tenant=name, status=Status.ERROR, error=exc.message, warnings=tuple(warnings)
-        )
+    live, unreadable = read_connectors(snapshot)
+    judged = _without(tenant, unreadable)
     warnings += duplicate_warnings(name, live)
-    warnings += unknown_property_warnings(name, live)
-    findings = findings_for(tenant, live)
+    warnings += unknown_property_warnings(judged, live)
+    warnings += note_warnings(name, judged.connectors, live)
+    findings = findings_for(judged, live)
     split = apply_ignores(name, findings, ignores, today)
     warnings += split.warnings
+    error = None
+    if unreadable:
+        error = (
+            "; ".join(u.message for u in unreadable)
+            + f" ({len(unreadable)} connector{'s' if len(unreadable) != 1 else ''} not judged; "
+            "the others were compared)"
+        )
     return TenantReport(
         tenant=name,
-        status=Status.DRIFT if split.kept else Status.OK,
+        status=Status.ERROR if error else Status.DRIFT if split.kept else Status.OK,
+        error=error,
         findings=split.kept,
         suppressed=split.suppressed,
         warnings=tuple(warnings),
     )
+
+
+def _without(tenant: TenantBaseline, unreadable: Sequence[Unreadable]) -> TenantBaseline:
+    """The tenant's baseline minus the connectors an unreadable record stands for (pinned Guid,
+    else Name): they are not judged, so they must not show as missing."""
+    if not unreadable:
+        return tenant
+    guids = {u.guid.lower() for u in unreadable if u.guid}
+    names = {u.name.lower() for u in unreadable if u.name}
+    kept = tuple(
+        bc
+        for bc in tenant.connectors
+        if not (
+            (bc.connector.guid and bc.connector.guid in guids) or bc.connector.name.lower() in names
+        )
+    )
+    return TenantBaseline(tenant.config, kept)
+
+
+def _text_key(record: Mapping[str, Any], key: str) -> str | None:
+    if not isinstance(record, Mapping):
+        return None
+    for k, v in record.items():
+        if str(k).lower() == key and isinstance(v, str) and v.strip():
+            return v
+    return None
 
 
 def error_report(tenant: str, error: Exception) -> TenantReport:

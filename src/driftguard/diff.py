@@ -1,14 +1,17 @@
 """Baseline vs live: which connector is which, and what changed, as driftguard Findings.
 
-Both sides arrive canonical (normalize.py): lists are sorted tuples of canonical strings, so
-deepdiff compares them position by position (no ``ignore_order``, which is several times slower
-on big lists) and we compute list members added/removed with sets. Pure: values in, values out.
+Both sides arrive canonical (normalize.py): lists are sorted tuples of canonical strings, so a
+plain comparison finds the modelled properties that changed and sets give the members added and
+removed. Properties driftguard does not model arrive as the service wrote them: a baseline pins
+them under ``Unmodelled:`` and deepdiff compares them generically (lists in any order, type
+changes named). Pure: values in, values out.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from driftguard.model import (
@@ -20,7 +23,8 @@ from driftguard.model import (
     TenantBaseline,
     TenantConfig,
 )
-from driftguard.properties import BY_NAME, COMPARED, Kind, Value
+from driftguard.normalize import is_empty
+from driftguard.properties import BY_NAME, COMPARED, UNMODELLED, Kind, Value
 from driftguard.risk import Change, rate
 
 _ORDER = {name: i for i, name in enumerate(COMPARED)}
@@ -80,34 +84,123 @@ def match(baseline: Sequence[BaselineConnector], live: Sequence[Connector]) -> M
 def changed_fields(pairs: Sequence[tuple[Connector, Connector]]) -> list[set[str]]:
     """For each (baseline, live) pair, the compared properties whose canonical values differ.
 
-    Equal properties are skipped with a plain comparison (most pairs have none left); deepdiff
-    then compares what is left, in one call, and names the properties that really differ.
+    Both sides are canonical, so a plain comparison is exact (and most pairs are equal as a whole).
     """
-    from deepdiff import DeepDiff
-
-    result: list[set[str]] = [set() for _ in pairs]
-    left: dict[int, dict[str, Any]] = {}
-    right: dict[int, dict[str, Any]] = {}
-    for i, (base, live) in enumerate(pairs):
+    result: list[set[str]] = []
+    for base, live in pairs:
         if base.settings == live.settings:
+            result.append(set())
             continue
         b, lv = _compared(base), _compared(live)
-        keys = [k for k in COMPARED if b[k] != lv[k]]
-        if keys:
-            left[i] = {k: b[k] for k in keys}
-            right[i] = {k: lv[k] for k in keys}
-    if not left:
-        return result
-    diff = DeepDiff(left, right, verbose_level=0, view="tree")
-    for report_items in diff.values():
-        for item in report_items:
-            path = item.path(output_format="list")
-            if len(path) < 2 or not isinstance(path[0], int):  # pragma: no cover
-                raise AssertionError(f"unexpected deepdiff path {path!r}")
-            result[path[0]].add(str(path[1]))
-    for i, props in left.items():  # fail closed: a difference deepdiff did not name still counts
-        result[i].update(props)
+        result.append({k for k in COMPARED if b[k] != lv[k]})
     return result
+
+
+@dataclass(frozen=True)
+class UnmodelledChange:
+    """A property pinned under ``Unmodelled:`` whose live value is not the pinned one."""
+
+    key: str  # as the baseline spells it
+    baseline: Any
+    live: Any  # None also when the live record lacks the property (``present`` says which)
+    present: bool
+    description: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+def unmodelled_changes(base: Connector, live: Connector) -> tuple[UnmodelledChange, ...]:
+    """The pinned unmodelled properties of ``base`` that differ on ``live``, compared by deepdiff:
+    list order is ignored, a change of JSON type is named, keys are matched case-insensitively."""
+    if not base.unmodelled:
+        return ()
+    from deepdiff import DeepDiff
+
+    live_keys = {k.lower(): k for k in live.other}
+    current: dict[str, Any] = {}
+    for key in base.unmodelled:
+        live_key = live_keys.get(key.lower())
+        if live_key is not None:
+            current[key] = live.other[live_key]
+    tree = DeepDiff(dict(base.unmodelled), current, ignore_order=True, view="tree")
+    by_key: dict[str, list[tuple[str, Any]]] = {}
+    for report_type, items in tree.items():
+        for item in items:
+            path = item.path(output_format="list")
+            if not path:  # pragma: no cover - both sides are mappings
+                raise AssertionError(f"unexpected deepdiff path {path!r}")
+            by_key.setdefault(str(path[0]), []).append((report_type, item))
+    out: list[UnmodelledChange] = []
+    for key in sorted(by_key, key=str.lower):
+        pinned, present = base.unmodelled[key], key in current
+        parts: list[str] = []
+        added: list[str] = []
+        removed: list[str] = []
+        for report_type, item in by_key[key]:
+            where = _sub_path(item.path(output_format="list")[1:])
+            match report_type:
+                case "dictionary_item_removed" if not where:
+                    parts.append("the live connector no longer has it")
+                case "type_changes":
+                    parts.append(
+                        f"{where}type changed from {_json_type(item.t1)} to {_json_type(item.t2)}"
+                    )
+                case "iterable_item_added":
+                    added.append(_member(item.t2))
+                case "iterable_item_removed":
+                    removed.append(_member(item.t1))
+                case "dictionary_item_added":
+                    parts.append(f"{where}added")
+                case "dictionary_item_removed":
+                    parts.append(f"{where}removed")
+                case _:
+                    parts.append(f"{where}value changed")
+        if added:
+            parts.append("added " + _few(added))
+        if removed:
+            parts.append("removed " + _few(removed))
+        out.append(
+            UnmodelledChange(
+                key,
+                pinned,
+                current.get(key),
+                present,
+                "; ".join(dict.fromkeys(parts)),
+                tuple(added),
+                tuple(removed),
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Unpinned:
+    """A live property driftguard does not model, with a value, that no baseline file pins."""
+
+    connector: Connector  # the live connector
+    key: str
+    value: Any
+    baseline_path: str | None  # the file to pin it in; None for a connector in no file
+
+
+def unpinned_properties(tenant: TenantBaseline, live: Sequence[Connector]) -> tuple[Unpinned, ...]:
+    """Unmodelled live properties whose value is not empty, null or false and that the matching
+    baseline file does not pin: each needs a person's decision (pin it, or model it)."""
+    matching = match(tenant.connectors, live)
+    file_of = {id(lv): bc for bc, lv in matching.pairs}
+    out: list[Unpinned] = []
+    for conn in live:
+        bc = file_of.get(id(conn))
+        pinned = {k.lower() for k in bc.connector.unmodelled} if bc is not None else set()
+        for key, value in pinnable(conn).items():
+            if key.lower() not in pinned:
+                out.append(Unpinned(conn, key, value, bc.path if bc is not None else None))
+    return tuple(out)
+
+
+def pinnable(live: Connector) -> dict[str, Any]:
+    """The live connector's unmodelled properties whose value is not empty, null or false."""
+    return {k: live.other[k] for k in live.unknown if not is_empty(live.other.get(k))}
 
 
 def findings_for(tenant: TenantBaseline, live: Sequence[Connector]) -> tuple[Finding, ...]:
@@ -127,6 +220,8 @@ def findings_for(tenant: TenantBaseline, live: Sequence[Connector]) -> tuple[Fin
             drift = _change(bc.connector, lv, name)
             if drift is not None:
                 findings.append(_finding(drift, config, _location(bc, name)))
+        for pinned in unmodelled_changes(bc.connector, lv):
+            findings.append(_unmodelled_finding(bc, lv, pinned, config))
     return tuple(sorted(findings, key=finding_sort_key))
 
 
@@ -136,7 +231,7 @@ def finding_sort_key(f: Finding) -> tuple[int, str, str, int, int]:
         f.connector.lower(),
         f.guid or "",
         _KIND_ORDER.get(f.kind, 9),
-        _ORDER.get(f.field or "", -1),
+        -1 if f.field is None else _ORDER.get(f.field, len(_ORDER)),
     )
 
 
@@ -174,6 +269,72 @@ def _change(base: Connector, live: Connector, name: str) -> Change | None:
     elif old == new:
         return None
     return Change(FindingKind.CHANGED, live, name, old, new, baseline_connector=base)
+
+
+def _unmodelled_finding(
+    bc: BaselineConnector, live: Connector, change: UnmodelledChange, config: TenantConfig
+) -> Finding:
+    field = f"{UNMODELLED}.{change.key}"
+    before, after = _as_value(change.baseline), _as_value(change.live)
+    drift = Change(
+        FindingKind.CHANGED,
+        live,
+        field,
+        before,
+        after,
+        change.added,
+        change.removed,
+        baseline_connector=bc.connector,
+    )
+    finding = _finding(drift, config, _location(bc, UNMODELLED))
+    what = "pinned" if change.present else "pinned, missing from the live record"
+    reason = f"{change.key} ({what} under {UNMODELLED}): {change.description}. {finding.reason}"
+    return replace(finding, reason=reason)
+
+
+def _as_value(value: Any) -> Value:
+    """An unmodelled value for a Finding: scalars as they are, anything else as compact JSON."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return _json(value)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _few(items: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(i if len(i) <= 80 else i[:79] + "…" for i in items[:limit])
+    return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
+
+
+def _member(value: Any) -> str:
+    return value if isinstance(value, str) else _json(value)
+
+
+def _json_type(value: Any) -> str:
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return "true/false"
+        case int() | float():
+            return "number"
+        case str():
+            return "text"
+        case list() | tuple():
+            return "list"
+        case dict():
+            return "mapping"
+    return type(value).__name__
+
+
+def _sub_path(path: Sequence[Any]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") + (
+        ": " if path else ""
+    )
 
 
 def _tuple(value: Value) -> tuple[str, ...]:

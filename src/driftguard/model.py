@@ -44,6 +44,9 @@ class Connector:
     ``settings`` holds every compared property (``properties.COMPARED``) with canonical values,
     service defaults filled in. ``other`` holds read-only, bookkeeping and unknown properties
     exactly as received; ``unknown`` names the keys of ``other`` that driftguard does not know.
+    ``unmodelled`` is, for a baseline connector, what its file pins under ``Unmodelled:``.
+    ``notes`` say how a value was written when it was read in another form than canonical
+    (e.g. a SenderIPAddresses range written with host bits set).
     """
 
     name: str
@@ -52,6 +55,8 @@ class Connector:
     other: Mapping[str, Any] = field(default_factory=_empty)
     unknown: tuple[str, ...] = ()
     location: Location | None = None  # the baseline file, for baseline connectors
+    unmodelled: Mapping[str, Any] = field(default_factory=_empty)
+    notes: tuple[str, ...] = ()
 
     @property
     def connector_type(self) -> str:

@@ -2,7 +2,9 @@
 
 Pure: values in, values out. Canonical rules (EXCHANGE.md):
 - SenderDomains ``smtp:contoso.com;1`` == ``contoso.com``; domains, hosts, addresses lower-case.
-- IPv4 ``a.b.c.d`` == ``a.b.c.d/32``; networks written canonically; lists are sorted sets.
+- IPv4 ``a.b.c.d`` == ``a.b.c.d/32``; networks written canonically; lists are sorted sets. A
+  range written with host bits set (``192.168.0.1/25``, Microsoft's own example) means the
+  addresses of its network (``192.168.0.0/25``) and is compared as such, with a note.
 - ConnectorType / ConnectorSource case-insensitive; ``AdminUI`` == ``Default``.
 - AssociatedAcceptedDomains object paths (``.../contoso.com``) reduced to the domain.
 - Empty text and ``null`` are the same; a property left out takes the service default.
@@ -14,20 +16,22 @@ import ipaddress
 import re
 import socket
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from driftguard.model import Connector, Location
 from driftguard.properties import (
     BY_LOWER,
     READ_ONLY,
+    READ_ONLY_LOWER,
     SETTABLE,
+    UNMODELLED,
     Kind,
     Property,
     Value,
     is_sidecar,
 )
 
-_READ_ONLY_LOWER = {k.lower(): k for k in READ_ONLY}
 _ENUM_ALIASES = {"adminui": "Default"}
 
 
@@ -35,10 +39,13 @@ class NormalizeError(ValueError):
     """A value cannot be put in canonical form; the message names the property."""
 
 
-def canonical_value(prop: Property, value: Any) -> Value:
-    """The canonical form of one property value (raises NormalizeError when impossible)."""
+def canonical_value(prop: Property, value: Any, notes: list[str] | None = None) -> Value:
+    """The canonical form of one property value (raises NormalizeError when impossible).
+
+    ``notes`` receives a sentence for each member read in a non-canonical documented form.
+    """
     if prop.kind.is_list:
-        return _canonical_list(prop, value)
+        return _canonical_list(prop, value, notes)
     if value is None:
         return prop.default
     match prop.kind:
@@ -83,9 +90,10 @@ def domain(text: str) -> str:
 
 
 def ipv4_network(text: str) -> ipaddress.IPv4Network:
-    """``203.0.113.7`` -> ``203.0.113.7/32``; ``198.51.100.0/24`` canonical; host bits refused."""
+    """``203.0.113.7`` -> ``203.0.113.7/32``; ``198.51.100.0/24`` canonical; a range written
+    with host bits set (``192.168.0.1/25``) -> its network (``192.168.0.0/25``)."""
     try:
-        net = ipaddress.ip_network(text.strip(), strict=True)
+        net = ipaddress.ip_network(text.strip(), strict=False)
     except ValueError as exc:
         raise NormalizeError(f"not an IPv4 address or network: {text!r}") from exc
     if not isinstance(net, ipaddress.IPv4Network):
@@ -107,20 +115,23 @@ def sort_key(kind: Kind, item: str) -> tuple[int, Any, str]:
     return (0, 0, item)
 
 
-def canonical_list(kind: Kind, items: Iterable[str]) -> tuple[str, ...]:
+def canonical_list(
+    kind: Kind, items: Iterable[str], notes: list[str] | None = None
+) -> tuple[str, ...]:
     """Canonical, de-duplicated, sorted tuple of list members."""
     if kind is Kind.IPV4_NETWORKS:
-        return _canonical_ipv4_list(items)
+        return _canonical_ipv4_list(items, notes)
     unique = {canonical_item(kind, i) for i in items if str(i).strip() != ""}
     return tuple(sorted(unique, key=lambda i: sort_key(kind, i)))
 
 
-def _canonical_ipv4_list(items: Iterable[str]) -> tuple[str, ...]:
+def _canonical_ipv4_list(items: Iterable[str], notes: list[str] | None = None) -> tuple[str, ...]:
     """SenderIPAddresses members parsed once each: the hot path of normalising a big tenant.
 
     Plain dotted-decimal forms (all the service ever returns) are checked by one regular
     expression and packed by ``inet_aton``; anything else takes ``ipaddress``'s slower path,
-    which either accepts it or raises the precise error.
+    which either accepts it or raises the precise error. A range with host bits set stands
+    for its network; ``notes`` is told how it was written.
     """
     keys: dict[str, tuple[bytes, int]] = {}
     for raw in items:
@@ -132,12 +143,25 @@ def _canonical_ipv4_list(items: Iterable[str]) -> tuple[str, ...]:
             prefix = int(prefix_text) if prefix_text else 32
             packed = socket.inet_aton(addr)
             if prefix < 32 and int.from_bytes(packed, "big") & ~_MASKS[prefix]:
-                raise NormalizeError(f"not an IPv4 address or network: {text!r} has host bits set")
-            keys[text if prefix_text else f"{text}/32"] = (packed, prefix)
+                net = ipaddress.IPv4Network((packed, prefix), strict=False)
+                _note_host_bits(text, net, notes)
+                keys[str(net)] = (net.network_address.packed, prefix)
+            else:
+                keys[text if prefix_text else f"{text}/32"] = (packed, prefix)
         else:
             net = ipv4_network(text)
+            if "/" in text and ipaddress.ip_interface(text).ip != net.network_address:
+                _note_host_bits(text, net, notes)
             keys[str(net)] = (net.network_address.packed, net.prefixlen)
     return tuple(sorted(keys, key=keys.__getitem__))
+
+
+def _note_host_bits(text: str, net: ipaddress.IPv4Network, notes: list[str] | None) -> None:
+    if notes is not None:
+        notes.append(
+            f"SenderIPAddresses {text!r} is written with host bits set: it means {net} "
+            f"({net.num_addresses} addresses) and is compared as {net}"
+        )
 
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -180,14 +204,15 @@ def connector_from_record(
     settings: dict[str, Value] = {p.name: p.default for p in SETTABLE}
     other: dict[str, Any] = {}
     unknown: list[str] = []
+    notes: list[str] = []
     for key, value in record.items():
         if is_sidecar(key):
             continue
         prop = BY_LOWER.get(key.lower())
         if prop is not None:
-            settings[prop.name] = canonical_value(prop, value)
+            settings[prop.name] = canonical_value(prop, value, notes)
             continue
-        canonical_key = _READ_ONLY_LOWER.get(key.lower(), key)
+        canonical_key = READ_ONLY_LOWER.get(key.lower(), key)
         other[canonical_key] = value
         if canonical_key not in READ_ONLY:
             unknown.append(key)
@@ -202,18 +227,25 @@ def connector_from_record(
         other=other,
         unknown=tuple(sorted(unknown)),
         location=location,
+        notes=tuple(notes),
     )
 
 
 def connector_from_baseline(
     data: Mapping[str, Any], *, location: Location | None = None
 ) -> Connector:
-    """A validated baseline file in canonical form; properties left out take their default."""
+    """A validated baseline file in canonical form; properties left out take their default.
+
+    The ``Unmodelled`` mapping (properties driftguard does not model, pinned as the service
+    writes them) is kept verbatim for the generic comparison in diff.py.
+    """
     settings: dict[str, Value] = {p.name: p.default for p in SETTABLE}
+    notes: list[str] = []
     for key, value in data.items():
         prop = BY_LOWER.get(key.lower())
         if prop is not None:
-            settings[prop.name] = canonical_value(prop, value)
+            settings[prop.name] = canonical_value(prop, value, notes)
+    pinned = data.get(UNMODELLED)
     name = settings["Name"]
     if not isinstance(name, str) or not name:
         raise NormalizeError("Name is required")
@@ -223,7 +255,12 @@ def connector_from_baseline(
         guid=str(guid).lower() if guid else None,
         settings=settings,
         location=location,
+        unmodelled=MappingProxyType(dict(pinned)) if isinstance(pinned, Mapping) else _NONE,
+        notes=tuple(notes),
     )
+
+
+_NONE: Mapping[str, Any] = MappingProxyType({})
 
 
 def is_empty(value: Any) -> bool:
@@ -234,7 +271,7 @@ def is_empty(value: Any) -> bool:
 # --------------------------------------------------------------------------- helpers
 
 
-def _canonical_list(prop: Property, value: Any) -> tuple[str, ...]:
+def _canonical_list(prop: Property, value: Any, notes: list[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
@@ -246,8 +283,8 @@ def _canonical_list(prop: Property, value: Any) -> tuple[str, ...]:
         raise NormalizeError(f"{prop.name}: expected a list, got {type(value).__name__}")
     try:
         if prop.kind is Kind.IPV4_NETWORKS and all(type(i) is str for i in items):
-            return _canonical_ipv4_list(items)
-        return canonical_list(prop.kind, (_text(prop, i) for i in items))
+            return _canonical_ipv4_list(items, notes)
+        return canonical_list(prop.kind, (_text(prop, i) for i in items), notes)
     except NormalizeError as exc:
         raise NormalizeError(f"{prop.name}: {exc}") from None
 

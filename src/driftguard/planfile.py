@@ -193,8 +193,10 @@ def render_text(plan: Plan) -> str:
     if flags:
         lines.append("  flags: " + " ".join(flags))
     lines.append("")
-    if not plan.actions:
+    if not plan.actions and not plan.notes:
         lines.append("Nothing to do: the live connectors match the baseline.")
+    elif not plan.actions:  # drift driftguard cannot revert (e.g. a pinned Unmodelled property)
+        lines.append("No action driftguard can take: review the notes below by hand.")
     for a in plan.actions:
         lines.append(f"[{a.id}] {a.summary}")
         lines.append(f"    {a.powershell}")

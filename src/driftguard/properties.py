@@ -168,9 +168,22 @@ READ_ONLY: Final[frozenset[str]] = frozenset(
         "PSShowComputerName",
         "PSSourceJobInstanceId",
         "RunspaceId",
+        # Directory bookkeeping the ExchangeOnlineManagement module returns; the service
+        # rewrites these with no admin action (EXCHANGE.md, "What real artefacts showed").
+        "NameHashGuid",
+        "OrganizationalUnitRoot",
+        "OrganizationalUnitRootInternal",
+        "DirectoryObjectVersion",
+        "ExchangeObjectId",
     }
 )
-"""Read-only or bookkeeping properties: kept in snapshots, never drift by themselves."""
+"""Read-only or bookkeeping properties: kept in snapshots, never drift or warn by themselves."""
+
+READ_ONLY_LOWER: Final = MappingProxyType({k.lower(): k for k in READ_ONLY})
+"""Read-only properties by lower-cased name."""
+
+UNMODELLED: Final = "Unmodelled"
+"""The baseline key under which a connector file pins properties driftguard does not model."""
 
 REQUIRED_IN_BASELINE: Final[tuple[str, ...]] = ("Name", "SenderDomains")
 """New-InboundConnector requires these, so a baseline file must state them."""

@@ -21,7 +21,15 @@ from driftguard.baseline.yamlsafe import Document
 from driftguard.errors import Problem
 from driftguard.model import BaselineConnector, Endpoints, IgnoreEntry, Location, TenantConfig
 from driftguard.normalize import NormalizeError, canonical_item, connector_from_baseline, domain
-from driftguard.properties import BY_NAME, COMPARED, Kind
+from driftguard.properties import (
+    BY_LOWER,
+    BY_NAME,
+    COMPARED,
+    READ_ONLY_LOWER,
+    UNMODELLED,
+    Kind,
+    is_sidecar,
+)
 
 IGNORE_KEYS = ("tenant", "connector", "field", "reason", "owner", "expires")
 _AUTH_PATHS = ("certificate_path", "federated_token_file")
@@ -72,6 +80,7 @@ def connector_file(
     problems = schema_problems("connector", doc)
     if isinstance(doc.data, dict):
         problems.extend(_item_problems(doc))
+        problems.extend(_unmodelled_problems(doc))
     if problems:
         return None, problems, ident
     data: dict[str, Any] = doc.data
@@ -123,6 +132,38 @@ def _item_problems(doc: Document) -> list[Problem]:
                     message = str(exc)
             if message:
                 out.append(_at(doc.value_at(at), f"{key}: {message}"))
+    return out
+
+
+def _unmodelled_problems(doc: Document) -> list[Problem]:
+    """Keys under ``Unmodelled`` must be properties driftguard neither models nor treats as
+    read-only: a modelled one belongs at the top level (where it is compared with its own
+    rules), a read-only one changes with no admin action and is never compared."""
+    pinned = doc.data.get(UNMODELLED)
+    if not isinstance(pinned, dict):
+        return []  # absent, or the schema reports it
+    out: list[Problem] = []
+    for key in pinned:
+        loc = doc.key_at((UNMODELLED, key))
+        text = str(key)
+        if not isinstance(key, str) or not text.strip() or is_sidecar(text):
+            message = f"{text!r} is not a property name"
+        elif text.lower() in BY_LOWER:
+            modelled = BY_LOWER[text.lower()].name
+            message = (
+                f"{text} is modelled by driftguard: move it out of {UNMODELLED} to the top "
+                f"level as {modelled}"
+            )
+        elif text.lower() in READ_ONLY_LOWER:
+            message = (
+                f"{text} is read-only (the service sets it and it changes with no admin "
+                "action): remove it"
+            )
+        elif text.lower() == UNMODELLED.lower():
+            message = f"{text} cannot be nested"
+        else:
+            continue
+        out.append(_at(loc, f"{UNMODELLED}.{text}: {message}"))
     return out
 
 
@@ -244,6 +285,10 @@ def _ignore_entry(doc: Document, index: int, item: Any) -> tuple[IgnoreEntry | N
         by_lower = {c.lower(): c for c in COMPARED}
         if field.lower() in by_lower:
             field = by_lower[field.lower()]
+        elif (
+            field.lower().startswith(f"{UNMODELLED.lower()}.") and len(field) > len(UNMODELLED) + 1
+        ):
+            field = UNMODELLED + field[len(UNMODELLED) :]  # a pinned unmodelled property
         else:
             message = f"entry {index + 1}: unknown field {field!r}{suggest(field, COMPARED)}"
             problems.append(_at(doc.value_at((index, "field")), message))

@@ -77,16 +77,16 @@ def violations(settings: Mapping[str, Value]) -> list[tuple[str, str]]:
 
 
 def sender_ip_problem(item: str) -> str | None:
-    """Why one SenderIPAddresses entry is refused: not IPv4, not an address, wider than /24."""
+    """Why one SenderIPAddresses entry is refused: not IPv4, not an address, wider than /24.
+
+    Host bits are allowed (``192.168.0.1/25`` is Microsoft's own example): the entry means the
+    addresses of its network, and normalisation notes how it was written.
+    """
     text = item.strip()
     try:
-        net = ipaddress.ip_network(text, strict=True)
+        net = ipaddress.ip_network(text, strict=False)
     except ValueError:
-        try:
-            ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            return f"{text!r} is not an IPv4 address or CIDR range"
-        return f"{text!r} has host bits set; write the network address (e.g. a.b.c.0/24)"
+        return f"{text!r} is not an IPv4 address or CIDR range"
     if net.version != 4:
         return f"{text!r} is IPv6; inbound connectors accept IPv4 only"
     if net.prefixlen < MIN_PREFIX:

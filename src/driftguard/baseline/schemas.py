@@ -18,7 +18,14 @@ from typing import Any
 from driftguard.baseline.fastcheck import surely_valid
 from driftguard.baseline.yamlsafe import Document, JsonPath
 from driftguard.errors import Problem
-from driftguard.properties import READ_ONLY, REQUIRED_IN_BASELINE, SETTABLE, Kind, Property
+from driftguard.properties import (
+    READ_ONLY,
+    REQUIRED_IN_BASELINE,
+    SETTABLE,
+    UNMODELLED,
+    Kind,
+    Property,
+)
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -83,13 +90,23 @@ def connector_schema() -> dict[str, Any]:
         "title": "a GUID",
         "pattern": GUID_PATTERN,
     }
+    properties[UNMODELLED] = {
+        "description": (
+            "Properties of the live connector that driftguard does not model, pinned with the "
+            "values the service returns (written by `driftguard adopt` and `driftguard init`). "
+            "They are compared generically: a different value or type is a finding. Keys must "
+            "not be properties driftguard models or read-only ones."
+        ),
+        "type": "object",
+    }
     return {
         "$schema": DRAFT,
         "$id": "https://driftguard.invalid/schema/connector.schema.json",
         "title": "driftguard baseline: one Exchange Online inbound connector",
         "description": (
             "Keys are Set-InboundConnector parameter names. A key left out means the service "
-            "default. Read-only properties are not allowed, except Guid as a pin."
+            "default. Read-only properties are not allowed, except Guid as a pin. Properties "
+            f"driftguard does not model may be pinned under {UNMODELLED}."
         ),
         "type": "object",
         "required": list(REQUIRED_IN_BASELINE),

@@ -51,16 +51,25 @@ def run(args: argparse.Namespace) -> int:
         roots.append((root, tenants or None))
 
     problems: list[Problem] = []
+    notes: list[str] = []
     tenant_count = connector_count = 0
     for folder, wanted in roots:
         checked = check(folder, wanted)
         names = tenant_folders(folder)
         problems.extend(checked.problems)
+        notes.extend(
+            f"{bc.key_locations.get('SenderIPAddresses') or bc.path}: note: {note}"
+            for tb in checked.baseline.tenants.values()
+            for bc in tb.connectors
+            for note in bc.connector.notes
+        )
         problems.extend(ignore_problems(checked.baseline.ignores, names, today))
         tenant_count += len(wanted) if wanted else len(tenant_folders(folder))
         connector_count += checked.connector_files
 
     problems.sort(key=lambda p: (p.path, p.line, p.column))
+    for note in notes:  # how a value was written; valid, so no effect on the exit code
+        print(safe_terminal(note), file=sys.stderr)
     for problem in problems:
         print(safe_terminal(str(problem)), file=sys.stderr)
     summary = (

@@ -6,6 +6,8 @@
 - A driftguard snapshot ``{"driftguard_snapshot": 1, ..., "digest": "sha256:...", "records"}``.
 
 A body with warnings or an ``@odata.nextLink`` may be partial: TruncatedReadError, never a verdict.
+Wrong input is named: a Get-OutboundConnector record, enums written as numbers (Windows
+PowerShell 5.1's ConvertTo-Json) and a saved service error body each get their own error.
 """
 
 from __future__ import annotations
@@ -20,11 +22,40 @@ from pathlib import Path
 from typing import Any
 
 from driftguard.errors import LiveReadError, ServiceError, TruncatedReadError
+from driftguard.live.wire import json_error_text, short
 from driftguard.model import Snapshot, TenantConfig
 from driftguard.normalize import NormalizeError, connector_from_record
-from driftguard.properties import is_sidecar
+from driftguard.properties import SETTABLE, Kind, is_sidecar
 
 SNAPSHOT_VERSION = 1
+
+# Get-OutboundConnector's own properties, and the inbound ones it never has (EXCHANGE.md).
+_OUTBOUND_ONLY = frozenset(
+    k.lower()
+    for k in (
+        "SmartHosts",
+        "RecipientDomains",
+        "TlsSettings",
+        "TlsDomain",
+        "UseMXRecord",
+        "IsTransportRuleScoped",
+        "RouteAllMessagesViaOnPremises",
+        "AllAcceptedDomains",
+        "SenderRewritingEnabled",
+        "LinkForModifiedConnector",
+        "ValidationRecipients",
+    )
+)
+_SHARED = frozenset({"name", "enabled", "comment", "connectortype", "connectorsource"})
+_INBOUND_ONLY = frozenset(p.name.lower() for p in SETTABLE) - _SHARED - {"cloudservicesmailenabled"}
+_ENUMS = tuple(p.name for p in SETTABLE if p.kind is Kind.ENUM)
+_ENUMS_AS_TEXT = (
+    "export with PowerShell 7: `Get-InboundConnector | ConvertTo-Json -Depth 5 "
+    "-EnumsAsStrings`; in Windows PowerShell 5.1 select them as strings: `Get-InboundConnector "
+    "| Select-Object -Property *,@{n='ConnectorType';e={[string]$_.ConnectorType}},"
+    "@{n='ConnectorSource';e={[string]$_.ConnectorSource}} -ExcludeProperty "
+    "ConnectorType,ConnectorSource | ConvertTo-Json -Depth 5`"
+)
 
 
 @dataclass(frozen=True)
@@ -90,7 +121,11 @@ def parse_live(data: bytes, path: str) -> LiveFile:
     if "value" in doc and isinstance(doc.get("value"), list):
         return _invoke_body(doc, path)
     if "error" in doc and isinstance(doc["error"], Mapping):
-        raise ServiceError(f"{path}: the file holds a service error: {_error_text(doc['error'])}")
+        raise ServiceError(
+            f"{path}: the file holds a service error, not connectors: "
+            f"{short(json_error_text(doc), 300)}",
+            hint="the read that saved it failed; fix what the message says and read again",
+        )
     if any(k.lower() == "name" for k in doc):
         return LiveFile("powershell", _records([doc], path))
     raise LiveReadError(
@@ -178,8 +213,33 @@ def _records(items: list[Any], path: str, where: str = "") -> tuple[Mapping[str,
             )
         if not any(str(k).lower() == "name" for k in item):
             raise LiveReadError(f"{path}: {where}record {i} has no Name: not an inbound connector")
+        _check_inbound(item, path, f"{where}record {i}")
         out.append(item)
     return tuple(out)
+
+
+def _check_inbound(item: Mapping[str, Any], path: str, label: str) -> None:
+    """Refuse what is plainly not a Get-InboundConnector record in the form driftguard reads."""
+    keys = {str(k).lower(): k for k in item if not is_sidecar(str(k))}
+    name = next((v for k, v in item.items() if str(k).lower() == "name"), None)
+    label += f" ({name!r})" if isinstance(name, str) else ""
+    outbound = sorted(str(keys[k]) for k in keys.keys() & _OUTBOUND_ONLY)
+    if outbound and not keys.keys() & _INBOUND_ONLY:
+        raise LiveReadError(
+            f"{path}: {label} is an outbound connector (it has {', '.join(outbound[:3])}"
+            f"{', ...' if len(outbound) > 3 else ''} and no "
+            "inbound property such as SenderDomains): --live reads inbound connectors only",
+            hint="export the inbound ones: `Get-InboundConnector | ConvertTo-Json -Depth 5`",
+        )
+    for enum in _ENUMS:
+        value = item.get(keys.get(enum.lower(), enum))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise LiveReadError(
+                f"{path}: {label}: {enum} is the number {value!r}, not a name: Windows "
+                "PowerShell 5.1's ConvertTo-Json writes enums as numbers, and their meaning is "
+                "not documented",
+                hint=_ENUMS_AS_TEXT,
+            )
 
 
 def _invoke_body(doc: Mapping[str, Any], path: str) -> LiveFile:
@@ -248,15 +308,6 @@ def _mtime(path: Path) -> datetime:
         return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     except OSError:  # pragma: no cover - it was just read
         return datetime.fromtimestamp(0, tz=UTC)
-
-
-def _error_text(error: Mapping[str, Any]) -> str:
-    details = error.get("details")
-    if isinstance(details, list):
-        for d in details:
-            if isinstance(d, Mapping) and d.get("message"):
-                return str(d["message"]).rsplit("|", 1)[-1]
-    return str(error.get("message") or error.get("code") or "unknown error")
 
 
 def _canonical_json(value: Any) -> str:

@@ -69,13 +69,14 @@ def error_detail(
     except ValueError:
         payload = None
     if isinstance(payload, dict):
-        return ErrorDetail(_json_error_text(payload), True)
+        return ErrorDetail(json_error_text(payload), True)
     if "html" in content_type.lower() or re.search(r"<\s*(html|body|title)\b", text, re.I):
         text = html.unescape(_TAGS.sub(" ", text))
     return ErrorDetail(short(text, 200), False)
 
 
-def _json_error_text(payload: Mapping[str, Any]) -> str:
+def json_error_text(payload: Mapping[str, Any]) -> str:
+    """The useful text of a parsed JSON error body (details, then the inner exception)."""
     err = payload.get("error")
     if isinstance(err, str):
         desc = payload.get("error_description") or payload.get("message") or ""
