@@ -1,4 +1,5 @@
-"""Get/New/Set/Remove-InboundConnector with the service's validation rules."""
+"""Get/New/Set/Remove-InboundConnector with the service's validation rules (its own, in
+:mod:`driftguard.sim.inbound_rules`) and values stored as typed."""
 
 from __future__ import annotations
 
@@ -6,9 +7,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from driftguard.baseline.rules import violations
-from driftguard.normalize import NormalizeError, canonical_list, canonical_value
-from driftguard.properties import BY_LOWER, SETTABLE, Property, Value
 from driftguard.sim import auditlog
 from driftguard.sim.cmdlets import (
     BINDING,
@@ -18,12 +16,11 @@ from driftguard.sim.cmdlets import (
     missing_parameters,
     parameter,
 )
-from driftguard.sim.records import build_record, settings_of, update_record
+from driftguard.sim.inbound_rules import check_record, parameter_named, stored_value
+from driftguard.sim.records import new_record, object_path, stamp_write, template
 from driftguard.sim.state import TenantState
 
-DELTA_TYPE = "#Exchange.StringFieldDeltaUpdateData"
 _NOT_FOUND = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"
-_VALIDATION = "Microsoft.Exchange.Data.DataValidationException"
 _EXISTS = "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException"
 
 
@@ -62,22 +59,29 @@ def new_inbound(
         raise SimCmdletError(
             f"An inbound connector with the name '{name}' already exists.", exception_type=_EXISTS
         )
-    settings: dict[str, Value] = {p.name: p.default for p in SETTABLE}
-    for key, value in parameters.items():
-        prop = _prop(key, "New-InboundConnector", allow_new_only=True)
-        settings[prop.name] = _value(prop, value, settings[prop.name])
-    _validate(settings)
-    record = build_record(settings, guid=str(uuid.uuid4()), created=ctx.now, changed=ctx.now)
+    record = create(tenant, parameters, guid=str(uuid.uuid4()), ctx=ctx)
     tenant.connectors.append(record)
     auditlog.append(
         tenant,
         ctx,
         operation="New-InboundConnector",
-        object_id=_object_path(tenant, str(settings["Name"])),
+        object_id=object_path(tenant.domain, str(record["Name"])),
         parameters=parameters,
     )
     ctx.sim.touch()
     return [dict(record)]
+
+
+def create(
+    tenant: TenantState, parameters: Mapping[str, Any], *, guid: str, ctx: CmdletContext
+) -> dict[str, Any]:
+    """The record New-InboundConnector makes from ``parameters`` (validated, not yet stored)."""
+    values = template()
+    for key, value in parameters.items():
+        param = parameter_named(key, new=True)
+        values[param.name] = stored_value(param, value, values[param.name])
+    check_record(values)
+    return new_record(values, domain=tenant.domain, guid=guid, created=ctx.now, changed=ctx.now)
 
 
 @cmdlet("Set-InboundConnector", write=True)
@@ -86,13 +90,12 @@ def set_inbound(
 ) -> list[dict[str, Any]]:
     record = _existing(tenant, parameters)
     old_name = str(record["Name"])
-    settings = settings_of(record)
-    changed: dict[str, Value] = {}
+    changed: dict[str, Any] = {}
     for key, value in parameters.items():
         if key.lower() == "identity":
             continue
-        prop = _prop(key, "Set-InboundConnector", allow_new_only=False)
-        changed[prop.name] = _value(prop, value, settings[prop.name])
+        param = parameter_named(key, new=False)
+        changed[param.name] = stored_value(param, value, record.get(param.name))
     new_name = changed.get("Name")
     if isinstance(new_name, str) and new_name.lower() != old_name.lower():
         other = tenant.find_connector(new_name)
@@ -101,8 +104,9 @@ def set_inbound(
                 f"An inbound connector with the name '{new_name}' already exists.",
                 exception_type=_EXISTS,
             )
-    _validate({**settings, **changed})
-    update_record(record, changed, changed=ctx.now)
+    check_record({**record, **changed})
+    record.update(changed)
+    stamp_write(record, domain=tenant.domain, now=ctx.now)
     auditlog.append(
         tenant, ctx, operation="Set-InboundConnector", object_id=old_name, parameters=parameters
     )
@@ -121,7 +125,7 @@ def remove_inbound(
         tenant,
         ctx,
         operation="Remove-InboundConnector",
-        object_id=_object_path(tenant, str(record["Name"])),
+        object_id=object_path(tenant.domain, str(record["Name"])),
         parameters=parameters,
     )
     ctx.sim.touch()
@@ -157,54 +161,6 @@ def _known(parameters: Mapping[str, Any], allowed: set[str], cmdlet_name: str) -
             )
 
 
-def _prop(key: str, cmdlet_name: str, *, allow_new_only: bool) -> Property:
-    prop = BY_LOWER.get(key.lower())
-    if prop is None or (prop.new_only and not allow_new_only):
-        raise SimCmdletError(
-            f"A parameter cannot be found that matches parameter name '{key}'.",
-            exception_type=BINDING,
-        )
-    return prop
-
-
-def _value(prop: Property, value: Any, current: Value) -> Value:
-    try:
-        if isinstance(value, Mapping):
-            return _delta(prop, value, current)
-        return canonical_value(prop, value)
-    except NormalizeError as exc:
-        raise SimCmdletError(
-            f"Cannot process argument transformation on parameter '{prop.name}'. {exc}",
-            exception_type="System.Management.Automation.ParameterBindingArgumentTransformationException",
-        ) from None
-
-
-def _delta(prop: Property, value: Mapping[str, Any], current: Value) -> Value:
-    """The delta form ``{"@odata.type": DELTA_TYPE, "Add": [...], "Remove": [...]}``."""
-    if not prop.kind.is_list or value.get("@odata.type") != DELTA_TYPE:
-        raise NormalizeError(f"{prop.name}: unexpected object value")
-    add = canonical_list(prop.kind, _strings(value.get("Add")))
-    remove = set(canonical_list(prop.kind, _strings(value.get("Remove"))))
-    base = current if isinstance(current, tuple) else ()
-    return canonical_list(prop.kind, [i for i in (*base, *add) if i not in remove])
-
-
-def _strings(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
-
-
-def _validate(settings: Mapping[str, Value]) -> None:
-    problems = violations(settings)
-    if problems:
-        raise SimCmdletError(
-            "; ".join(message for _field, message in problems), exception_type=_VALIDATION
-        )
-
-
 def _result_size(value: Any, default: int) -> int | None:
     if value is None:
         return default
@@ -219,8 +175,3 @@ def _result_size(value: Any, default: int) -> int | None:
             exception_type="System.Management.Automation.ParameterBindingArgumentTransformationException",
         ) from None
     return max(size, 0)
-
-
-def _object_path(tenant: TenantState, name: str) -> str:
-    hosted = "EURPR01A001.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations"
-    return f"{hosted}/{tenant.domain}/{name}"
