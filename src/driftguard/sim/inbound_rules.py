@@ -219,7 +219,10 @@ def item_key(form: Form, stored: str) -> str:
     of an address space, otherwise the text without regard to case."""
     match form:
         case Form.IPV4_RANGES | Form.IP_RANGES if "-" not in stored:
-            return str(ipaddress.ip_network(stored, strict=False))
+            try:
+                return str(ipaddress.ip_network(stored, strict=False))
+            except ValueError:  # a stored value from a saved state, not typed through a cmdlet
+                return stored.lower()
         case Form.ADDRESS_SPACES:
             found = _ADDRESS_SPACE.match(stored)
             return (found.group("domain") if found else stored).lower()
