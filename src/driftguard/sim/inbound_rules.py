@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, assert_never
 
-from driftguard.sim.cmdlets import BINDING, SimCmdletError
+from driftguard.sim.cmdlets import TRANSFORMATION, SimCmdletError, unknown_parameter
 
 DELTA_TYPE = "#Exchange.StringFieldDeltaUpdateData"
 VALIDATION = "Microsoft.Exchange.Data.DataValidationException"
-TRANSFORMATION = "System.Management.Automation.ParameterBindingArgumentTransformationException"
 NAME_LIMIT = 64  # the directory's limit on an object's name
 TEXT_LIMIT = 1024
 LIST_LIMIT = 1000
@@ -111,10 +110,7 @@ def parameter_named(key: str, *, new: bool) -> Parameter:
     """The parameter ``key`` names (case-insensitively), or the binding error PowerShell gives."""
     found = _BY_LOWER.get(key.lower())
     if found is None or (found.new_only and not new):
-        raise SimCmdletError(
-            f"A parameter cannot be found that matches parameter name '{key}'.",
-            exception_type=BINDING,
-        )
+        raise unknown_parameter(key)
     return found
 
 

@@ -10,11 +10,13 @@ from typing import Any
 from driftguard.sim import auditlog
 from driftguard.sim.cmdlets import (
     BINDING,
+    TRANSFORMATION,
     CmdletContext,
     SimCmdletError,
     cmdlet,
     missing_parameters,
     parameter,
+    unknown_parameter,
 )
 from driftguard.sim.inbound_rules import check_record, parameter_named, stored_value
 from driftguard.sim.records import new_record, object_path, stamp_write, template
@@ -28,7 +30,7 @@ _EXISTS = "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException"
 def get_inbound(
     tenant: TenantState, parameters: Mapping[str, Any], ctx: CmdletContext
 ) -> list[dict[str, Any]]:
-    _known(parameters, {"identity", "resultsize"}, "Get-InboundConnector")
+    _known(parameters, {"identity", "resultsize"})
     identity = parameter(parameters, "Identity")
     records = list(tenant.connectors)
     if identity:
@@ -118,7 +120,7 @@ def set_inbound(
 def remove_inbound(
     tenant: TenantState, parameters: Mapping[str, Any], ctx: CmdletContext
 ) -> list[dict[str, Any]]:
-    _known(parameters, {"identity", "confirm"}, "Remove-InboundConnector")
+    _known(parameters, {"identity", "confirm"})
     record = _existing(tenant, parameters)
     tenant.connectors.remove(record)
     auditlog.append(
@@ -152,13 +154,10 @@ def _existing(tenant: TenantState, parameters: Mapping[str, Any]) -> dict[str, A
     return record
 
 
-def _known(parameters: Mapping[str, Any], allowed: set[str], cmdlet_name: str) -> None:
+def _known(parameters: Mapping[str, Any], allowed: set[str]) -> None:
     for key in parameters:
         if key.lower() not in allowed:
-            raise SimCmdletError(
-                f"A parameter cannot be found that matches parameter name '{key}'.",
-                exception_type=BINDING,
-            )
+            raise unknown_parameter(key)
 
 
 def _result_size(value: Any, default: int) -> int | None:
@@ -172,6 +171,6 @@ def _result_size(value: Any, default: int) -> int | None:
         raise SimCmdletError(
             f"Cannot process argument transformation on parameter 'ResultSize'. Cannot convert "
             f'value "{value}" to type "Microsoft.Exchange.Data.Unlimited`1[System.UInt32]".',
-            exception_type="System.Management.Automation.ParameterBindingArgumentTransformationException",
+            exception_type=TRANSFORMATION,
         ) from None
     return max(size, 0)
