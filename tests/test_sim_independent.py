@@ -301,3 +301,32 @@ def test_generated_tenants_keep_values_as_written(sim: Simulator) -> None:
     assert scanner["SenderDomains"] == ["smtp:tenant-0003.example.com;1"]
     approved = {c["Name"]: c for c in tenant.approved}
     assert approved["Scanner relay"]["SenderIPAddresses"] == ["10.0.3.25"]
+
+
+def test_an_unchanged_tenant_in_the_real_shape_is_clean_with_no_warnings(
+    sim_factory: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    """Records carry every bookkeeping property the module returns, and those move on a write
+    that changes no setting: no finding, no warning, exit 0."""
+    from driftguard.cli import main
+
+    sim = sim_factory(tenants=4)
+    untouched = [t.name for t in sim.state.tenants.values() if not t.audit]
+    assert untouched
+    base = sim.write_baseline(tmp_path / "baseline")
+    for name in untouched:
+        tenant = sim.tenant(name)
+        token = sim_token(sim, name, "write")
+        comment = tenant.connectors[0]["Comment"]
+        kept = invoke(
+            sim, name, token, "Set-InboundConnector", Identity="Hybrid relay", Comment=comment
+        )
+        assert kept.status_code == 200, kept.text
+        assert tenant.connectors[0]["DirectoryObjectVersion"] > 1
+    out = tmp_path / "report.json"
+    argv = ["diff", "--baseline", str(base), "--format", "json", "--output", str(out)]
+    assert main([*argv, *(a for name in untouched for a in ("--tenant", name))]) == 0
+    report = json.loads(out.read_text("utf-8"))
+    assert {t["tenant"] for t in report["tenants"]} == set(untouched)
+    for entry in report["tenants"]:
+        assert (entry["status"], entry["findings"], entry["warnings"]) == ("ok", [], [])
