@@ -180,6 +180,10 @@ def new(sim: Simulator, **parameters: Any) -> Any:
         ({"EFSkipIPs": ["192.0.2.1-192.0.2.9", "2001:db8::/64"]}, {}),
         ({"ConnectorType": "onpremises", "SenderIPAddresses": "192.0.2.1"}, {}),
         ({"ConnectorSource": "Default", "Enabled": "False"}, {"Enabled": False}),
+        (
+            {"AssociatedAcceptedDomains": ["Tenant-0001.example.com"]},
+            {"AssociatedAcceptedDomains": ["Tenant-0001.example.com"]},
+        ),
     ],
 )
 def test_values_are_stored_as_the_service_writes_them(
@@ -207,6 +211,7 @@ def test_values_are_stored_as_the_service_writes_them(
         ({"SenderDomains": ["x400:c=US;1"]}, "isn't a valid domain"),
         ({"EFSkipIPs": ["192.0.2.9-192.0.2.1"]}, "isn't valid"),
         ({"Name": "x" * 65}, "1 to 64 characters"),
+        ({"AssociatedAcceptedDomains": ["fabrikam.com"]}, "'fabrikam.com' couldn't be found"),
         ({"ConnectorType": "Internal"}, "TenantConnectorType"),
         ({"Enabled": "maybe"}, "System.Boolean"),
         ({"ConnectorType": "OnPremises"}, "must have SenderIPAddresses or TlsSender"),

@@ -24,6 +24,7 @@ from driftguard.sim.state import TenantState
 
 _NOT_FOUND = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"
 _EXISTS = "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException"
+DOMAIN_CONTROLLER = "AM0PR01A001DC01.EURPR01A001.PROD.OUTLOOK.COM"
 
 
 @cmdlet("Get-InboundConnector")
@@ -82,6 +83,7 @@ def create(
     for key, value in parameters.items():
         param = parameter_named(key, new=True)
         values[param.name] = stored_value(param, value, values[param.name])
+    _accepted_only(tenant, values["AssociatedAcceptedDomains"])
     check_record(values)
     return new_record(values, domain=tenant.domain, guid=guid, created=ctx.now, changed=ctx.now)
 
@@ -106,6 +108,7 @@ def set_inbound(
                 f"An inbound connector with the name '{new_name}' already exists.",
                 exception_type=_EXISTS,
             )
+    _accepted_only(tenant, changed.get("AssociatedAcceptedDomains", []))
     check_record({**record, **changed})
     record.update(changed)
     stamp_write(record, domain=tenant.domain, now=ctx.now)
@@ -148,10 +151,22 @@ def _existing(tenant: TenantState, parameters: Mapping[str, Any]) -> dict[str, A
     if record is None:
         raise SimCmdletError(
             f"The operation couldn't be performed because object '{identity}' couldn't be found "
-            f"on 'AM0PR01A001DC01.EURPR01A001.PROD.OUTLOOK.COM'.",
+            f"on '{DOMAIN_CONTROLLER}'.",
             exception_type=_NOT_FOUND,
         )
     return record
+
+
+def _accepted_only(tenant: TenantState, domains: list[str]) -> None:
+    """AssociatedAcceptedDomains names accepted domains of the organisation, nothing else."""
+    accepted = {d.lower() for d in tenant.accepted_domains}
+    for domain in domains:
+        if domain.lower() not in accepted:
+            raise SimCmdletError(
+                f"The operation couldn't be performed because object '{domain}' couldn't be "
+                f"found on '{DOMAIN_CONTROLLER}'.",
+                exception_type=_NOT_FOUND,
+            )
 
 
 def _known(parameters: Mapping[str, Any], allowed: set[str]) -> None:
