@@ -131,6 +131,7 @@ def test_demo_in_process_persists_until_reset(capsys: pytest.CaptureFixture[str]
 
 def test_demo_story_evidence() -> None:
     from driftguard.sim.demo import MOVED_FIELDS
+    from driftguard.sim.records import template
     from driftguard.sim.scenarios import build
     from driftguard.sim.state import SimState
 
@@ -140,10 +141,18 @@ def test_demo_story_evidence() -> None:
         "value"
     ]
 
-    def undated(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{k: v for k, v in r.items() if k not in MOVED_FIELDS} for r in records]
+    def undated(records: list[dict[str, Any]], keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {k: r[k] for k in shape if k not in MOVED_FIELDS}
+            for r, shape in zip(records, keys, strict=True)
+        ]
 
-    assert undated(demo.connectors) == undated(live)
+    # The packaged records' values, as they are, plus the service's bookkeeping properties.
+    assert undated(demo.connectors, live) == undated(live, live)
+    for record in demo.connectors:
+        assert set(template()) <= set(record)
+        assert record["ExchangeObjectId"] == record["Guid"]
+        assert record["DistinguishedName"].startswith(f"CN={record['Name']},")
     rogue_events = [a for a in demo.audit if a["ObjectId"] == "Inbound relay (temp)"]
     assert rogue_events and rogue_events[0]["Operation"] == "New-InboundConnector"
     assert rogue_events[0]["UserId"] not in demo.admins

@@ -168,7 +168,8 @@ def test_delta_and_replace_of_lists(sim: Simulator) -> None:
     assert response.status_code == 200, response.text
     live = sim.tenant("tenant-0001").find_connector("Hybrid relay")
     assert live is not None
-    assert live["SenderIPAddresses"] == ["192.0.2.0/24", "203.0.113.7/32"]
+    # Kept as typed and in the order written: no /32 added, no sorting.
+    assert live["SenderIPAddresses"] == ["203.0.113.7", "192.0.2.0/24"]
     params = sim.tenant("tenant-0001").audit[-1]["Parameters"]
     assert {
         "Name": "SenderIPAddresses",
@@ -194,7 +195,7 @@ def test_delta_and_replace_of_lists(sim: Simulator) -> None:
         (
             "New-InboundConnector",
             {"Name": "X", "ConnectorType": "OnPremises", "SenderDomains": ["*"]},
-            "DataValidationException|an OnPremises connector needs SenderIPAddresses",
+            "DataValidationException|An OnPremises inbound connector must have SenderIPAddresses",
         ),
         (
             "New-InboundConnector",
@@ -205,17 +206,17 @@ def test_delta_and_replace_of_lists(sim: Simulator) -> None:
         (
             "New-InboundConnector",
             {"Name": "X", "SenderDomains": ["*"], "SenderIPAddresses": ["10.0.0.0/16"]},
-            "wider than /24",
+            "CIDR range from /24 to /32",
         ),
         (
             "Set-InboundConnector",
             {"Identity": "Hybrid relay", "RestrictDomainsToCertificate": True},
-            "cannot both be true",
+            "can't both be $true",
         ),
         (
             "Set-InboundConnector",
             {"Identity": "Partner TLS", "TreatMessagesAsInternal": True},
-            "only allowed on an OnPremises connector",
+            "TreatMessagesAsInternal can be $true only on an OnPremises connector",
         ),
         (
             "Set-InboundConnector",

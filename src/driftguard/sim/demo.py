@@ -1,7 +1,8 @@
 """The demo tenant: Contoso, compromised the day before the demo state is made.
 
-Live connectors are ``demo/live.json`` (its timestamps moved like the rest); the approved state is
-the packaged baseline.
+Live connectors are ``demo/live.json`` (its timestamps moved like the rest) laid over the
+simulator's record template, so they carry the service's bookkeeping properties too; the approved
+state is the packaged baseline.
 The evidence tells one story: an account nobody lists as an admin, signing in from outside
 Contoso's range, created a catch-all OnPremises connector and widened "Hybrid relay" to its own
 range, then relayed spam; the service blocked "Hybrid relay" and raised "Suspicious connector
@@ -26,11 +27,12 @@ from typing import Any
 
 from driftguard.sim import auditlog
 from driftguard.sim.cmdlets import CmdletContext
-from driftguard.sim.records import wire_timestamp
+from driftguard.sim.records import from_wire, wire_timestamp
 from driftguard.sim.scenarios import grant_standard_apps
 from driftguard.sim.state import SimState, TenantState, derived_uuid
 
 DEMO_TENANT_ID = "5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13"
+ORG_DOMAIN = "contoso.onmicrosoft.com"
 ADMIN = "exadmin@contoso.com"
 ADMIN_IP = "198.51.100.10"
 INTRUDER = "helpdesk.temp@contoso.onmicrosoft.com"
@@ -110,9 +112,9 @@ def add_demo_tenant(sim: SimState) -> TenantState:
     tenant = TenantState(
         name="demo",
         tenant_id=str(config["tenant_id"]),
-        domain="contoso.onmicrosoft.com",
+        domain=ORG_DOMAIN,
         cloud=str(config.get("cloud", "global")),
-        connectors=[_moved(r, timeline) for r in live],
+        connectors=[from_wire(_moved(r, timeline), domain=ORG_DOMAIN) for r in live],
         approved=list(approved.values()),
         accepted_domains=list(config.get("accepted_domains", [])),
         trusted_ip_ranges=list(config.get("trusted_ip_ranges", [])),

@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -24,9 +24,11 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
 from driftguard.fsutil import write_atomic
-from driftguard.model import Endpoints, TenantConfig
 from driftguard.sim.app import ResetConnection, SimApp
 from driftguard.sim.state import SimState
+
+if TYPE_CHECKING:
+    from driftguard.model import TenantConfig
 
 DEMO_HOST = "demo.driftguard.invalid"
 DEMO_DOMAIN = "driftguard.invalid"
@@ -157,6 +159,9 @@ def demo_environment(folder: Path | None = None) -> DemoEnvironment:
     """The demo tenant, ready for driftguard's real client: a requests.Session whose requests to
     ``https://demo.driftguard.invalid`` reach the in-process simulator, and a TenantConfig with
     certificate credentials (read and write) written to the data folder."""
+    # driftguard's own model is imported here, where the simulator hands the demo tenant to
+    # driftguard's client, and nowhere in the simulated service.
+    from driftguard.model import Endpoints, TenantConfig
     from driftguard.sim.scenarios import standard_apps
 
     sim, path = load_demo_state(folder)

@@ -1,29 +1,46 @@
-"""Connector records as the admin API returns them, built from canonical settings.
+"""Connector records as the admin API returns them, built from the packaged record template.
 
-Wire quirks reproduced: ``SenderDomains`` as address spaces (``smtp:x;1``), 7 fractional digits in
-timestamps, ``@data.type`` sidecars, ``Identity`` equal to ``Name``, ``ConnectorSource: AdminUI``.
+``inbound_connector.json`` holds a new connector's record in the real key order and value forms
+(``@data.type`` sidecars, ``ConnectorSource: AdminUI``, ``TlsSenderCertificateName: null``) with
+the bookkeeping properties of the ExchangeOnlineManagement module's property set. Values are
+stored as the cmdlet layer (:mod:`driftguard.sim.inbound_rules`) produced them, never in
+driftguard's canonical forms. Bookkeeping changes on every write, as the service's does:
+``WhenChanged(UTC)``, ``DirectoryObjectVersion`` and ``OriginatingServer``.
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
 from typing import Any
 
-from driftguard.normalize import connector_from_record
-from driftguard.properties import BY_NAME, SETTABLE, Kind, Value
-
-_MULTI = (
-    "Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange.Data.{}, "
-    "Microsoft.Exchange.Data]]"
+SITE = "EURPR01A001.PROD.OUTLOOK.COM"
+HOSTED = f"{SITE}/Microsoft Exchange Hosted Organizations"
+TEMPLATE = "inbound_connector.json"
+# Values computed per record; everything else in the template is a service default.
+COMPUTED = (
+    "Name",
+    "DistinguishedName",
+    "Identity",
+    "Id",
+    "Guid",
+    "ExchangeObjectId",
+    "NameHashGuid",
+    "OrganizationalUnitRoot",
+    "OrganizationalUnitRootInternal",
+    "OrganizationId",
+    "OriginatingServer",
+    "DirectoryObjectVersion",
+    "WhenChanged",
+    "WhenCreated",
+    "WhenChangedUTC",
+    "WhenCreatedUTC",
 )
-_SIDECARS = {
-    "SenderIPAddresses": _MULTI.format("IPRange"),
-    "SenderDomains": _MULTI.format("AddressSpace"),
-    "WhenChangedUTC": "System.DateTime",
-    "WhenCreatedUTC": "System.DateTime",
-    "Guid": "System.Guid",
-}
 
 
 def wire_timestamp(moment: datetime) -> str:
@@ -36,70 +53,83 @@ def audit_timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def wire_value(name: str, value: Value) -> Any:
-    prop = BY_NAME[name]
-    if prop.kind.is_list:
-        items = list(value) if isinstance(value, tuple) else []
-        if prop.kind is Kind.DOMAINS and name == "SenderDomains":
-            return [f"smtp:{item};1" for item in items]
-        return items
-    if name == "ConnectorSource" and value == "Default":
-        return "AdminUI"
-    return value
+def local_timestamp(moment: datetime) -> str:
+    """``WhenChanged``/``WhenCreated``: the same moment with an offset instead of ``Z``."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-def settings_of(record: Mapping[str, Any]) -> dict[str, Value]:
-    """Canonical settings of a wire record (service defaults filled in)."""
-    return dict(connector_from_record(record).settings)
-
-
-def build_record(
-    settings: Mapping[str, Value],
-    *,
-    guid: str,
-    created: datetime,
-    changed: datetime,
-    extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A full wire record, in the service's key order, from canonical settings."""
-    record: dict[str, Any] = {}
-    for prop in SETTABLE:
-        if prop.name == "Name":
-            continue
-        if prop.name in _SIDECARS:
-            record[f"{prop.name}@data.type"] = _SIDECARS[prop.name]
-        record[prop.name] = wire_value(prop.name, settings.get(prop.name, prop.default))
-    record.update(extra or {})
-    name = settings["Name"]
-    record["AdminDisplayName"] = ""
-    record["Name"] = name
-    record["Identity"] = name
-    for key, moment in (("WhenChangedUTC", changed), ("WhenCreatedUTC", created)):
-        record[f"{key}@data.type"] = _SIDECARS[key]
-        record[key] = wire_timestamp(moment)
-    record["Guid@data.type"] = _SIDECARS["Guid"]
-    record["Guid"] = guid
-    record["IsValid"] = True
+@cache
+def _template() -> dict[str, Any]:
+    text = resources.files("driftguard.sim").joinpath(TEMPLATE).read_text(encoding="utf-8")
+    record: dict[str, Any] = json.loads(text)["record"]
     return record
 
 
-def update_record(
-    record: dict[str, Any], settings: Mapping[str, Value], *, changed: datetime
-) -> None:
-    """Write changed settings into an existing record in place, keeping unknown keys."""
-    for prop in SETTABLE:
-        if prop.name not in settings:
-            continue
-        key = _key(record, prop.name)
-        record[key] = wire_value(prop.name, settings[prop.name])
-    record["Identity"] = record[_key(record, "Name")]
-    record["WhenChangedUTC"] = wire_timestamp(changed)
+def template() -> dict[str, Any]:
+    """A fresh copy of the template record (service defaults, computed values unset)."""
+    return copy.deepcopy(_template())
 
 
-def _key(record: Mapping[str, Any], name: str) -> str:
-    """The record's own spelling of ``name`` (records from files may differ in case)."""
-    lowered = name.lower()
-    for key in record:
-        if key.lower() == lowered:
-            return key
-    return name
+def new_record(
+    values: Mapping[str, Any], *, domain: str, guid: str, created: datetime, changed: datetime
+) -> dict[str, Any]:
+    """A record for a connector made with ``values`` (stored forms, ``Name`` included) in the
+    organisation ``domain``."""
+    record = template()
+    record.update(values)
+    record["ObjectCategory"] = str(record["ObjectCategory"]).format(site=SITE)
+    record["Guid"] = record["ExchangeObjectId"] = guid
+    record["WhenCreatedUTC"] = wire_timestamp(created)
+    record["WhenCreated"] = local_timestamp(created)
+    record["DirectoryObjectVersion"] = 0
+    stamp_write(record, domain=domain, now=changed)
+    return record
+
+
+def from_wire(wire: Mapping[str, Any], *, domain: str) -> dict[str, Any]:
+    """A stored record from a saved wire record (the demo's): the template's keys and
+    bookkeeping first, then the record's own values, unknown properties kept."""
+    record = template()
+    record.update(wire)
+    guid = str(wire["Guid"])
+    created = _parse(str(wire.get("WhenCreatedUTC") or ""))
+    changed = _parse(str(wire.get("WhenChangedUTC") or "")) or created
+    record["ObjectCategory"] = str(record["ObjectCategory"]).format(site=SITE)
+    record["ExchangeObjectId"] = guid
+    record["DirectoryObjectVersion"] = 0
+    if created is not None and changed is not None:
+        record["WhenCreated"] = local_timestamp(created)
+        stamp_write(record, domain=domain, now=changed)
+    return record
+
+
+def stamp_write(record: dict[str, Any], *, domain: str, now: datetime) -> None:
+    """The bookkeeping the service rewrites on every change of ``record`` (renames included)."""
+    name = str(record["Name"])
+    record["Identity"] = record["Id"] = name
+    record["DistinguishedName"] = (
+        f"CN={name},CN=Transport Settings,CN=Configuration,CN={domain},CN=ConfigurationUnits,"
+        "DC=EURPR01A001,DC=PROD,DC=OUTLOOK,DC=COM"
+    )
+    record["NameHashGuid"] = str(uuid.uuid5(uuid.NAMESPACE_OID, name.lower()))
+    record["OrganizationalUnitRoot"] = domain
+    record["OrganizationalUnitRootInternal"] = f"{HOSTED}/{domain}"
+    record["OrganizationId"] = (
+        f"{HOSTED}/{domain} - {SITE}/ConfigurationUnits/{domain}/Configuration"
+    )
+    version = int(record.get("DirectoryObjectVersion") or 0) + 1
+    record["DirectoryObjectVersion"] = version
+    record["OriginatingServer"] = f"AM0PR01A00{version % 7 + 1}DC0{version % 3 + 1}.{SITE}"
+    record["WhenChangedUTC"] = wire_timestamp(now)
+    record["WhenChanged"] = local_timestamp(now)
+
+
+def object_path(domain: str, name: str) -> str:
+    """The long ``ObjectId`` form audit records sometimes carry."""
+    return f"{HOSTED}/{domain}/{name}"
+
+
+def _parse(text: str) -> datetime | None:
+    if len(text) < 19:
+        return None
+    return datetime.fromisoformat(text[:19]).replace(tzinfo=UTC)

@@ -1,8 +1,10 @@
 """Simulated tenants: ``tenants=N`` deterministic tenants, some drifted from their baseline.
 
 The simulator knows both sides: ``approved`` holds each tenant's baseline files (CONTRACT.md
-form), ``connectors`` the live records. Drift is made by running the real cmdlet handlers as an
-unknown actor, so the audit log explains it as the real service's would.
+form), ``connectors`` the live records, made from the same values by the simulator's own
+New-InboundConnector (the packaged record template, values stored as typed). Drift is made by
+running the real cmdlet handlers as an unknown actor, so the audit log explains it as the real
+service's would.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from driftguard.normalize import connector_from_baseline
 from driftguard.sim.cmdlets import CmdletContext, find
-from driftguard.sim.records import build_record
+from driftguard.sim.cmdlets.connectors import create
 from driftguard.sim.state import App, FederatedCredential, SimState, TenantState, derived_uuid
 from driftguard.sim.tokens import FEDERATED_ISSUER
 
@@ -105,11 +106,9 @@ def generated_tenant(sim: SimState, i: int, *, drifted: bool) -> TenantState:
     )
     for n, data in enumerate(approved_connectors(i, domain, trusted)):
         guid = derived_uuid(seed, "connector", i, data["Name"])
-        settings = connector_from_baseline(data).settings
         created = BASE_TIME + timedelta(days=n, minutes=i % 600)
-        tenant.connectors.append(
-            build_record(settings, guid=guid, created=created, changed=created)
-        )
+        made = CmdletContext(sim=sim, now=created, user=tenant.admins[0])
+        tenant.connectors.append(create(tenant, data, guid=guid, ctx=made))
         tenant.approved.append(
             {"Name": data["Name"], "Guid": guid, **data} if n == 0 else dict(data)
         )

@@ -76,6 +76,15 @@ class SimCmdletError(Exception):
 
 
 BINDING = "System.Management.Automation.ParameterBindingException"
+TRANSFORMATION = "System.Management.Automation.ParameterBindingArgumentTransformationException"
+
+
+def unknown_parameter(key: str) -> SimCmdletError:
+    """The service's error for a parameter the cmdlet does not have."""
+    return SimCmdletError(
+        f"A parameter cannot be found that matches parameter name '{key}'.",
+        exception_type=BINDING,
+    )
 
 
 def missing_parameters(names: Sequence[str]) -> SimCmdletError:

@@ -1,4 +1,5 @@
-"""Get/New/Set/Remove-InboundConnector with the service's validation rules."""
+"""Get/New/Set/Remove-InboundConnector with the service's validation rules (its own, in
+:mod:`driftguard.sim.inbound_rules`) and values stored as typed."""
 
 from __future__ import annotations
 
@@ -6,32 +7,31 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from driftguard.baseline.rules import violations
-from driftguard.normalize import NormalizeError, canonical_list, canonical_value
-from driftguard.properties import BY_LOWER, SETTABLE, Property, Value
 from driftguard.sim import auditlog
 from driftguard.sim.cmdlets import (
     BINDING,
+    TRANSFORMATION,
     CmdletContext,
     SimCmdletError,
     cmdlet,
     missing_parameters,
     parameter,
+    unknown_parameter,
 )
-from driftguard.sim.records import build_record, settings_of, update_record
+from driftguard.sim.inbound_rules import check_record, parameter_named, stored_value
+from driftguard.sim.records import new_record, object_path, stamp_write, template
 from driftguard.sim.state import TenantState
 
-DELTA_TYPE = "#Exchange.StringFieldDeltaUpdateData"
 _NOT_FOUND = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"
-_VALIDATION = "Microsoft.Exchange.Data.DataValidationException"
 _EXISTS = "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException"
+DOMAIN_CONTROLLER = "AM0PR01A001DC01.EURPR01A001.PROD.OUTLOOK.COM"
 
 
 @cmdlet("Get-InboundConnector")
 def get_inbound(
     tenant: TenantState, parameters: Mapping[str, Any], ctx: CmdletContext
 ) -> list[dict[str, Any]]:
-    _known(parameters, {"identity", "resultsize"}, "Get-InboundConnector")
+    _known(parameters, {"identity", "resultsize"})
     identity = parameter(parameters, "Identity")
     records = list(tenant.connectors)
     if identity:
@@ -62,22 +62,30 @@ def new_inbound(
         raise SimCmdletError(
             f"An inbound connector with the name '{name}' already exists.", exception_type=_EXISTS
         )
-    settings: dict[str, Value] = {p.name: p.default for p in SETTABLE}
-    for key, value in parameters.items():
-        prop = _prop(key, "New-InboundConnector", allow_new_only=True)
-        settings[prop.name] = _value(prop, value, settings[prop.name])
-    _validate(settings)
-    record = build_record(settings, guid=str(uuid.uuid4()), created=ctx.now, changed=ctx.now)
+    record = create(tenant, parameters, guid=str(uuid.uuid4()), ctx=ctx)
     tenant.connectors.append(record)
     auditlog.append(
         tenant,
         ctx,
         operation="New-InboundConnector",
-        object_id=_object_path(tenant, str(settings["Name"])),
+        object_id=object_path(tenant.domain, str(record["Name"])),
         parameters=parameters,
     )
     ctx.sim.touch()
     return [dict(record)]
+
+
+def create(
+    tenant: TenantState, parameters: Mapping[str, Any], *, guid: str, ctx: CmdletContext
+) -> dict[str, Any]:
+    """The record New-InboundConnector makes from ``parameters`` (validated, not yet stored)."""
+    values = template()
+    for key, value in parameters.items():
+        param = parameter_named(key, new=True)
+        values[param.name] = stored_value(param, value, values[param.name])
+    _accepted_only(tenant, values["AssociatedAcceptedDomains"])
+    check_record(values)
+    return new_record(values, domain=tenant.domain, guid=guid, created=ctx.now, changed=ctx.now)
 
 
 @cmdlet("Set-InboundConnector", write=True)
@@ -86,13 +94,12 @@ def set_inbound(
 ) -> list[dict[str, Any]]:
     record = _existing(tenant, parameters)
     old_name = str(record["Name"])
-    settings = settings_of(record)
-    changed: dict[str, Value] = {}
+    changed: dict[str, Any] = {}
     for key, value in parameters.items():
         if key.lower() == "identity":
             continue
-        prop = _prop(key, "Set-InboundConnector", allow_new_only=False)
-        changed[prop.name] = _value(prop, value, settings[prop.name])
+        param = parameter_named(key, new=False)
+        changed[param.name] = stored_value(param, value, record.get(param.name))
     new_name = changed.get("Name")
     if isinstance(new_name, str) and new_name.lower() != old_name.lower():
         other = tenant.find_connector(new_name)
@@ -101,8 +108,10 @@ def set_inbound(
                 f"An inbound connector with the name '{new_name}' already exists.",
                 exception_type=_EXISTS,
             )
-    _validate({**settings, **changed})
-    update_record(record, changed, changed=ctx.now)
+    _accepted_only(tenant, changed.get("AssociatedAcceptedDomains", []))
+    check_record({**record, **changed})
+    record.update(changed)
+    stamp_write(record, domain=tenant.domain, now=ctx.now)
     auditlog.append(
         tenant, ctx, operation="Set-InboundConnector", object_id=old_name, parameters=parameters
     )
@@ -114,14 +123,14 @@ def set_inbound(
 def remove_inbound(
     tenant: TenantState, parameters: Mapping[str, Any], ctx: CmdletContext
 ) -> list[dict[str, Any]]:
-    _known(parameters, {"identity", "confirm"}, "Remove-InboundConnector")
+    _known(parameters, {"identity", "confirm"})
     record = _existing(tenant, parameters)
     tenant.connectors.remove(record)
     auditlog.append(
         tenant,
         ctx,
         operation="Remove-InboundConnector",
-        object_id=_object_path(tenant, str(record["Name"])),
+        object_id=object_path(tenant.domain, str(record["Name"])),
         parameters=parameters,
     )
     ctx.sim.touch()
@@ -142,67 +151,28 @@ def _existing(tenant: TenantState, parameters: Mapping[str, Any]) -> dict[str, A
     if record is None:
         raise SimCmdletError(
             f"The operation couldn't be performed because object '{identity}' couldn't be found "
-            f"on 'AM0PR01A001DC01.EURPR01A001.PROD.OUTLOOK.COM'.",
+            f"on '{DOMAIN_CONTROLLER}'.",
             exception_type=_NOT_FOUND,
         )
     return record
 
 
-def _known(parameters: Mapping[str, Any], allowed: set[str], cmdlet_name: str) -> None:
-    for key in parameters:
-        if key.lower() not in allowed:
+def _accepted_only(tenant: TenantState, domains: list[str]) -> None:
+    """AssociatedAcceptedDomains names accepted domains of the organisation, nothing else."""
+    accepted = {d.lower() for d in tenant.accepted_domains}
+    for domain in domains:
+        if domain.lower() not in accepted:
             raise SimCmdletError(
-                f"A parameter cannot be found that matches parameter name '{key}'.",
-                exception_type=BINDING,
+                f"The operation couldn't be performed because object '{domain}' couldn't be "
+                f"found on '{DOMAIN_CONTROLLER}'.",
+                exception_type=_NOT_FOUND,
             )
 
 
-def _prop(key: str, cmdlet_name: str, *, allow_new_only: bool) -> Property:
-    prop = BY_LOWER.get(key.lower())
-    if prop is None or (prop.new_only and not allow_new_only):
-        raise SimCmdletError(
-            f"A parameter cannot be found that matches parameter name '{key}'.",
-            exception_type=BINDING,
-        )
-    return prop
-
-
-def _value(prop: Property, value: Any, current: Value) -> Value:
-    try:
-        if isinstance(value, Mapping):
-            return _delta(prop, value, current)
-        return canonical_value(prop, value)
-    except NormalizeError as exc:
-        raise SimCmdletError(
-            f"Cannot process argument transformation on parameter '{prop.name}'. {exc}",
-            exception_type="System.Management.Automation.ParameterBindingArgumentTransformationException",
-        ) from None
-
-
-def _delta(prop: Property, value: Mapping[str, Any], current: Value) -> Value:
-    """The delta form ``{"@odata.type": DELTA_TYPE, "Add": [...], "Remove": [...]}``."""
-    if not prop.kind.is_list or value.get("@odata.type") != DELTA_TYPE:
-        raise NormalizeError(f"{prop.name}: unexpected object value")
-    add = canonical_list(prop.kind, _strings(value.get("Add")))
-    remove = set(canonical_list(prop.kind, _strings(value.get("Remove"))))
-    base = current if isinstance(current, tuple) else ()
-    return canonical_list(prop.kind, [i for i in (*base, *add) if i not in remove])
-
-
-def _strings(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
-
-
-def _validate(settings: Mapping[str, Value]) -> None:
-    problems = violations(settings)
-    if problems:
-        raise SimCmdletError(
-            "; ".join(message for _field, message in problems), exception_type=_VALIDATION
-        )
+def _known(parameters: Mapping[str, Any], allowed: set[str]) -> None:
+    for key in parameters:
+        if key.lower() not in allowed:
+            raise unknown_parameter(key)
 
 
 def _result_size(value: Any, default: int) -> int | None:
@@ -216,11 +186,6 @@ def _result_size(value: Any, default: int) -> int | None:
         raise SimCmdletError(
             f"Cannot process argument transformation on parameter 'ResultSize'. Cannot convert "
             f'value "{value}" to type "Microsoft.Exchange.Data.Unlimited`1[System.UInt32]".',
-            exception_type="System.Management.Automation.ParameterBindingArgumentTransformationException",
+            exception_type=TRANSFORMATION,
         ) from None
     return max(size, 0)
-
-
-def _object_path(tenant: TenantState, name: str) -> str:
-    hosted = "EURPR01A001.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations"
-    return f"{hosted}/{tenant.domain}/{name}"
