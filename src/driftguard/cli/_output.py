@@ -7,12 +7,12 @@ import sys
 from typing import TextIO
 
 from driftguard.fsutil import write_atomic
-from driftguard.textsafe import strip_unsafe
+from driftguard.textsafe import strip_controls
 
 
 def safe_terminal(text: str) -> str:
     """Strip control characters (ANSI escapes included) from untrusted text bound for a terminal."""
-    return strip_unsafe(text)
+    return strip_controls(text)
 
 
 def wants_color(stream: TextIO) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from driftguard.model import Report, TenantReport
+from driftguard.report.bounds import bounded
 from driftguard.textsafe import one_line
 
 MAX_LINES = 60
@@ -17,6 +18,7 @@ def _s(value: Any) -> str:
 
 
 def render(report: Report) -> str:
+    report = bounded(report)
     parts = [_tenant(t) for t in report.tenants if isinstance(t.evidence, Mapping)]
     return "\n".join(p for p in parts if p)
 

@@ -26,6 +26,7 @@ from driftguard.model import (
     TenantReport,
 )
 from driftguard.properties import Value
+from driftguard.report.bounds import bounded
 
 SCHEMA_RESOURCE = "schema/report.schema.json"
 
@@ -36,6 +37,7 @@ _RAW = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def render(report: Report) -> str:
+    report = bounded(report)
     text = json.dumps(report_to_dict(report), indent=2, ensure_ascii=False)
     # Such characters only occur inside JSON strings, where \uXXXX means the same character.
     return _RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"

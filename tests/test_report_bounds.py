@@ -1,0 +1,129 @@
+"""Broken and huge text through every renderer and `plan`: lone surrogates, megabyte comments,
+terminal escapes. One tenant's text never fails the report of the others, and every rendered
+value is bounded, with a marker saying so."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from driftguard import textsafe
+from driftguard.cli import main
+from driftguard.cli._output import info
+from driftguard.investigate import textview
+from driftguard.model import Report, Status, TenantReport
+from driftguard.report import render
+from driftguard.report.escape import html_text, markdown_inline, plain
+from driftkit import HYBRID, wire, write_baseline
+from report_samples import clean_tenant, hostile_report
+
+FORMATS = ("text", "json", "markdown", "html", "sarif", "junit")
+HUGE = 3_000_000
+MARKER = "more characters not shown"
+
+
+def _with(text: str) -> Report:
+    """The hostile sample with ``text`` in a comment, a finding's values, evidence and a warning,
+    plus a clean tenant that must survive it."""
+    base = hostile_report()
+    tenant = base.tenants[0]
+    finding = dataclasses.replace(tenant.findings[0], live=text, reason=text)
+    evidence = {**dict(tenant.evidence or {}), text: text}
+    hostile = dataclasses.replace(
+        tenant,
+        findings=(finding, *tenant.findings[1:]),
+        warnings=(text,),
+        evidence=evidence,
+    )
+    return dataclasses.replace(base, tenants=(hostile, *base.tenants[1:], clean_tenant()))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_lone_surrogates_render_in_every_format(fmt: str) -> None:
+    text = render(_with("evil \ud800 name \udc80"), fmt)
+    text.encode("utf-8")  # what writing the report does; a surrogate makes it raise
+    assert "\ufffd" in text
+    assert "northwind" in text  # the other tenants are still reported
+
+
+def test_lone_surrogates_in_the_investigation_text_view() -> None:
+    textview.render(_with("evil \ud800")).encode("utf-8")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_huge_values_are_bounded_with_a_marker(fmt: str) -> None:
+    text = render(_with("A" * HUGE), fmt)
+    assert len(text) < 200_000, len(text)
+    assert "A" * textsafe.MAX_CHARS in text
+    assert "A" * (textsafe.MAX_CHARS + 1) not in text
+    assert MARKER in text
+    assert "northwind" in text
+
+
+def test_bounded_keeps_short_text_and_marks_long_text() -> None:
+    assert textsafe.bounded("short") == "short"
+    cut = textsafe.bounded("x" * 2500)
+    assert cut.startswith("x" * textsafe.MAX_CHARS)
+    assert cut.endswith(f"[500 {MARKER}]")
+
+
+def test_a_report_with_a_bad_tenant_keeps_the_good_one_in_json() -> None:
+    report = Report(
+        generated_at=hostile_report().generated_at,
+        tenants=(
+            TenantReport(tenant="bad", status=Status.ERROR, error="x\ud800" * 10_000),
+            clean_tenant(),
+        ),
+    )
+    document = json.loads(render(report, "json"))
+    assert [t["tenant"] for t in document["tenants"]] == ["bad", "fabrikam"]
+    assert MARKER in document["tenants"][0]["error"]
+
+
+# --------------------------------------------------------------------------- one definition
+
+
+UNSAFE = "a\u200fb\u2028c\ufeffd\x1b[31me\x1b[0m [31mf[0m\u202eg\x9b\ud800i"
+
+
+def test_one_definition_of_unsafe_text_for_terminal_and_reports(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stripped = textsafe.strip_controls(UNSAFE)
+    assert stripped == "abcde fg\ufffdi"
+    info(UNSAFE)
+    assert capsys.readouterr().err == stripped + "\n"
+    for escaped in (plain(UNSAFE), markdown_inline(UNSAFE), html_text(UNSAFE)):
+        assert not set(escaped) & set("\u200f\u2028\ufeff\x1b\u202e\x9b\ud800")
+        assert "[31m" not in escaped and "31m" not in escaped
+
+
+def test_visible_keeps_a_name_on_one_line() -> None:
+    assert textsafe.visible("folder\nname\t\x1b[2J\ud800") == "folder\\nname\\t\\u001b[2J\ufffd"
+
+
+# --------------------------------------------------------------------------- through the CLI
+
+
+def test_diff_and_plan_with_surrogates_from_a_live_file(tmp_path: Path) -> None:
+    root = write_baseline(tmp_path / "baseline", [HYBRID])
+    records = [
+        wire(HYBRID, Comment="bad \ud800 comment " + "c" * 100_000),
+        wire(HYBRID, Name="evil \udc80 name", Guid="bc4d5ab0-6637-4e91-8d47-f5c2e95c71d9"),
+    ]
+    live = tmp_path / "live.json"
+    live.write_text(json.dumps(records), "utf-8")  # ASCII: the surrogates as \ud800 escapes
+    for fmt in FORMATS:
+        out = tmp_path / f"report.{fmt}"
+        args = ["diff", "--baseline", str(root), "--live", str(live), "--format", fmt]
+        assert main([*args, "--output", str(out)]) == 2, fmt
+        shown = out.read_text("utf-8")
+        assert "evil \ufffd name" in shown or "evil \\ufffd name" in shown or fmt == "junit"
+        assert len(shown) < 100_000
+    plan = tmp_path / "plan.json"
+    args = ["plan", "--baseline", str(root), "--live", str(live), "--out", str(plan)]
+    assert main(args) == 2
+    assert "evil \ufffd name" in plan.read_text("utf-8")
