@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from driftguard.textsafe import visible
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -21,7 +23,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+        # One line whatever the path or message hold: a newline in a folder name is shown as \n.
+        return f"{visible(self.path)}:{self.line}:{self.column}: {visible(self.message)}"
 
 
 class DriftguardError(Exception):

@@ -21,6 +21,9 @@ import re
 MAX_CHARS = 2000
 """The longest free-text value any report shows (a comment, a name, an audit parameter)."""
 
+SHOWN_CHARS = 40
+"""The most of an input value an error message quotes."""
+
 # ANSI/VT escape sequences as a whole (CSI, OSC, and two-character escapes), so that
 # "\x1b[31mred" becomes "red" rather than "[31mred".
 _ANSI = re.compile(
@@ -65,6 +68,15 @@ def visible(text: str) -> str:
 def without_surrogates(text: str) -> str:
     """Lone UTF-16 surrogates (no UTF-8 output can carry them) replaced by U+FFFD."""
     return _SURROGATE.sub("\ufffd", text)
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value quoted in an error message: its repr, cut to ``limit`` characters.
+
+    Never more: the value may be a line of a file that is not YAML at all (a key, a token).
+    """
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def bounded(text: str, limit: int = MAX_CHARS) -> str:

@@ -22,6 +22,7 @@ from driftguard.errors import Problem
 from driftguard.model import BaselineConnector, Endpoints, IgnoreEntry, Location, TenantConfig
 from driftguard.normalize import NormalizeError, canonical_item, connector_from_baseline, domain
 from driftguard.properties import BY_NAME, COMPARED, Kind
+from driftguard.textsafe import shown
 
 IGNORE_KEYS = ("tenant", "connector", "field", "reason", "owner", "expires")
 _AUTH_PATHS = ("certificate_path", "federated_token_file")
@@ -143,7 +144,9 @@ def tenant_file(path: Path, display: str, name: str) -> tuple[TenantConfig | Non
             ranges.append(str(ipaddress.ip_network(item.strip(), strict=False)))
         except ValueError:
             loc = doc.value_at(("trusted_ip_ranges", index))
-            problems.append(_at(loc, f"trusted_ip_ranges: {item!r} is not an IP address or range"))
+            problems.append(
+                _at(loc, f"trusted_ip_ranges: {shown(item)} is not an IP address or range")
+            )
     if problems:
         return None, problems
     base = path.parent
@@ -224,7 +227,7 @@ def _ignore_entry(doc: Document, index: int, item: Any) -> tuple[IgnoreEntry | N
     problems: list[Problem] = []
     for key in item:
         if key not in IGNORE_KEYS:
-            message = f"entry {index + 1}: unknown key {key!r}{suggest(key, IGNORE_KEYS)}"
+            message = f"entry {index + 1}: unknown key {shown(key)}{suggest(key, IGNORE_KEYS)}"
             problems.append(_at(doc.key_at((index, key)), message))
     texts: dict[str, str | None] = {}
     for key in ("tenant", "connector", "field", "reason", "owner"):
@@ -245,7 +248,7 @@ def _ignore_entry(doc: Document, index: int, item: Any) -> tuple[IgnoreEntry | N
         if field.lower() in by_lower:
             field = by_lower[field.lower()]
         else:
-            message = f"entry {index + 1}: unknown field {field!r}{suggest(field, COMPARED)}"
+            message = f"entry {index + 1}: unknown field {shown(field)}{suggest(field, COMPARED)}"
             problems.append(_at(doc.value_at((index, "field")), message))
     expires, bad_date = _date(item.get("expires"))
     if bad_date:
@@ -278,4 +281,4 @@ def _date(value: Any) -> tuple[date | None, str | None]:
             return date.fromisoformat(value.strip()), None
         except ValueError:
             pass
-    return None, f"expires: {value!r} is not a date like 2026-12-31"
+    return None, f"expires: {shown(value)} is not a date like 2026-12-31"

@@ -19,6 +19,7 @@ from driftguard.baseline.fastcheck import surely_valid
 from driftguard.baseline.yamlsafe import Document, JsonPath
 from driftguard.errors import Problem
 from driftguard.properties import READ_ONLY, REQUIRED_IN_BASELINE, SETTABLE, Kind, Property
+from driftguard.textsafe import shown
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -200,7 +201,7 @@ def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return f"{str(value).lower()} (write it in quotes if you mean text)"
     if isinstance(value, int | float):
-        return f"the number {value!r} (write it in quotes if you mean text)"
+        return f"the number {_short(value)} (write it in quotes if you mean text)"
     if isinstance(value, str):
         return f"text {_short(value)}"
     if isinstance(value, list):
@@ -211,8 +212,7 @@ def _kind(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return shown(value)
 
 
 def _dotted(at: JsonPath) -> str:
@@ -233,7 +233,7 @@ def _unknown_key(key: str, allowed: list[str], at: JsonPath) -> str:
             f"{key}: secrets never go in a baseline; put it in an environment variable and "
             f"name the variable in {_SECRET_KEYS[key.lower()]}"
         )
-    return f"unknown key {key!r}{where}{suggest(key, allowed)}"
+    return f"unknown key {_short(key)}{where}{suggest(key, allowed)}"
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
