@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from driftguard.baseline import rules, yamlsafe
+from driftguard.baseline import domains, rules, yamlsafe
 from driftguard.baseline.schemas import schema_problems, suggest
 from driftguard.baseline.yamlsafe import Document
 from driftguard.errors import Problem
@@ -116,6 +116,8 @@ def _item_problems(doc: Document) -> list[Problem]:
             at = (key,) if isinstance(value, str) else (key, index)
             if prop.kind is Kind.IPV4_NETWORKS:
                 message = rules.sender_ip_problem(item)
+            elif prop.kind is Kind.DOMAINS:
+                message = domains.domain_problem_of(prop.name, item)
             else:
                 try:
                     canonical_item(prop.kind, item)
@@ -138,6 +140,10 @@ def tenant_file(path: Path, display: str, name: str) -> tuple[TenantConfig | Non
     if not isinstance(doc.data, dict):
         return None, problems
     data: dict[str, Any] = doc.data
+    for index, item in enumerate(_str_list(data.get("accepted_domains"))):
+        if message := domains.domain_problem(item):
+            loc = doc.value_at(("accepted_domains", index))
+            problems.append(_at(loc, f"accepted_domains: {message}"))
     ranges: list[str] = []
     for index, item in enumerate(_str_list(data.get("trusted_ip_ranges"))):
         try:

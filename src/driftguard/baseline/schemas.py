@@ -158,8 +158,19 @@ def _problems_for(error: Any, doc: Document) -> Iterable[Problem]:
             yield Problem(loc.path, loc.line, loc.column, f"missing required key {key}{inside}")
         return
     loc = doc.value_at(at)
+    if not at and not isinstance(error.instance, dict | list):
+        # The whole file is one value: likely not YAML at all (a key, a token); quote none of it.
+        message = f"file: expected {_TYPE_WORDS['object']}, got {_kind_only(error.instance)}"
+        yield Problem(loc.path, loc.line, loc.column, message)
+        return
     label = where or "file"
     yield Problem(loc.path, loc.line, loc.column, f"{label}: {_message(error)}")
+
+
+def _kind_only(value: Any) -> str:
+    if isinstance(value, str):
+        return f"one text of {len(value)} characters (is this a YAML file of keys and values?)"
+    return f"a single {type(value).__name__}"
 
 
 def _message(error: Any) -> str:
