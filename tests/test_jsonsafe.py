@@ -158,3 +158,14 @@ def test_duplicate_keys_in_evidence_skip_the_row(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         read_audit_log(array)
     assert "differ only in case" in str(info.value.problems[0])
+
+
+def test_an_evidence_record_larger_than_the_bound_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jsonsafe, "MAX_CHARS", 100_000)
+    audit = tmp_path / "audit.json"
+    audit.write_text('[{"AuditData": "' + "x" * 300_000 + '"}]', "utf-8")
+    with pytest.raises(InputError) as info:
+        read_audit_log(audit)
+    assert "MiB of JSON" in str(info.value.problems[0])

@@ -41,7 +41,8 @@ _CONTROLS_BUT_WHITESPACE = (
     "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
     "\ufeff\ufff9-\ufffb"
 )
-_CONTROLS = re.compile(f"[{_CONTROLS_BUT_WHITESPACE}]")
+CONTROLS = re.compile(f"[{_CONTROLS_BUT_WHITESPACE}]")
+"""Every character ``strip_controls`` removes (tab and newline aside), for formats that escape."""
 _ALL_CONTROLS = re.compile(f"[\t\n{_CONTROLS_BUT_WHITESPACE}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _WHITESPACE_RUN = re.compile(r"[\t\r\n]+")
@@ -50,7 +51,7 @@ _ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 def strip_controls(text: str) -> str:
     """Remove escape sequences, control characters and bidi overrides; keep tabs and newlines."""
-    cleaned = _CONTROLS.sub("", _ANSI.sub("", text))
+    cleaned = CONTROLS.sub("", _ANSI.sub("", text))
     return without_surrogates(_BARE_CSI.sub("", cleaned))
 
 

@@ -88,7 +88,8 @@ class _Buffer:
             try:
                 obj, end = jsonsafe.decode_at(self.text, self.pos, source="")
             except JsonError as exc:
-                if self.fill():  # the record may go on in the next chunk
+                too_long = len(self.text) - self.pos > jsonsafe.MAX_CHARS
+                if not too_long and self.fill():  # the record may go on in the next chunk
                     continue
                 line = self.line + self.text.count("\n", self.pos, exc.pos)
                 last = self.text.rfind("\n", 0, exc.pos)

@@ -35,10 +35,10 @@ def _tenant(tenant: TenantReport) -> str:
         label = f"{finding.connector} {finding.field or '(' + finding.kind.value + ')'}"
         if finding.events:
             e = finding.events[0]
-            where = f" from {e.client_ip}" if e.client_ip else ""
+            where = f" from {_s(e.client_ip)}" if e.client_ip else ""
             more = f" (+{len(finding.events) - 1} more)" if len(finding.events) > 1 else ""
             lines.append(
-                f"  {_s(label)}: {_s(e.operation)} by {_s(e.actor)}{_s(where)} at "
+                f"  {_s(label)}: {_s(e.operation)} by {_s(e.actor)}{where} at "
                 f"{e.time.isoformat().replace('+00:00', 'Z')}{more}"
             )
     for item in ev.get("attribution") or ():
