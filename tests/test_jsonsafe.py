@@ -169,3 +169,13 @@ def test_an_evidence_record_larger_than_the_bound_is_refused(
     with pytest.raises(InputError) as info:
         read_audit_log(audit)
     assert "MiB of JSON" in str(info.value.problems[0])
+
+
+def test_deep_audit_data_inside_a_csv_export_skips_the_row(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.csv"
+    deep = '"' + "[" * 100_000 + "]" * 100_000 + '"'
+    audit.write_text(f"CreationDate,AuditData\n2026-11-28,{deep}\n", "utf-8")
+    result = read_audit_log(audit)
+    assert result.events == ()
+    assert result.skipped.count == 1
+    assert "AuditData: not JSON" in str(result.skipped.problems[0])
