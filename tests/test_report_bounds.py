@@ -97,8 +97,10 @@ def test_one_definition_of_unsafe_text_for_terminal_and_reports(
 ) -> None:
     stripped = textsafe.strip_controls(UNSAFE)
     assert stripped == "abcde fg\ufffdi"
-    info(UNSAFE)
-    assert capsys.readouterr().err == stripped + "\n"
+    info(f"error: {UNSAFE}\nsecond line")  # status and error lines show controls as escapes
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\\nsecond line" in err
+    assert not set(err) & set("\u200f\u2028\ufeff\x1b\u202e\x9b\ud800")
     for escaped in (plain(UNSAFE), markdown_inline(UNSAFE), html_text(UNSAFE)):
         assert not set(escaped) & set("\u200f\u2028\ufeff\x1b\u202e\x9b\ud800")
         assert "[31m" not in escaped and "31m" not in escaped
@@ -165,3 +167,16 @@ def test_plan_with_a_surrogate_from_the_admin_api(
     code, path, _ = setup.plan()
     assert code == 2
     assert "evil \ufffd name" in path.read_text("utf-8")
+
+
+def test_a_newline_in_a_live_file_name_never_splits_an_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_baseline(tmp_path / "baseline", [HYBRID])
+    live = tmp_path / "new\nline.json"
+    live.write_text('[{"Name": "x", "Name": "y"}]', "utf-8")
+    assert main(["diff", "--baseline", str(root), "--live", str(live)]) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "line.json" in line]
+    assert lines and all(line.startswith("error: contoso: ") for line in lines), err
+    assert all("new\\nline.json" in line for line in lines)
