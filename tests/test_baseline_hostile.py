@@ -90,6 +90,9 @@ def test_links_out_of_the_baseline_are_refused(
         ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n", "AWS_SECRET"),
         ("Name: x\nSenderDomains: [x.com]\nConnectorType: " + "S" * 500 + "\n", "S" * 40),
         ("Name: x\nSenderDomains: [x.com]\n" + "k" * 300 + ": 1\n", "k" * 40),
+        ("Name: x\nSenderDomains: [x.com]\nSenderIPAddresses: [" + "9" * 300 + "]\n", "9" * 40),
+        ("Name: x\nSenderDomains: [x.com]\nEFSkipIPs: [" + "i" * 300 + "]\n", "i" * 40),
+        ("Name: x\nSenderDomains: [" + "d" * 300 + ".com]\n", "d" * 40),
     ],
 )
 def test_errors_quote_at_most_the_offending_token(

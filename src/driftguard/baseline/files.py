@@ -125,7 +125,9 @@ def _item_problems(doc: Document) -> list[Problem]:
                 except NormalizeError as exc:
                     message = str(exc)
             if message:
-                out.append(_at(doc.value_at(at), f"{key}: {message}"))
+                # The IP and host checks quote the whole member; quote at most its start.
+                quoted = message.replace(repr(item.strip()), shown(item.strip()))
+                out.append(_at(doc.value_at(at), f"{key}: {quoted}"))
     return out
 
 
