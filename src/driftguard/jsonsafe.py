@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from driftguard.errors import JsonError
+from driftguard.textsafe import shown
 
 MAX_DEPTH = 64
 """Nesting of objects and arrays; connector records need four levels."""
@@ -31,7 +33,6 @@ MAX_NUMBER_CHARS = 40
 MAX_CHARS = 64 * 1024 * 1024
 """The largest JSON text read at all (a tenant of thousands of connectors is a few MiB)."""
 
-_SHOWN = 40
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Where a lone surrogate can come from: an escape such as \ud800, or one already in the text.
 _MAY_HOLD_SURROGATE = re.compile("\\\\u[dD][89a-fA-F]|[\ud800-\udfff]")
@@ -56,7 +57,7 @@ def decode_at(text: str, pos: int, *, source: str) -> tuple[Any, int]:
     return _checked(lambda: _DECODER.raw_decode(text, pos), text, pos, source)
 
 
-def _checked(parse: Any, text: str, start: int, source: str) -> tuple[Any, int]:
+def _checked(parse: Callable[[], Any], text: str, start: int, source: str) -> tuple[Any, int]:
     try:
         result = parse()
     except json.JSONDecodeError as exc:
@@ -91,11 +92,6 @@ def _text(data: str | bytes, source: str) -> str:
 # --------------------------------------------------------------------------- hooks
 
 
-def _shown(text: str) -> str:
-    short = text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
-    return repr(_SURROGATE.sub("\ufffd", short))
-
-
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     folded: dict[str, str] = {}
@@ -103,10 +99,10 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         key = _SURROGATE.sub("\ufffd", raw_key)
         first = folded.setdefault(key.casefold(), key)
         if key in out:
-            raise _Refused(f"duplicate key {_shown(key)} in one object")
+            raise _Refused(f"duplicate key {shown(key)} in one object")
         if first != key:
             raise _Refused(
-                f"keys {_shown(first)} and {_shown(key)} of one object differ only in case"
+                f"keys {shown(first)} and {shown(key)} of one object differ only in case"
             )
         out[key] = value
     return out

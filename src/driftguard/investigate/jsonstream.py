@@ -88,8 +88,9 @@ class _Buffer:
             try:
                 obj, end = jsonsafe.decode_at(self.text, self.pos, source="")
             except JsonError as exc:
-                too_long = len(self.text) - self.pos > jsonsafe.MAX_CHARS
-                if not too_long and self.fill():  # the record may go on in the next chunk
+                # A syntax error (the placed kind) may be a record cut at the end of the chunk.
+                cut = exc.line > 0 and len(self.text) - self.pos <= jsonsafe.MAX_CHARS
+                if cut and self.fill():  # the record may go on in the next chunk
                     continue
                 line = self.line + self.text.count("\n", self.pos, exc.pos)
                 last = self.text.rfind("\n", 0, exc.pos)
