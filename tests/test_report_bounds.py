@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from applykit import TENANT, drifted
-from driftguard import textsafe
+from driftguard import pwsh, textsafe
 from driftguard.cli import main
 from driftguard.cli._output import info
 from driftguard.investigate import textview
@@ -104,6 +104,16 @@ def test_one_definition_of_unsafe_text_for_terminal_and_reports(
     for escaped in (plain(UNSAFE), markdown_inline(UNSAFE), html_text(UNSAFE)):
         assert not set(escaped) & set("\u200f\u2028\ufeff\x1b\u202e\x9b\ud800")
         assert "[31m" not in escaped and "31m" not in escaped
+
+
+@pytest.mark.parametrize(
+    "char", ["\u200f", "\u2028", "\ufeff", "\x1b", "\u202e", "\x9b", "\ufff9", "\ud800", "\n"]
+)
+def test_the_powershell_line_and_error_lines_share_the_definition(char: str) -> None:
+    quoted = pwsh.quote(f"a{char}b")
+    assert char not in quoted and f"[char]{ord(char)}" in quoted
+    assert char not in textsafe.visible(f"a{char}b")
+    assert char not in textsafe.one_line(f"a{char}b")
 
 
 def test_visible_keeps_a_name_on_one_line() -> None:

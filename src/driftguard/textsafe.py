@@ -43,7 +43,9 @@ _CONTROLS_BUT_WHITESPACE = (
 )
 CONTROLS = re.compile(f"[{_CONTROLS_BUT_WHITESPACE}]")
 """Every character ``strip_controls`` removes (tab and newline aside), for formats that escape."""
-_ALL_CONTROLS = re.compile(f"[\t\n{_CONTROLS_BUT_WHITESPACE}]")
+LINE_UNSAFE = re.compile(f"[\t\n{_CONTROLS_BUT_WHITESPACE}\ud800-\udfff]")
+"""Every character that may not appear raw on one line shown to a person: the controls above,
+tab and newline, and lone surrogates (``visible`` escapes them; ``pwsh`` spells them [char]N)."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _WHITESPACE_RUN = re.compile(r"[\t\r\n]+")
 _ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
@@ -62,8 +64,14 @@ def one_line(text: str) -> str:
 
 def visible(text: str) -> str:
     """Untrusted text on one line with every control character shown as an escape, not acted on."""
-    shown = _ALL_CONTROLS.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
-    return without_surrogates(shown)
+    return LINE_UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if _SURROGATE.match(char):
+        return "\ufffd"
+    return _ESCAPES.get(char, f"\\u{ord(char):04x}")
 
 
 def without_surrogates(text: str) -> str:
