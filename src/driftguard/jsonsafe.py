@@ -70,9 +70,15 @@ def _checked(parse: Callable[[], Any], text: str, start: int, source: str) -> tu
         raise JsonError(source, f"nested deeper than {MAX_DEPTH} levels", pos=start) from None
     value, end = result if isinstance(result, tuple) else (result, len(text))
     try:
-        return _walk(value, bool(_MAY_HOLD_SURROGATE.search(text, start, end))), end
+        return _walk(value, _may_hold_surrogate(text, start, end)), end
     except _Refused as exc:
         raise JsonError(source, exc.detail, pos=start) from None
+
+
+def _may_hold_surrogate(text: str, start: int, end: int) -> bool:
+    if text.find("\\u", start, end) < 0 and text.isascii():  # the common case, at C speed
+        return False
+    return _MAY_HOLD_SURROGATE.search(text, start, end) is not None
 
 
 def _text(data: str | bytes, source: str) -> str:
@@ -127,6 +133,7 @@ def _constant(name: str) -> Any:
     raise _Refused(f"{name} is not a JSON number")
 
 
+_CONTAINERS = frozenset((dict, list))
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_object, parse_int=_int, parse_float=_float, parse_constant=_constant
 )
@@ -146,6 +153,8 @@ def _walk(value: Any, surrogates: bool) -> Any:
         if surrogates:
             _replace_surrogates(node)
         children = node.values() if isinstance(node, dict) else node
+        if _CONTAINERS.isdisjoint(map(type, children)):  # at C speed: most lists hold text
+            continue
         stack.extend((item, depth + 1) for item in children if isinstance(item, dict | list))
     return value
 
