@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from driftguard.textsafe import visible
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -21,7 +23,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+        # One line whatever the path or message hold: a newline in a folder name is shown as \n.
+        return f"{visible(self.path)}:{self.line}:{self.column}: {visible(self.message)}"
 
 
 class DriftguardError(Exception):
@@ -56,6 +59,27 @@ class InputError(DriftguardError):
         if self.hint:
             out.append(f"hint: {self.hint}")
         return out
+
+
+class JsonError(InputError):
+    """A JSON text is broken or unsafe to trust: duplicate keys, too deep, huge numbers, NaN.
+
+    ``line``/``column`` place it when known (0 when the parser cannot tell where, e.g. a
+    duplicate key); ``pos`` is the character index for callers that read a larger buffer.
+    """
+
+    def __init__(self, source: str, detail: str, *, line: int = 0, column: int = 0, pos: int = 0):
+        where = f"{source}:{line}:{column}" if line else source
+        super().__init__(
+            f"{where}: {detail}",
+            [Problem(source, line or 1, column or 1, detail)],
+            hint="the file or answer is not well-formed JSON of the expected kind",
+        )
+        self.source = source
+        self.detail = detail
+        self.line = line
+        self.column = column
+        self.pos = pos
 
 
 class BaselineError(InputError):

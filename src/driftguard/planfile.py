@@ -16,7 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from driftguard.errors import PlanError
+from driftguard import jsonsafe
+from driftguard.errors import JsonError, PlanError
 from driftguard.fsutil import write_atomic
 from driftguard.planmodel import Action, ActionKind, Plan
 
@@ -145,9 +146,9 @@ def read_plan(path: str | Path) -> Plan:
     except OSError as exc:
         raise PlanError(f"{path}: cannot read the plan: {exc.strerror or exc}") from exc
     try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PlanError(f"{path}: not a plan file (invalid JSON: {exc})") from exc
+        doc = jsonsafe.loads(raw, source=str(path))
+    except JsonError as exc:
+        raise PlanError(f"not a plan file: {exc.message}") from exc
     return from_document(doc, str(path))
 
 

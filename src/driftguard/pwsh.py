@@ -12,24 +12,20 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from driftguard.textsafe import LINE_UNSAFE
+
 _QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
 
 
-def _is_control(char: str) -> bool:
-    code = ord(char)
-    return (
-        code < 0x20
-        or 0x7F <= code <= 0x9F
-        or char in "\u061c\u200e\u200f\u2028\u2029\ufeff"
-        or 0x202A <= code <= 0x202E
-        or 0x2066 <= code <= 0x2069
-    )
-
-
-_CONTROL = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]"
-)
+# What may not appear raw in a line a person reads: defined once, in textsafe.
+_CONTROL = LINE_UNSAFE
 _SPECIAL = re.compile(_CONTROL.pattern[:-1] + "'\u2018-\u201b]")
+
+
+def _is_control(char: str) -> bool:
+    return _CONTROL.match(char) is not None
+
+
 _DOUBLE_QUOTES = str.maketrans({q: q + q for q in _QUOTES})
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from driftguard.baseline import rules, yamlsafe
+from driftguard.baseline import domains, rules, yamlsafe
 from driftguard.baseline.schemas import schema_problems, suggest
 from driftguard.baseline.yamlsafe import Document
 from driftguard.errors import Problem
@@ -30,6 +30,7 @@ from driftguard.properties import (
     Kind,
     is_sidecar,
 )
+from driftguard.textsafe import shown
 
 IGNORE_KEYS = ("tenant", "connector", "field", "reason", "owner", "expires")
 _AUTH_PATHS = ("certificate_path", "federated_token_file")
@@ -124,6 +125,8 @@ def _item_problems(doc: Document) -> list[Problem]:
             at = (key,) if isinstance(value, str) else (key, index)
             if prop.kind is Kind.IPV4_NETWORKS:
                 message = rules.sender_ip_problem(item)
+            elif prop.kind is Kind.DOMAINS:
+                message = domains.domain_problem_of(prop.name, item)
             else:
                 try:
                     canonical_item(prop.kind, item)
@@ -131,7 +134,9 @@ def _item_problems(doc: Document) -> list[Problem]:
                 except NormalizeError as exc:
                     message = str(exc)
             if message:
-                out.append(_at(doc.value_at(at), f"{key}: {message}"))
+                # The IP and host checks quote the whole member; quote at most its start.
+                quoted = message.replace(repr(item.strip()), shown(item.strip()))
+                out.append(_at(doc.value_at(at), f"{key}: {quoted}"))
     return out
 
 
@@ -178,13 +183,19 @@ def tenant_file(path: Path, display: str, name: str) -> tuple[TenantConfig | Non
     if not isinstance(doc.data, dict):
         return None, problems
     data: dict[str, Any] = doc.data
+    for index, item in enumerate(_str_list(data.get("accepted_domains"))):
+        if message := domains.domain_problem(item):
+            loc = doc.value_at(("accepted_domains", index))
+            problems.append(_at(loc, f"accepted_domains: {message}"))
     ranges: list[str] = []
     for index, item in enumerate(_str_list(data.get("trusted_ip_ranges"))):
         try:
             ranges.append(str(ipaddress.ip_network(item.strip(), strict=False)))
         except ValueError:
             loc = doc.value_at(("trusted_ip_ranges", index))
-            problems.append(_at(loc, f"trusted_ip_ranges: {item!r} is not an IP address or range"))
+            problems.append(
+                _at(loc, f"trusted_ip_ranges: {shown(item)} is not an IP address or range")
+            )
     if problems:
         return None, problems
     base = path.parent
@@ -265,7 +276,7 @@ def _ignore_entry(doc: Document, index: int, item: Any) -> tuple[IgnoreEntry | N
     problems: list[Problem] = []
     for key in item:
         if key not in IGNORE_KEYS:
-            message = f"entry {index + 1}: unknown key {key!r}{suggest(key, IGNORE_KEYS)}"
+            message = f"entry {index + 1}: unknown key {shown(key)}{suggest(key, IGNORE_KEYS)}"
             problems.append(_at(doc.key_at((index, key)), message))
     texts: dict[str, str | None] = {}
     for key in ("tenant", "connector", "field", "reason", "owner"):
@@ -290,7 +301,7 @@ def _ignore_entry(doc: Document, index: int, item: Any) -> tuple[IgnoreEntry | N
         ):
             field = UNMODELLED + field[len(UNMODELLED) :]  # a pinned unmodelled property
         else:
-            message = f"entry {index + 1}: unknown field {field!r}{suggest(field, COMPARED)}"
+            message = f"entry {index + 1}: unknown field {shown(field)}{suggest(field, COMPARED)}"
             problems.append(_at(doc.value_at((index, "field")), message))
     expires, bad_date = _date(item.get("expires"))
     if bad_date:
@@ -323,4 +334,4 @@ def _date(value: Any) -> tuple[date | None, str | None]:
             return date.fromisoformat(value.strip()), None
         except ValueError:
             pass
-    return None, f"expires: {value!r} is not a date like 2026-12-31"
+    return None, f"expires: {shown(value)} is not a date like 2026-12-31"

@@ -21,6 +21,7 @@ from types import MappingProxyType
 from driftguard.baseline.files import Identity, connector_file, ignore_file, tenant_file
 from driftguard.errors import BaselineError, Problem
 from driftguard.model import Baseline, BaselineConnector, IgnoreEntry, Location, TenantBaseline
+from driftguard.textsafe import shown
 
 DEMO_TENANT = "demo"
 IGNORE_FILE = ".driftguardignore.yaml"
@@ -115,8 +116,12 @@ def check(root: str | os.PathLike[str], tenants: Sequence[str] | None = None) ->
         problems.append(Problem(str(misnamed), 1, 1, f"not read: the ignore file is {IGNORE_FILE}"))
     ignore_path = base / IGNORE_FILE
     if ignore_path.is_file():
-        ignores, ignore_problems_found = ignore_file(ignore_path, str(ignore_path))
-        problems.extend(ignore_problems_found)
+        outside = _outside(base, ignore_path)
+        if outside:
+            problems.append(outside)
+        else:
+            ignores, ignore_problems_found = ignore_file(ignore_path, str(ignore_path))
+            problems.extend(ignore_problems_found)
     problems.sort(key=lambda p: (p.path, p.line, p.column, p.message))
     return Checked(
         Baseline(root=str(base), tenants=MappingProxyType(loaded), ignores=tuple(ignores)),
@@ -178,8 +183,13 @@ def _tenant(base: Path, name: str) -> tuple[TenantBaseline | None, list[Problem]
     problems: list[Problem] = []
     files = 0
     config = None
+    outside = _outside(base, folder)
+    if outside:
+        return None, [outside], 0
     tenant_yaml = folder / "tenant.yaml"
-    if tenant_yaml.is_file():
+    if tenant_yaml.is_file() and (outside := _outside(base, tenant_yaml)):
+        problems.append(outside)
+    elif tenant_yaml.is_file():
         config, found = tenant_file(tenant_yaml, str(tenant_yaml), name)
         problems.extend(found)
     else:
@@ -199,9 +209,14 @@ def _tenant(base: Path, name: str) -> tuple[TenantBaseline | None, list[Problem]
     connectors: list[BaselineConnector] = []
     identities: list[Identity] = []
     inbound = folder / "inbound"
-    if inbound.is_dir():
+    if inbound.is_dir() and (outside := _outside(base, inbound)):
+        problems.append(outside)
+    elif inbound.is_dir():
         for path in _listing(inbound):
             if path.name.startswith("."):
+                continue
+            if outside := _outside(base, path):
+                problems.append(outside)
                 continue
             if not path.is_file() or path.suffix.lower() not in _YAML_SUFFIXES:
                 problems.append(
@@ -221,6 +236,21 @@ def _tenant(base: Path, name: str) -> tuple[TenantBaseline | None, list[Problem]
     return TenantBaseline(config=config, connectors=tuple(connectors)), problems, files
 
 
+def _outside(base: Path, path: Path) -> Problem | None:
+    """A problem if ``path`` is a link (or under one) that resolves outside the baseline folder.
+
+    Links inside the folder are fine; one leading out could make a pull request read a CI
+    runner's files (a key, a token) into validation errors, so it is not followed at all.
+    """
+    try:
+        path.resolve().relative_to(base.resolve())
+    except ValueError:
+        return Problem(str(path), 1, 1, "a link to a place outside the baseline folder; not read")
+    except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13)
+        return Problem(str(path), 1, 1, "a link that cannot be resolved (a loop?); not read")
+    return None
+
+
 def _duplicates(identities: Sequence[Identity]) -> list[Problem]:
     """Two files describing the same connector (same Name, any case, or same Guid)."""
     out: list[Problem] = []
@@ -231,7 +261,7 @@ def _duplicates(identities: Sequence[Identity]) -> list[Problem]:
         ]
         if item.guid and item.guid_at:
             keys.append(("Guid", item.guid, item.guid, item.guid_at))
-        for field, key, shown, loc in keys:
+        for field, key, name, loc in keys:
             first = seen.setdefault((field, key), item)
             if first is item:
                 continue
@@ -240,7 +270,7 @@ def _duplicates(identities: Sequence[Identity]) -> list[Problem]:
                     loc.path,
                     loc.line,
                     loc.column,
-                    f"{field} {shown!r} is also used by {first.path}; "
+                    f"{field} {shown(name)} is also used by {first.path}; "
                     f"each connector needs its own {field}",
                 )
             )

@@ -26,6 +26,7 @@ from driftguard.properties import (
     Kind,
     Property,
 )
+from driftguard.textsafe import shown
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -174,8 +175,19 @@ def _problems_for(error: Any, doc: Document) -> Iterable[Problem]:
             yield Problem(loc.path, loc.line, loc.column, f"missing required key {key}{inside}")
         return
     loc = doc.value_at(at)
+    if not at and not isinstance(error.instance, dict | list):
+        # The whole file is one value: likely not YAML at all (a key, a token); quote none of it.
+        message = f"file: expected {_TYPE_WORDS['object']}, got {_kind_only(error.instance)}"
+        yield Problem(loc.path, loc.line, loc.column, message)
+        return
     label = where or "file"
     yield Problem(loc.path, loc.line, loc.column, f"{label}: {_message(error)}")
+
+
+def _kind_only(value: Any) -> str:
+    if isinstance(value, str):
+        return f"one text of {len(value)} characters (is this a YAML file of keys and values?)"
+    return f"a single {type(value).__name__}"
 
 
 def _message(error: Any) -> str:
@@ -217,7 +229,7 @@ def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return f"{str(value).lower()} (write it in quotes if you mean text)"
     if isinstance(value, int | float):
-        return f"the number {value!r} (write it in quotes if you mean text)"
+        return f"the number {_short(value)} (write it in quotes if you mean text)"
     if isinstance(value, str):
         return f"text {_short(value)}"
     if isinstance(value, list):
@@ -228,8 +240,7 @@ def _kind(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return shown(value)
 
 
 def _dotted(at: JsonPath) -> str:
@@ -250,7 +261,7 @@ def _unknown_key(key: str, allowed: list[str], at: JsonPath) -> str:
             f"{key}: secrets never go in a baseline; put it in an environment variable and "
             f"name the variable in {_SECRET_KEYS[key.lower()]}"
         )
-    return f"unknown key {key!r}{where}{suggest(key, allowed)}"
+    return f"unknown key {_short(key)}{where}{suggest(key, allowed)}"
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:

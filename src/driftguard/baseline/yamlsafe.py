@@ -10,6 +10,7 @@ Problems come back as ``errors.Problem`` values; nothing here raises on bad inpu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ import yaml
 
 from driftguard.errors import Problem
 from driftguard.model import Location
+from driftguard.textsafe import shown
 
 MAX_BYTES = 256 * 1024
 """A baseline file is a few hundred bytes; anything this large is a mistake or an attack."""
@@ -30,6 +32,10 @@ MAX_DEPTH = 32
 """Nesting of mappings and lists; baseline files need three levels."""
 
 JsonPath = tuple[str | int, ...]
+
+# A tab, or what YAML's reader refuses (C0/C1 controls but CR and LF, DEL, surrogates, U+FFFE/F):
+# found here first so it is placed at its own line and column, in one line.
+_UNREADABLE = re.compile("[^\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MAP_TAG = "tag:yaml.org,2002:map"
@@ -101,18 +107,9 @@ def parse(
     text, problem = _decode(raw, path)
     if problem is not None:
         return None, [problem]
-    tab = text.find("\t")
-    if tab >= 0:
-        line, col = _line_col(text, tab)
-        return None, [
-            Problem(
-                path,
-                line,
-                col,
-                "tab character: YAML is indented with spaces (write \\t inside a double-quoted "
-                "string if a value needs a tab)",
-            )
-        ]
+    bad = _UNREADABLE.search(text)
+    if bad is not None:
+        return None, [_unreadable(path, text, bad.start())]
     if not _has_content(text):
         return _empty(path, allow_empty)
     loader = _Loader(text)
@@ -184,7 +181,7 @@ class _Builder:
                 first_line = self.keys[(*at, key)][0]
                 raise _Refused(
                     key_node.start_mark,
-                    f"duplicate key {key!r} (first at line {first_line}); "
+                    f"duplicate key {shown(key)} (first at line {first_line}); "
                     "a key may appear once per mapping",
                 )
             mark = key_node.start_mark
@@ -204,8 +201,7 @@ class _Builder:
             raise
         except (yaml.YAMLError, ValueError, OverflowError, TypeError) as exc:
             # e.g. an integer too long to convert, an impossible timestamp
-            text = str(node.value)[:40]
-            raise _Refused(node.start_mark, f"cannot read value {text!r}: {exc}") from exc
+            raise _Refused(node.start_mark, f"cannot read value {shown(node.value)}") from exc
 
 
 # --------------------------------------------------------------------------- helpers
@@ -232,6 +228,23 @@ def _decode(raw: bytes, path: str) -> tuple[str, Problem | None]:
         return "", Problem(
             path, line, col, f"not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
         )
+
+
+def _unreadable(path: str, text: str, index: int) -> Problem:
+    """A tab or a character YAML does not allow, placed at its own line and column."""
+    line, col = _line_col(text, index)
+    char = text[index]
+    if char == "\t":
+        message = (
+            "tab character: YAML is indented with spaces (write \\t inside a double-quoted "
+            "string if a value needs a tab)"
+        )
+    else:
+        message = (
+            f"character U+{ord(char):04X} is not allowed in YAML (control characters are "
+            "written as escapes inside a double-quoted string, e.g. \\x07)"
+        )
+    return Problem(path, line, col, message)
 
 
 def _line_col(text: str, index: int) -> tuple[int, int]:

@@ -60,10 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except DriftguardError as exc:
-        from driftguard.cli._output import safe_terminal
+        from driftguard.textsafe import visible
 
-        for line in exc.lines():
-            print(safe_terminal(line), file=sys.stderr)
+        for line in exc.lines():  # one line each, whatever names they quote
+            print(visible(line), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -7,12 +7,12 @@ import sys
 from typing import TextIO
 
 from driftguard.fsutil import write_atomic
-from driftguard.textsafe import strip_unsafe
+from driftguard.textsafe import strip_controls, visible
 
 
 def safe_terminal(text: str) -> str:
     """Strip control characters (ANSI escapes included) from untrusted text bound for a terminal."""
-    return strip_unsafe(text)
+    return strip_controls(text)
 
 
 def wants_color(stream: TextIO) -> bool:
@@ -37,5 +37,5 @@ def emit(text: str, output: str | None) -> None:
 
 
 def info(message: str) -> None:
-    """A progress or status line for humans, on stderr."""
-    print(safe_terminal(message), file=sys.stderr)
+    """A progress or status line for humans, on stderr: one line, whatever names it quotes."""
+    print(visible(message), file=sys.stderr)

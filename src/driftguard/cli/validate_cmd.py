@@ -35,7 +35,6 @@ def run(args: argparse.Namespace) -> int:
         ignore_problems,
         tenant_folders,
     )
-    from driftguard.cli._output import safe_terminal
     from driftguard.errors import Problem
 
     today = datetime.now(UTC).date()
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:  # how a value was written; valid, so no effect on the exit code
         print(safe_terminal(note), file=sys.stderr)
     for problem in problems:
-        print(safe_terminal(str(problem)), file=sys.stderr)
+        print(problem, file=sys.stderr)  # one line: Problem escapes control characters
     summary = (
         f"{tenant_count} tenant{_s(tenant_count)}, {connector_count} connector{_s(connector_count)}"
     )

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from driftguard import jsonsafe
+from driftguard.errors import JsonError
 from driftguard.model import AuditEvent
 
 OPERATIONS: tuple[str, ...] = (
@@ -133,8 +135,8 @@ def parse_parameters(value: Any) -> dict[str, str]:
         return {}
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except ValueError as exc:
+            value = jsonsafe.loads(value, source="Parameters")
+        except JsonError as exc:
             raise AuditRecordError("Parameters: not JSON") from exc
     if isinstance(value, Mapping):
         return {str(k): _text(v) for k, v in value.items()}
@@ -197,8 +199,8 @@ def audit_data(row: Mapping[str, Any]) -> Mapping[str, Any]:
         raise AuditRecordError("AuditData: missing")
     if isinstance(data, str):
         try:
-            data = json.loads(data)
-        except ValueError as exc:
+            data = jsonsafe.loads(data, source="AuditData")
+        except JsonError as exc:
             raise AuditRecordError("AuditData: not JSON") from exc
     if not isinstance(data, Mapping):
         raise AuditRecordError("AuditData: not a JSON object")
@@ -266,8 +268,8 @@ def event_from_graph(item: Mapping[str, Any]) -> AuditEvent:
     )
     if isinstance(data, str):
         try:
-            data = json.loads(data)
-        except ValueError as exc:
+            data = jsonsafe.loads(data, source="AuditData")
+        except JsonError as exc:
             raise AuditRecordError("auditData: not JSON") from exc
     if isinstance(data, Mapping):
         merged.update({k: v for k, v in data.items() if v is not None and not k.startswith("@")})

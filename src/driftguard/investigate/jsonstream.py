@@ -10,10 +10,12 @@ is yielded as a ``BadLine`` and the reader goes on.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
+
+from driftguard import jsonsafe
+from driftguard.errors import JsonError
 
 _CHUNK = 1 << 16
 _WS = " \t\r\n\ufeff"
@@ -81,16 +83,18 @@ class _Buffer:
     def error(self, message: str) -> JsonSyntax:
         return JsonSyntax(message, self.line, self.column())
 
-    def value(self, decoder: json.JSONDecoder) -> Any:
+    def value(self) -> Any:
         while True:
             try:
-                obj, end = decoder.raw_decode(self.text, self.pos)
-            except json.JSONDecodeError as exc:
-                if self.fill():  # the record may go on in the next chunk
+                obj, end = jsonsafe.decode_at(self.text, self.pos, source="")
+            except JsonError as exc:
+                # A syntax error (the placed kind) may be a record cut at the end of the chunk.
+                cut = exc.line > 0 and len(self.text) - self.pos <= jsonsafe.MAX_CHARS
+                if cut and self.fill():  # the record may go on in the next chunk
                     continue
                 line = self.line + self.text.count("\n", self.pos, exc.pos)
                 last = self.text.rfind("\n", 0, exc.pos)
-                raise JsonSyntax(exc.msg, line, exc.pos - last) from None
+                raise JsonSyntax(exc.detail, line, exc.pos - last) from None
             bare = not isinstance(obj, dict | list | str)
             if bare and end == len(self.text) and self.fill():
                 continue  # a bare number may go on in the next chunk
@@ -101,18 +105,17 @@ class _Buffer:
 def records(fh: IO[str]) -> Iterator[tuple[int, Any] | BadLine]:
     """``(line, record)`` for every record; ``BadLine`` for a broken JSON line."""
     buf = _Buffer(fh)
-    decoder = json.JSONDecoder()
     first = buf.skip_ws()
     if first == "":
         return
     if first == "[":
         buf.advance(buf.pos + 1)
-        yield from _array(buf, decoder)
+        yield from _array(buf)
         return
     if first != "{":
         raise buf.error("expected a JSON array, object or JSON lines")
     start_line = buf.line
-    obj = buf.value(decoder)
+    obj = buf.value()
     following = buf.skip_ws()
     if following == "":
         if isinstance(obj, dict) and isinstance(obj.get("value"), list):
@@ -124,10 +127,10 @@ def records(fh: IO[str]) -> Iterator[tuple[int, Any] | BadLine]:
         return
     # More after the first object: JSON lines. The first line was fine; read the rest by line.
     yield start_line, obj
-    yield from _lines(buf, decoder)
+    yield from _lines(buf)
 
 
-def _array(buf: _Buffer, decoder: json.JSONDecoder) -> Iterator[tuple[int, Any]]:
+def _array(buf: _Buffer) -> Iterator[tuple[int, Any]]:
     expect_value = True
     while True:
         char = buf.skip_ws()
@@ -145,11 +148,11 @@ def _array(buf: _Buffer, decoder: json.JSONDecoder) -> Iterator[tuple[int, Any]]
             expect_value = True
             continue
         line = buf.line
-        yield line, buf.value(decoder)
+        yield line, buf.value()
         expect_value = False
 
 
-def _lines(buf: _Buffer, decoder: json.JSONDecoder) -> Iterator[tuple[int, Any] | BadLine]:
+def _lines(buf: _Buffer) -> Iterator[tuple[int, Any] | BadLine]:
     while True:
         if buf.skip_ws() == "":
             return
@@ -162,6 +165,6 @@ def _lines(buf: _Buffer, decoder: json.JSONDecoder) -> Iterator[tuple[int, Any] 
         line = buf.line
         buf.advance(end)
         try:
-            yield line, decoder.decode(line_text)
-        except json.JSONDecodeError as exc:
-            yield BadLine(line, f"not valid JSON ({exc.msg}, column {exc.colno})")
+            yield line, jsonsafe.loads(line_text, source="")
+        except JsonError as exc:
+            yield BadLine(line, f"not valid JSON ({exc.detail}, column {exc.column or 1})")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from driftguard.model import Report, TenantReport
+from driftguard.report.bounds import bounded
 from driftguard.textsafe import one_line
 
 MAX_LINES = 60
@@ -17,6 +18,7 @@ def _s(value: Any) -> str:
 
 
 def render(report: Report) -> str:
+    report = bounded(report)
     parts = [_tenant(t) for t in report.tenants if isinstance(t.evidence, Mapping)]
     return "\n".join(p for p in parts if p)
 
@@ -33,10 +35,10 @@ def _tenant(tenant: TenantReport) -> str:
         label = f"{finding.connector} {finding.field or '(' + finding.kind.value + ')'}"
         if finding.events:
             e = finding.events[0]
-            where = f" from {e.client_ip}" if e.client_ip else ""
+            where = f" from {_s(e.client_ip)}" if e.client_ip else ""
             more = f" (+{len(finding.events) - 1} more)" if len(finding.events) > 1 else ""
             lines.append(
-                f"  {_s(label)}: {_s(e.operation)} by {_s(e.actor)}{_s(where)} at "
+                f"  {_s(label)}: {_s(e.operation)} by {_s(e.actor)}{where} at "
                 f"{e.time.isoformat().replace('+00:00', 'Z')}{more}"
             )
     for item in ev.get("attribution") or ():

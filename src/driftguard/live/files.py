@@ -21,13 +21,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from driftguard.errors import LiveReadError, ServiceError, TruncatedReadError
+from driftguard import jsonsafe
+from driftguard.errors import JsonError, LiveReadError, ServiceError, TruncatedReadError
 from driftguard.live.wire import json_error_text, short
 from driftguard.model import Snapshot, TenantConfig
 from driftguard.normalize import NormalizeError, connector_from_record
 from driftguard.properties import SETTABLE, Kind, is_sidecar
 
 SNAPSHOT_VERSION = 1
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""The largest live file read (UTF-16 doubles the size of a few MiB of connectors)."""
 
 # Get-OutboundConnector's own properties, and the inbound ones it never has (EXCHANGE.md).
 _OUTBOUND_ONLY = frozenset(
@@ -100,10 +103,10 @@ def decode(data: bytes, path: str) -> str:
 
 def parse_json(text: str, path: str) -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
+        return jsonsafe.loads(text, source=path)
+    except JsonError as exc:
         raise LiveReadError(
-            f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}",
+            exc.message,
             hint="use `Get-InboundConnector | ConvertTo-Json -Depth 5`, an InvokeCommand body "
             "or a `driftguard snapshot` file",
         ) from exc
@@ -138,9 +141,15 @@ def parse_live(data: bytes, path: str) -> LiveFile:
 def read_live_file(path: str | Path) -> LiveFile:
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise LiveReadError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise LiveReadError(
+            f"{name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; refusing to read it",
+            hint="a tenant's connectors take a few MiB at most; check the file is the right one",
+        )
     return parse_live(data, name)
 
 

@@ -3,6 +3,7 @@
 Everything an attacker can set on a connector ends up in reports that people open in browsers,
 GitHub's Markdown renderer, CI test viewers and terminals. Each format gets one function here, and
 every renderer passes every string it did not write itself through the function for its format.
+What counts as unsafe text is defined once, in ``driftguard.textsafe``; these build on it.
 """
 
 from __future__ import annotations
@@ -11,35 +12,12 @@ import re
 from collections.abc import Iterable
 
 from driftguard.properties import Value
+from driftguard.textsafe import one_line, strip_controls
 
-# ANSI/VT escape sequences as a whole (CSI, OSC, and two-character escapes), so that
-# "\x1b[31mred" becomes "red" rather than "[31mred".
-_ANSI = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI ... final byte
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... BEL or ST (hyperlinks, titles)
-    r"|\x1b[@-Z\\-_]"  # two-character escapes
-)
-# C0 controls except tab and newline, DEL, C1 controls; bidi embeddings, overrides and isolates,
-# the implicit direction marks, and the line/paragraph separators some viewers honour.
-_CONTROLS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-    "\ufeff\ufff9-\ufffb]"
-)
 # What XML 1.0 cannot carry at all (even as a character reference).
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_WHITESPACE_RUN = re.compile(r"[\t\r\n]+")
 _ASCII_PUNCTUATION = frozenset("!\"#$%'()*+,-./:;=?@[\\]^_`{|}~")
 _MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-
-
-def strip_controls(text: str) -> str:
-    """Remove escape sequences, control characters and bidi overrides; keep tabs and newlines."""
-    return _CONTROLS.sub("", _ANSI.sub("", text))
-
-
-def one_line(text: str) -> str:
-    """``strip_controls`` and fold every tab, carriage return and newline run into one space."""
-    return _WHITESPACE_RUN.sub(" ", strip_controls(text)).strip()
 
 
 def markdown_inline(text: str) -> str:

@@ -1,7 +1,7 @@
 """One self-contained HTML file: what an MSP hands a customer after the nightly run.
 
 jinja2 with autoescape on renders ``templates/report.html.j2``; every ``{{ }}`` output also passes
-``escape.strip_controls`` (the environment's ``finalize``), so bidi overrides and escape sequences
+``textsafe.strip_controls`` (the environment's ``finalize``), so bidi overrides and escape sequences
 from attacker-set connector fields never reach the page. The page has no script, loads nothing
 (inline CSS, a Content-Security-Policy of ``default-src 'none'``) and prints cleanly.
 """
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from driftguard import __version__
 from driftguard.model import Finding, Location, Report, TenantReport
-from driftguard.report.escape import one_line, strip_controls, value_text
+from driftguard.report.bounds import bounded
+from driftguard.report.escape import value_text
 from driftguard.report.evidence import evidence_view
 from driftguard.report.summary import (
     COLUMN_TITLES,
@@ -32,6 +33,7 @@ from driftguard.report.summary import (
     timeline_columns,
     totals,
 )
+from driftguard.textsafe import one_line, strip_controls
 
 if TYPE_CHECKING:
     import jinja2
@@ -51,6 +53,7 @@ COLUMN_CLASSES: dict[str, str] = {
 
 
 def render(report: Report) -> str:
+    report = bounded(report)
     template = _environment().get_template("report.html.j2")
     return template.render(
         report=report,

@@ -7,7 +7,6 @@ the packaged ``schema/report.schema.json`` describes the result and every test v
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -26,19 +25,19 @@ from driftguard.model import (
     TenantReport,
 )
 from driftguard.properties import Value
+from driftguard.report.bounds import bounded
+from driftguard.textsafe import CONTROLS
 
 SCHEMA_RESOURCE = "schema/report.schema.json"
 
 
-# json.dumps(ensure_ascii=False) escapes C0 controls but writes DEL, C1 controls, the bidi
-# overrides and the line/paragraph separators raw; a terminal showing the file would act on them.
-_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
 def render(report: Report) -> str:
+    report = bounded(report)
     text = json.dumps(report_to_dict(report), indent=2, ensure_ascii=False)
-    # Such characters only occur inside JSON strings, where \uXXXX means the same character.
-    return _RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+    # json.dumps(ensure_ascii=False) escapes C0 controls but writes DEL, C1 controls, bidi
+    # controls and separators raw, and a terminal showing the file would act on them. They only
+    # occur inside JSON strings, where \uXXXX means the same character: the data stays exact.
+    return CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def schema() -> dict[str, Any]:

@@ -14,13 +14,16 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from driftguard.model import Finding, FindingKind, Report, Suppressed, TenantReport
-from driftguard.report.escape import one_line, value_text, xml_text
+from driftguard.report.bounds import bounded
+from driftguard.report.escape import value_text, xml_text
 from driftguard.report.summary import by_connector, by_severity
+from driftguard.textsafe import one_line
 
 TENANT_CASE = "(tenant)"
 
 
 def render(report: Report) -> str:
+    report = bounded(report)
     timestamp = report.generated_at.strftime("%Y-%m-%dT%H:%M:%S")
     root = ET.Element("testsuites", {"name": f"driftguard {xml_text(report.command)}"})
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}

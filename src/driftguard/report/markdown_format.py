@@ -9,6 +9,7 @@ carries from outside (connector names, values, reasons, audit data) goes through
 from __future__ import annotations
 
 from driftguard.model import Finding, Report, Status, Suppressed, TenantReport
+from driftguard.report.bounds import bounded
 from driftguard.report.escape import html_text, markdown_inline, value_text
 from driftguard.report.evidence import EvidenceView, evidence_view
 from driftguard.report.summary import (
@@ -36,6 +37,7 @@ _STATUS_BADGE = {
 
 
 def render(report: Report) -> str:
+    report = bounded(report)
     md = markdown_inline
     generated = shown_time(report.generated_at)
     lines = [

@@ -7,12 +7,12 @@ tenant or silently picks one of two verdicts). Pure apart from reading the given
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from driftguard.errors import InputError, Problem
+from driftguard import jsonsafe
+from driftguard.errors import InputError, JsonError, Problem
 from driftguard.model import Report, TenantReport
 
 
@@ -21,17 +21,17 @@ def load_report(path: str | Path) -> Report:
     return report_from_json(str(path), _read(Path(path)))
 
 
-def report_from_json(name: str, text: str) -> Report:
+def report_from_json(name: str, text: str | bytes) -> Report:
     import jsonschema
 
     from driftguard.report.json_format import report_from_dict, schema
 
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = jsonsafe.loads(text, source=name)
+    except JsonError as exc:
         raise InputError(
             f"{name} is not JSON",
-            [Problem(name, exc.lineno, exc.colno, f"not JSON: {exc.msg}")],
+            exc.problems,
             hint="pass the files written by `driftguard diff --format json`",
         ) from None
     validator_cls = jsonschema.validators.validator_for(schema())
@@ -109,13 +109,17 @@ def merge_files(paths: Sequence[str | Path]) -> Report:
     return merge(loaded)
 
 
-def _read(path: Path) -> str:
+def _read(path: Path) -> bytes:
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(jsonsafe.MAX_CHARS + 1)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise InputError(f"{path}: cannot read it ({exc.__class__.__name__})") from None
+    if len(data) > jsonsafe.MAX_CHARS:
+        raise InputError(f"{path}: larger than {jsonsafe.MAX_CHARS // (1024 * 1024)} MiB")
+    return data
 
 
 def _json_path(parts: Any) -> str:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from driftguard import __version__
 from driftguard.model import Finding, FindingKind, Report, Severity, TenantReport
+from driftguard.report.bounds import bounded
 from driftguard.report.escape import plain, value_text
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -107,6 +108,7 @@ _RULE_INDEX = {rule.id: i for i, rule in enumerate(RULES)}
 def render(report: Report, *, root: str | None = None) -> str:
     """``root``: the repository root that absolute baseline paths are made relative to
     (default: the working directory, where CI runs driftguard)."""
+    report = bounded(report)
     base = Path(root) if root is not None else Path.cwd()
     results: list[dict[str, Any]] = []
     for tenant in report.tenants:

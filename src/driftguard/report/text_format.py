@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from driftguard.model import Finding, FindingKind, Report, Severity, Status, TenantReport
 from driftguard.properties import Value
+from driftguard.report.bounds import bounded
 from driftguard.textsafe import one_line
 
 _MAX_CONNECTOR = 32
@@ -33,6 +34,7 @@ def render(report: Report) -> str:
 
 
 def render_color(report: Report, *, color: bool = True) -> str:
+    report = bounded(report)
     paint = _painter(color)
     lines: list[str] = []
     for tenant in report.tenants:

@@ -1,0 +1,48 @@
+"""Every free-text value of a report bounded before any renderer sees it.
+
+A connector's comment or name is attacker-controlled and may be megabytes long; rendered whole in
+six formats it costs gigabytes. Each renderer's entry point passes its report through
+``bounded``, which returns the same report with every string (names, comments, reasons, warnings,
+evidence, mapping keys included) cut to ``textsafe.MAX_CHARS`` with a visible marker and every
+lone surrogate replaced by U+FFFD, so that one tenant's broken text cannot fail the whole report.
+Enum members, numbers, times and the structure are left as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from enum import Enum
+from types import MappingProxyType
+from typing import Any
+
+from driftguard.model import Report
+from driftguard.textsafe import bounded as bounded_text
+from driftguard.textsafe import without_surrogates
+
+
+def bounded(report: Report) -> Report:
+    """``report`` with every string bounded and printable as UTF-8."""
+    result: Report = _bound(report)
+    return result
+
+
+def _bound(value: Any) -> Any:
+    out: Any
+    if isinstance(value, Enum):
+        out = value
+    elif isinstance(value, str):
+        out = without_surrogates(bounded_text(value))
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _bound(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init
+        }
+        out = dataclasses.replace(value, **changes)
+    elif type(value) in (tuple, list):
+        out = type(value)(_bound(item) for item in value)
+    elif isinstance(value, Mapping):
+        items = {_bound(k): _bound(v) for k, v in value.items()}
+        out = MappingProxyType(items) if isinstance(value, MappingProxyType) else items
+    else:
+        out = value
+    return out
