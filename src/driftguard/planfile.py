@@ -19,6 +19,7 @@ from typing import Any
 from driftguard.errors import PlanError
 from driftguard.fsutil import write_atomic
 from driftguard.planmodel import Action, ActionKind, Plan
+from driftguard.tenantstate import TenantState
 
 DIGEST_PREFIX = "sha256:"
 
@@ -58,8 +59,6 @@ def _action_doc(a: Action) -> dict[str, Any]:
         "cmdlet": a.cmdlet,
         "parameters": dict(a.parameters),
         "precondition": a.precondition if isinstance(a.precondition, str) else dict(a.precondition),
-        "summary": a.summary,
-        "powershell": a.powershell,
     }
 
 
@@ -71,7 +70,9 @@ def to_document(plan: Plan) -> dict[str, Any]:
         "tenant": plan.tenant,
         "tenant_id": plan.tenant_id,
         "baseline_commit": plan.baseline_commit,
+        "baseline_digest": plan.baseline_digest,
         "snapshot_digest": plan.snapshot_digest,
+        "live": None if plan.live is None else plan.live.document(),
         "created_at": format_time(plan.created_at),
         "expires_at": format_time(plan.expires_at),
         "flags": {"force": plan.force, "remove_unknown": plan.remove_unknown},
@@ -119,8 +120,6 @@ def from_document(doc: Any, source: str = "plan") -> Plan:
                 cmdlet=a["cmdlet"],
                 parameters=a["parameters"],
                 precondition=a["precondition"],
-                summary=a["summary"],
-                powershell=a["powershell"],
             )
             for a in doc["actions"]
         ),
@@ -129,6 +128,8 @@ def from_document(doc: Any, source: str = "plan") -> Plan:
         notes=tuple(doc["notes"]),
         purpose=doc["purpose"],
         plan_version=doc["plan_version"],
+        baseline_digest=doc["baseline_digest"],
+        live=None if doc["live"] is None else TenantState.from_document(doc["live"]),
     )
 
 
@@ -174,8 +175,9 @@ def validate(doc: Any, source: str) -> None:
 def render_text(plan: Plan) -> str:
     """The plan for a reviewer: each action as the PowerShell a human would type, and the digest.
 
-    Untrusted text (connector names) is already quoted in the PowerShell lines; the CLI strips
-    control characters before it reaches a terminal.
+    Every line is rendered from the actions' parameters now, never read from the plan file, so
+    what a reviewer approves is what runs. Untrusted text (connector names) is quoted in the
+    PowerShell lines; the CLI strips control characters before it reaches a terminal.
     """
     digest = plan_digest(plan)
     what = "Rollback plan" if plan.purpose == "rollback" else "Plan"
@@ -185,6 +187,8 @@ def render_text(plan: Plan) -> str:
     ]
     if plan.baseline_commit:
         lines.append(f"  baseline commit {plan.baseline_commit}")
+    if plan.baseline_digest:
+        lines.append(f"  baseline digest {plan.baseline_digest}")
     if plan.snapshot_digest:
         lines.append(f"  live snapshot {plan.snapshot_digest}")
     flags = [

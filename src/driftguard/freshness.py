@@ -1,0 +1,156 @@
+"""Has the tenant moved since the plan was made? The whole live state against the recorded one.
+
+Pure. Every live connector, the set of connectors and (when it was recorded) the blocked list are
+compared with the state the plan recorded. A connector an action touches may be in the state the
+plan saw (not written yet) or exactly in the action's target state (written, by this run or an
+interrupted one); an action the journal calls done must be at its target. Anything else is a
+change since the plan, named connector by connector, property by property.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from driftguard.planmodel import Action, json_value
+from driftguard.properties import BY_NAME, COMPARED
+from driftguard.tenantstate import BlockedEntry, ConnectorState, TenantState
+
+NEW = "New-InboundConnector"
+REMOVE = "Remove-InboundConnector"
+UNBLOCK = "Remove-BlockedConnector"
+
+
+def tenant_changes(
+    recorded: TenantState, live: TenantState, actions: Sequence[Action], done: Collection[str]
+) -> list[str]:
+    """What differs between ``live`` and what the plan allows, given the actions done."""
+    problems: list[str] = []
+    claimed: set[int] = set()
+    for seen in recorded.connectors:
+        now = _claim(live.connectors, seen, claimed)
+        action = _action_for(actions, seen)
+        problems += _connector_changes(seen, now, action, action is not None and action.id in done)
+    for action in (a for a in actions if a.cmdlet == NEW):
+        name = str(action.parameters.get("Name", action.connector))
+        created = next(
+            (
+                (i, s)
+                for i, s in enumerate(live.connectors)
+                if i not in claimed and s.name.casefold() == name.casefold()
+            ),
+            None,
+        )
+        if created is None:
+            if action.id in done:
+                problems.append(f"{_label(name)} does not exist, but {action.id} created it")
+            continue
+        claimed.add(created[0])
+        diffs = created_settings(action, created[1]).differences(created[1], "the plan creates")
+        if diffs:
+            problems.append(
+                f"{_label(name)} exists now; the plan expected it absent ({'; '.join(diffs)})"
+            )
+    for i, s in enumerate(live.connectors):
+        if i not in claimed:
+            problems.append(f"{_label(s.name)} ({s.guid}) is new since the plan was made")
+    if recorded.blocked is not None:
+        problems += _blocked_changes(recorded.blocked, live.blocked, actions, done)
+    return problems
+
+
+def created_settings(action: Action, now: ConnectorState) -> ConnectorState:
+    """The connector New-InboundConnector makes: service defaults, then the action's parameters.
+
+    Properties driftguard does not know are the service's business on a new connector: taken
+    from ``now``, the live connector of that name.
+    """
+    defaults = {p: json_value(BY_NAME[p].default) for p in COMPARED}
+    made = ConnectorState(action.connector, now.guid, defaults, now.unknown)
+    return made.with_settings(action.parameters)
+
+
+def _claim(
+    states: Sequence[ConnectorState], seen: ConnectorState, claimed: set[int]
+) -> ConnectorState | None:
+    for i, s in enumerate(states):
+        if i in claimed:
+            continue
+        if (seen.guid and s.guid == seen.guid) or (
+            not seen.guid and s.name.casefold() == seen.name.casefold()
+        ):
+            claimed.add(i)
+            return s
+    return None
+
+
+def _action_for(actions: Sequence[Action], seen: ConnectorState) -> Action | None:
+    """The Set or Remove the plan makes on this connector (at most one: one per connector)."""
+    for a in actions:
+        if a.cmdlet in (NEW, UNBLOCK):
+            continue
+        if (a.guid and seen.guid and a.guid.lower() == seen.guid) or (
+            not a.guid and a.connector.casefold() == seen.name.casefold()
+        ):
+            return a
+    return None
+
+
+def _connector_changes(
+    seen: ConnectorState, now: ConnectorState | None, action: Action | None, done: bool
+) -> list[str]:
+    label = _label(seen.name)
+    if action is not None and action.cmdlet == REMOVE:
+        if now is None:
+            return []
+        if done:
+            return [f"{label} exists, but {action.id} removed it"]
+        diffs = seen.differences(now)
+        return [f"{label}: {d}" for d in diffs]
+    if now is None:
+        return [f"{label} ({seen.guid}) was removed since the plan was made"]
+    if action is None:
+        return [f"{label}: {d}" for d in seen.differences(now)]
+    target = seen.with_settings(action.parameters)
+    at_target = target.differences(now, "its target is")
+    if not at_target:
+        return []
+    if done:
+        return [
+            f"{label}: {action.id} is journalled as done, but {d}"
+            " (undone since, or the journal is not genuine)"
+            for d in at_target
+        ]
+    return [f"{label}: {d}" for d in seen.differences(now)]
+
+
+def _blocked_changes(
+    seen: Sequence[BlockedEntry],
+    now: Sequence[BlockedEntry] | None,
+    actions: Sequence[Action],
+    done: Collection[str],
+) -> list[str]:
+    if now is None:
+        return ["the blocked connectors were not read"]
+    unblocks = [a for a in actions if a.cmdlet == UNBLOCK]
+    problems: list[str] = []
+    for entry in now:
+        unblock = _unblock_for(unblocks, entry)
+        if unblock is not None and unblock.id in done:
+            problems.append(f"{_label(entry.label)} is blocked, but {unblock.id} unblocked it")
+        elif entry not in seen:
+            problems.append(f"{_label(entry.label)} was blocked since the plan was made")
+    for entry in seen:
+        if entry not in now and _unblock_for(unblocks, entry) is None:
+            problems.append(f"{_label(entry.label)} was unblocked since the plan was made")
+    return problems
+
+
+def _unblock_for(unblocks: Sequence[Action], entry: BlockedEntry) -> Action | None:
+    for a in unblocks:
+        if {k.casefold() for k in (a.guid, a.connector) if k} & entry.keys:
+            return a
+    return None
+
+
+def _label(name: str) -> str:
+    return f"connector {name!r}"
