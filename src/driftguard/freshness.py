@@ -42,7 +42,7 @@ def tenant_changes(
         )
         if created is None:
             if action.id in done:
-                problems.append(f"{_label(name)} does not exist, but {action.id} created it")
+                problems.append(_undone(_label(name), action.id, "it does not exist"))
             continue
         claimed.add(created[0])
         diffs = created_settings(action, created[1]).differences(created[1], "the plan creates")
@@ -103,7 +103,7 @@ def _connector_changes(
         if now is None:
             return []
         if done:
-            return [f"{label} exists, but {action.id} removed it"]
+            return [_undone(label, action.id, "it still exists")]
         diffs = seen.differences(now)
         return [f"{label}: {d}" for d in diffs]
     if now is None:
@@ -115,11 +115,7 @@ def _connector_changes(
     if not at_target:
         return []
     if done:
-        return [
-            f"{label}: {action.id} is journalled as done, but {d}"
-            " (undone since, or the journal is not genuine)"
-            for d in at_target
-        ]
+        return [_undone(label, action.id, d) for d in at_target]
     return [f"{label}: {d}" for d in seen.differences(now)]
 
 
@@ -136,7 +132,7 @@ def _blocked_changes(
     for entry in now:
         unblock = _unblock_for(unblocks, entry)
         if unblock is not None and unblock.id in done:
-            problems.append(f"{_label(entry.label)} is blocked, but {unblock.id} unblocked it")
+            problems.append(_undone(_label(entry.label), unblock.id, "it is blocked"))
         elif entry not in seen:
             problems.append(f"{_label(entry.label)} was blocked since the plan was made")
     for entry in seen:
@@ -150,6 +146,13 @@ def _unblock_for(unblocks: Sequence[Action], entry: BlockedEntry) -> Action | No
         if {k.casefold() for k in (a.guid, a.connector) if k} & entry.keys:
             return a
     return None
+
+
+def _undone(label: str, action_id: str, what: str) -> str:
+    return (
+        f"{label}: {action_id} is journalled as done, but {what} "
+        "(undone since, or the journal is not genuine)"
+    )
 
 
 def _label(name: str) -> str:
