@@ -26,9 +26,11 @@ def tenant_changes(
     """What differs between ``live`` and what the plan allows, given the actions done."""
     problems: list[str] = []
     claimed: set[int] = set()
+    index = _Index(live.connectors)
+    touched = _Touched(actions)
     for seen in recorded.connectors:
-        now = _claim(live.connectors, seen, claimed)
-        action = _action_for(actions, seen)
+        now = index.claim(seen, claimed)
+        action = touched.get(seen)
         problems += _connector_changes(seen, now, action, action is not None and action.id in done)
     for action in (a for a in actions if a.cmdlet == NEW):
         name = str(action.parameters.get("Name", action.connector))
@@ -69,30 +71,48 @@ def created_settings(action: Action, now: ConnectorState) -> ConnectorState:
     return made.with_settings(action.parameters)
 
 
-def _claim(
-    states: Sequence[ConnectorState], seen: ConnectorState, claimed: set[int]
-) -> ConnectorState | None:
-    for i, s in enumerate(states):
-        if i in claimed:
-            continue
-        if (seen.guid and s.guid == seen.guid) or (
-            not seen.guid and s.name.casefold() == seen.name.casefold()
-        ):
-            claimed.add(i)
-            return s
-    return None
+class _Index:
+    """Live connectors by Guid and by case-folded Name, in read order."""
+
+    def __init__(self, states: Sequence[ConnectorState]) -> None:
+        self.states = states
+        self.by_guid: dict[str, list[int]] = {}
+        self.by_name: dict[str, list[int]] = {}
+        for i, s in enumerate(states):
+            if s.guid:
+                self.by_guid.setdefault(s.guid, []).append(i)
+            self.by_name.setdefault(s.name.casefold(), []).append(i)
+
+    def claim(self, seen: ConnectorState, claimed: set[int]) -> ConnectorState | None:
+        """The live connector the recorded one is: same Guid, or same Name when it had none."""
+        if seen.guid:
+            candidates = self.by_guid.get(seen.guid, [])
+        else:
+            candidates = self.by_name.get(seen.name.casefold(), [])
+        for i in candidates:
+            if i not in claimed:
+                claimed.add(i)
+                return self.states[i]
+        return None
 
 
-def _action_for(actions: Sequence[Action], seen: ConnectorState) -> Action | None:
-    """The Set or Remove the plan makes on this connector (at most one: one per connector)."""
-    for a in actions:
-        if a.cmdlet in (NEW, UNBLOCK):
-            continue
-        if (a.guid and seen.guid and a.guid.lower() == seen.guid) or (
-            not a.guid and a.connector.casefold() == seen.name.casefold()
-        ):
-            return a
-    return None
+class _Touched:
+    """The Set or Remove the plan makes on a connector (one per connector), by Guid or Name."""
+
+    def __init__(self, actions: Sequence[Action]) -> None:
+        self.by_guid: dict[str, Action] = {}
+        self.by_name: dict[str, Action] = {}
+        for a in actions:
+            if a.cmdlet in (NEW, UNBLOCK):
+                continue
+            if a.guid:
+                self.by_guid.setdefault(a.guid.lower(), a)
+            else:
+                self.by_name.setdefault(a.connector.casefold(), a)
+
+    def get(self, seen: ConnectorState) -> Action | None:
+        hit = self.by_guid.get(seen.guid) if seen.guid else None
+        return hit or self.by_name.get(seen.name.casefold())
 
 
 def _connector_changes(
