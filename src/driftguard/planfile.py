@@ -22,6 +22,8 @@ from driftguard.planmodel import Action, ActionKind, Plan
 from driftguard.tenantstate import TenantState
 
 DIGEST_PREFIX = "sha256:"
+MAX_PLAN_BYTES = 256 * 1024 * 1024
+"""A plan records every live connector: 2,000 connectors of 200 addresses are about 13 MB."""
 
 
 def format_time(value: datetime) -> str:
@@ -142,13 +144,18 @@ def write_plan(path: str | Path, plan: Plan) -> str:
 
 def read_plan(path: str | Path) -> Plan:
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as fh:
+            raw = fh.read(MAX_PLAN_BYTES + 1)
     except OSError as exc:
         raise PlanError(f"{path}: cannot read the plan: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_PLAN_BYTES:
+        raise PlanError(f"{path}: not a plan file (larger than {MAX_PLAN_BYTES} bytes)")
     try:
         doc = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PlanError(f"{path}: not a plan file (invalid JSON: {exc})") from exc
+    except RecursionError as exc:
+        raise PlanError(f"{path}: not a plan file (nested too deeply)") from exc
     return from_document(doc, str(path))
 
 
