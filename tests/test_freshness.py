@@ -124,7 +124,8 @@ def test_new_removed_and_impostor_connectors_and_blocks() -> None:
         "plan was made",
         "connector 'Scanner relay' exists now; the plan expected it absent (Enabled is now true, "
         "the plan creates false; SenderDomains is now [*], the plan creates [contoso.com])",
-        "connector 'Stranger' (22222222-0000-4000-8000-000000000000) is new since the plan was made",
+        "connector 'Stranger' (22222222-0000-4000-8000-000000000000) is new since the plan was "
+        "made",
         "connector 'Inbound relay (temp)' was blocked since the plan was made",
     ]
 
