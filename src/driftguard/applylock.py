@@ -57,8 +57,10 @@ def apply_lock(
             "started_at": format_time(now),
             "plan_digest": plan_digest,
         }
+        data = (json.dumps(details, sort_keys=True) + "\n").encode("utf-8")
         os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(details, sort_keys=True) + "\n").encode("utf-8"), 0)
+        if os.pwrite(fd, data, 0) != len(data):
+            raise ApplyError(f"{path}: cannot write the apply lock's details (disk full?)")
         yield path
     finally:
         os.close(fd)  # releases the lock

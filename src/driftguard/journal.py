@@ -118,7 +118,9 @@ class Journal:
         if self._fd < 0:
             self._open()
         line = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
-        os.write(self._fd, line.encode("utf-8"))
+        data = memoryview(line.encode("utf-8"))
+        while data:  # a short write (a signal, a full disk) must not leave half an entry behind
+            data = data[os.write(self._fd, data) :]
         os.fsync(self._fd)
 
 
