@@ -10,14 +10,11 @@ change since the plan, named connector by connector, property by property.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import assert_never
 
-from driftguard.planmodel import Action, json_value
+from driftguard.planmodel import Action, ActionKind, json_value
 from driftguard.properties import BY_NAME, COMPARED
 from driftguard.tenantstate import BlockedEntry, ConnectorState, TenantState
-
-NEW = "New-InboundConnector"
-REMOVE = "Remove-InboundConnector"
-UNBLOCK = "Remove-BlockedConnector"
 
 
 def tenant_changes(
@@ -32,22 +29,14 @@ def tenant_changes(
         now = index.claim(seen, claimed)
         action = touched.get(seen)
         problems += _connector_changes(seen, now, action, action is not None and action.id in done)
-    for action in (a for a in actions if a.cmdlet == NEW):
+    for action in (a for a in actions if a.kind is ActionKind.CREATE):
         name = str(action.parameters.get("Name", action.connector))
-        created = next(
-            (
-                (i, s)
-                for i, s in enumerate(live.connectors)
-                if i not in claimed and s.name.casefold() == name.casefold()
-            ),
-            None,
-        )
+        created = index.claim_name(name, claimed)
         if created is None:
             if action.id in done:
                 problems.append(_undone(_label(name), action.id, "it does not exist"))
             continue
-        claimed.add(created[0])
-        diffs = created_settings(action, created[1]).differences(created[1], "the plan creates")
+        diffs = created_settings(action, created).differences(created, "the plan creates")
         if diffs:
             problems.append(
                 f"{_label(name)} exists now; the plan expected it absent ({'; '.join(diffs)})"
@@ -86,9 +75,13 @@ class _Index:
     def claim(self, seen: ConnectorState, claimed: set[int]) -> ConnectorState | None:
         """The live connector the recorded one is: same Guid, or same Name when it had none."""
         if seen.guid:
-            candidates = self.by_guid.get(seen.guid, [])
-        else:
-            candidates = self.by_name.get(seen.name.casefold(), [])
+            return self._first(self.by_guid.get(seen.guid, []), claimed)
+        return self.claim_name(seen.name, claimed)
+
+    def claim_name(self, name: str, claimed: set[int]) -> ConnectorState | None:
+        return self._first(self.by_name.get(name.casefold(), []), claimed)
+
+    def _first(self, candidates: list[int], claimed: set[int]) -> ConnectorState | None:
         for i in candidates:
             if i not in claimed:
                 claimed.add(i)
@@ -103,7 +96,7 @@ class _Touched:
         self.by_guid: dict[str, Action] = {}
         self.by_name: dict[str, Action] = {}
         for a in actions:
-            if a.cmdlet in (NEW, UNBLOCK):
+            if a.kind in (ActionKind.CREATE, ActionKind.UNBLOCK):
                 continue
             if a.guid:
                 self.by_guid.setdefault(a.guid.lower(), a)
@@ -119,23 +112,25 @@ def _connector_changes(
     seen: ConnectorState, now: ConnectorState | None, action: Action | None, done: bool
 ) -> list[str]:
     label = _label(seen.name)
-    if action is not None and action.cmdlet == REMOVE:
-        if now is None:
-            return []
-        if done:
-            return [_undone(label, action.id, "it still exists")]
-        diffs = seen.differences(now)
-        return [f"{label}: {d}" for d in diffs]
     if now is None:
-        return [f"{label} ({seen.guid}) was removed since the plan was made"]
+        removed = action is not None and action.kind is ActionKind.REMOVE
+        return [] if removed else [f"{label} ({seen.guid}) was removed since the plan was made"]
     if action is None:
         return [f"{label}: {d}" for d in seen.differences(now)]
-    target = seen.with_settings(action.parameters)
-    at_target = target.differences(now, "its target is")
-    if not at_target:
-        return []
-    if done:
-        return [_undone(label, action.id, d) for d in at_target]
+    match action.kind:
+        case ActionKind.REMOVE:
+            if done:
+                return [_undone(label, action.id, "it still exists")]
+        case ActionKind.DISABLE | ActionKind.REVERT | ActionKind.RESTORE:
+            at_target = seen.with_settings(action.parameters).differences(now, "its target is")
+            if not at_target:
+                return []
+            if done:
+                return [_undone(label, action.id, d) for d in at_target]
+        case ActionKind.CREATE | ActionKind.UNBLOCK:  # pragma: no cover - not indexed as touching
+            raise AssertionError(f"{action.id} does not touch an existing connector's settings")
+        case _ as unreachable:
+            assert_never(unreachable)
     return [f"{label}: {d}" for d in seen.differences(now)]
 
 
@@ -147,7 +142,7 @@ def _blocked_changes(
 ) -> list[str]:
     if now is None:
         return ["the blocked connectors were not read"]
-    unblocks = [a for a in actions if a.cmdlet == UNBLOCK]
+    unblocks = [a for a in actions if a.kind is ActionKind.UNBLOCK]
     problems: list[str] = []
     for entry in now:
         unblock = _unblock_for(unblocks, entry)
