@@ -343,3 +343,19 @@ def test_an_output_that_cannot_exist_is_one_line_exit_1(
     assert len(errors) == 1, err
     assert str(blocker) in errors[0] and "Traceback" not in err
     assert not out.exists()
+
+
+def test_a_dry_run_judges_the_unblock_as_the_real_run_will(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo plan reverts the blocked connector, then unblocks it: the dry run must see the
+    revert it did not write, and say "would apply", never "applied"."""
+    plan = tmp_path / "plan.json"
+    assert main(["plan", "--tenant", "demo", "--out", str(plan)]) == 2
+    assert [a.kind.value for a in read_plan(plan).actions][-1] == "unblock"
+    capsys.readouterr()
+    assert main(["apply", str(plan), "--dry-run"]) == 0
+    shown = capsys.readouterr()
+    assert shown.out.count("Would apply [") == 3
+    assert "applied" not in (shown.out + shown.err).lower()
+    assert "3 would apply, 0 skipped, 0 failed (dry run: nothing was written)" in shown.err

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, assert_never
@@ -32,7 +32,7 @@ from driftguard.model import Connector, FindingKind, IgnoreEntry, TenantBaseline
 from driftguard.normalize import NormalizeError, connector_from_record
 from driftguard.planfile import DIGEST_PREFIX, format_time, to_document
 from driftguard.planmodel import ABSENT, Action, Plan, same_value, show_value
-from driftguard.tenantstate import BlockedEntry, TenantState
+from driftguard.tenantstate import BlockedEntry, ConnectorState, TenantState
 
 KILL_AFTER_ENV = "DRIFTGUARD_TEST_KILL_AFTER_ACTION"
 """Test-only: SIGKILL this process right after journalling the N-th action's outcome."""
@@ -80,6 +80,20 @@ class Recorder:
     ) -> list[dict[str, Any]]:
         self.calls.append((cmdlet, dict(parameters or {})))
         return []
+
+    def written(self, live: Live) -> Live:
+        """``live`` as the recorded Set calls would have left it: what the next step of a dry
+        run must see, so a dry run judges an unblock as the real run will."""
+        connectors = []
+        for conn in live.connectors:
+            state = ConnectorState.of(conn)
+            keys = {conn.name.casefold(), conn.guid or ""}
+            for cmdlet, params in self.calls:
+                identity = str(params.get("Identity", "")).casefold()
+                if cmdlet == "Set-InboundConnector" and identity in keys:
+                    state = state.with_settings(params)
+            connectors.append(replace(conn, name=state.name, settings=state.connector().settings))
+        return replace(live, connectors=tuple(connectors))
 
 
 # --------------------------------------------------------------------------- checks
@@ -330,6 +344,8 @@ class _Step:
         unblock = action.cmdlet == "Remove-BlockedConnector"
         if unblock:  # read again right before it: the connector must be exactly its baseline
             live = read_live(self.reader, blocked=True)
+            if isinstance(self.writer, Recorder):  # a dry run: as its writes would have left it
+                live = self.writer.written(live)
         before = None if unblock else live.record(action)
         self._record("started", before=before)
         if not target_gaps(action, live):
