@@ -484,3 +484,14 @@ def test_quote_round_trips(text: str) -> None:
     expr = pwsh.quote(text)
     assert "\n" not in expr and "\x1b" not in expr
     assert _evaluate(expr) == text
+
+
+def test_a_plan_of_the_previous_format_is_refused_with_a_hint(tmp_path: Path) -> None:
+    doc = planfile.to_document(fixed_plan())
+    doc["plan_version"] = 1
+    doc["digest"] = planfile.digest_of(doc)
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(PlanError, match="plan format version 1 is not the one") as caught:
+        planfile.read_plan(path)
+    assert caught.value.hint is not None and "driftguard plan --out PLAN" in caught.value.hint

@@ -18,7 +18,7 @@ from typing import Any
 
 from driftguard.errors import PlanError
 from driftguard.fsutil import write_atomic
-from driftguard.planmodel import Action, ActionKind, Plan
+from driftguard.planmodel import PLAN_VERSION, Action, ActionKind, Plan
 from driftguard.tenantstate import TenantState
 
 DIGEST_PREFIX = "sha256:"
@@ -98,6 +98,13 @@ def plan_digest(plan: Plan) -> str:
 
 def from_document(doc: Any, source: str = "plan") -> Plan:
     """A plan from its JSON document; refuses schema violations and digest mismatches."""
+    version = doc.get("plan_version") if isinstance(doc, dict) else None
+    if isinstance(version, int) and version != PLAN_VERSION:
+        raise PlanError(
+            f"{source}: plan format version {version} is not the one this driftguard applies "
+            f"({PLAN_VERSION})",
+            hint="make the plan again with 'driftguard plan --out PLAN' and review it",
+        )
     validate(doc, source)
     expected = digest_of(doc)
     if doc["digest"] != expected:
