@@ -51,6 +51,11 @@ class Setup:
         digest = json.loads(path.read_text())["digest"] if path.exists() else ""
         return code, path, digest
 
+    def journal(self, plan: Path) -> Path:
+        """The default journal of the plan at ``plan``: next to it, named by its digest."""
+        digest = json.loads(plan.read_text())["digest"]
+        return plan.with_name(f"{plan.name}.{digest[7:15]}.journal.jsonl")
+
     def apply(self, plan: Path, *extra: str) -> int:
         return main(["apply", str(plan), "--baseline", str(self.baseline), *extra])
 

@@ -44,7 +44,7 @@ def test_plan_then_apply_converges(setup: Setup, capsys: pytest.CaptureFixture[s
         "New-InboundConnector",
     ]
     assert setup.diff() == 0
-    journal = read_journal(f"{plan}.journal.jsonl")
+    journal = read_journal(setup.journal(plan))
     statuses = [(e["action_id"], e["status"]) for e in journal.entries]
     assert statuses == [(a.id, s) for a in actions for s in ("started", "applied")]
     assert all(e["verified"] for e in journal.entries if e["status"] == "applied")
@@ -67,7 +67,7 @@ def test_refused_without_approval(setup: Setup, capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err
     assert "not approved" in err and digest in err
     assert setup.writes() == []
-    assert not Path(f"{plan}.journal.jsonl").exists()
+    assert not setup.journal(plan).exists()
 
 
 def test_refused_with_another_digest(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,19 +97,20 @@ def test_tampered_plan_refused(setup: Setup, capsys: pytest.CaptureFixture[str])
     doc["digest"] = digest_of(doc)
     plan.write_text(json.dumps(doc, indent=2))
     assert setup.apply(plan, "--approve", digest) == 1
-    assert "does not match this plan's digest" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "action 002-revert differs: the baseline gives Set-InboundConnector" in err
     assert setup.writes() == []
 
 
 def test_expired_plan_refused(setup: Setup) -> None:
     _, path, digest = setup.plan()
     plan = read_plan(path)
-    config = load_baseline(setup.baseline).tenants[TENANT].config
-    with clients(config) as (reader, writer), pytest.raises(PlanError, match="expired"):
+    tenant = load_baseline(setup.baseline).tenants[TENANT]
+    with clients(tenant.config) as (reader, writer), pytest.raises(PlanError, match="expired"):
         apply_plan(
             plan,
             approve=digest,
-            tenant=config,
+            tenant=tenant,
             reader=reader,
             writer=writer,
             clock=lambda: plan.expires_at + timedelta(seconds=1),
@@ -141,7 +142,7 @@ def test_live_change_between_plan_and_apply_refused(
     before = len(setup.writes())
     assert setup.apply(plan, "--approve", digest) == 1
     err = capsys.readouterr().err
-    assert "stale" in err
+    assert "the tenant changed since the plan was made; re-plan" in err
     assert "'Hybrid relay': SenderIPAddresses is now [10.0.3.0/24, 192.0.2.0/24]" in err
     assert len(setup.writes()) == before  # nothing written, not even the first action
 
@@ -186,11 +187,12 @@ def test_dry_run_writes_nothing(setup: Setup, capsys: pytest.CaptureFixture[str]
     before = setup.records()
     assert setup.apply(plan, "--dry-run") == 0
     out = capsys.readouterr()
-    assert out.out.count("dry run: not written") == 4
-    assert "dry run: nothing was written" in out.err
+    assert out.out.count("Would apply [") == 4
+    assert "applied" not in out.out.lower() and "applied" not in out.err.lower()
+    assert "4 would apply, 0 skipped, 0 failed (dry run: nothing was written)" in out.err
     assert setup.writes() == []
     assert setup.records() == before
-    assert not Path(f"{plan}.journal.jsonl").exists()
+    assert not setup.journal(plan).exists()
 
 
 def test_rollback_restores_the_exact_before_state(
@@ -200,7 +202,7 @@ def test_rollback_restores_the_exact_before_state(
     _, plan, digest = setup.plan("--remove-unknown")
     assert setup.apply(plan, "--approve", digest) == 0
     assert setup.normalised() != before
-    journal = f"{plan}.journal.jsonl"
+    journal = str(setup.journal(plan))
     capsys.readouterr()
     assert setup.run("rollback", journal, "--baseline", str(setup.baseline)) == 1
     shown = capsys.readouterr()
@@ -259,7 +261,7 @@ def test_rejected_writes_are_failed_exit_1_and_resume_retries_them(
     assert out.out.count("FAILED") == 4
     assert "0 applied, 0 skipped, 4 failed" in out.err
     assert setup.writes() == []
-    journal = f"{plan}.journal.jsonl"
+    journal = str(setup.journal(plan))
     assert set(read_journal(journal).last_status().values()) == {"failed"}
     setup.sim.state.add_app(write, role="write", tenants=[tenant])
     assert setup.apply(plan, "--approve", digest, "--resume", journal) == 0
@@ -281,7 +283,7 @@ def test_resume_refuses_the_journal_of_another_plan(
     assert setup.apply(second, "--approve", digest2, "--resume", str(setup.work / "dry.jsonl")) == 1
     assert "dry run" in capsys.readouterr().err
     assert setup.apply(first, "--approve", digest) == 0
-    assert setup.apply(second, "--approve", digest2, "--resume", f"{first}.journal.jsonl") == 1
+    assert setup.apply(second, "--approve", digest2, "--resume", str(setup.journal(first))) == 1
     assert "journal of another plan" in capsys.readouterr().err
 
 
@@ -292,7 +294,7 @@ def test_rollback_refuses_when_the_state_moved_on(
     assert setup.apply(plan, "--approve", digest) == 0
     widened = {"Identity": "Hybrid relay", "SenderIPAddresses": ["10.0.3.0/24", "192.0.2.0/24"]}
     setup.tamper("Set-InboundConnector", widened)  # neither the applied nor the before value
-    journal = f"{plan}.journal.jsonl"
+    journal = str(setup.journal(plan))
     capsys.readouterr()
     assert setup.run("rollback", journal, "--baseline", str(setup.baseline)) == 1
     rollback_digest = capsys.readouterr().out.split("digest: ")[1].split()[0]

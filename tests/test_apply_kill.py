@@ -38,7 +38,7 @@ def test_resume_after_sigkill_converges_without_repeating(
     _, plan, digest = setup.plan("--remove-unknown")
     actions = read_plan(plan).actions
     assert len(actions) == ACTIONS
-    journal = Path(f"{plan}.journal.jsonl")
+    journal = setup.journal(plan)
 
     env = {**os.environ, KILL_AFTER_ENV: str(kill_after)}
     killed = subprocess.run(
@@ -77,7 +77,7 @@ def test_resume_after_kill_between_write_and_journal(
     setup = drifted(sim_factory, tmp_path)
     _, plan, digest = setup.plan("--remove-unknown")
     actions = read_plan(plan).actions
-    journal = Path(f"{plan}.journal.jsonl")
+    journal = setup.journal(plan)
     env = {**os.environ, KILL_AFTER_ENV: "2"}
     subprocess.run(
         [*APPLY, str(plan), "--approve", digest, "--baseline", str(setup.baseline)],

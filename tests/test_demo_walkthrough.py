@@ -4,6 +4,7 @@ revert (the rogue connector disabled and kept as evidence), then remove the evid
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,22 @@ def _findings(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     return sorted((f["kind"], f["connector"], f["severity"]) for f in tenant["findings"])
 
 
-def test_demo_walkthrough(
+def test_demo_walkthrough_twice_in_one_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The README's walk-through, then ``sim reset`` and the same commands again: each new plan
+    written over plan.json gets a journal of its own."""
     monkeypatch.chdir(tmp_path)
-    assert main(["sim", "reset"]) == 0
+    for _ in range(2):
+        assert main(["sim", "reset"]) == 0
+        _walk_through(capsys)
+        time.sleep(1)  # plans are stamped to the second: a new one must differ from the last
+    journals = sorted(p.name for p in tmp_path.glob("*.journal.jsonl"))
+    assert len(journals) == 4
+    assert sum(name.startswith("plan.json.") for name in journals) == 2
 
+
+def _walk_through(capsys: pytest.CaptureFixture[str]) -> None:
     code, before = _diff_json(capsys)
     assert code == 2
     assert ("unknown", ROGUE, "critical") in _findings(before)

@@ -36,6 +36,7 @@ from driftguard.plan import (
     SafetyLimits,
     plan_for,
 )
+from driftguard.tenantstate import BlockedEntry, ConnectorState, TenantState
 
 NOW = datetime(2026, 11, 29, 21, 0, 0, tzinfo=UTC)
 TENANT_ID = "5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13"
@@ -330,9 +331,6 @@ def fixed_plan() -> Plan:
         cmdlet="Set-InboundConnector",
         parameters={"Identity": "e7d54c3b-2a19-4f08-b6e5-d4c3b2a19f08", "Enabled": False},
         precondition={"Enabled": True},
-        summary="Disable unknown connector 'Relais für Zürich'.",
-        powershell="Set-InboundConnector -Identity 'e7d54c3b-2a19-4f08-b6e5-d4c3b2a19f08' "
-        "-Enabled $false",
     )
     return Plan(
         tenant="contoso",
@@ -342,6 +340,18 @@ def fixed_plan() -> Plan:
         created_at=NOW,
         expires_at=NOW + timedelta(hours=24),
         actions=(action,),
+        baseline_digest="sha256:" + "cd" * 32,
+        live=TenantState(
+            connectors=(
+                ConnectorState(
+                    name="Relais für Zürich",
+                    guid="e7d54c3b-2a19-4f08-b6e5-d4c3b2a19f08",
+                    settings={"Name": "Relais für Zürich", "Enabled": True, "SenderDomains": ["*"]},
+                    unknown={"FutureProperty": 7},
+                ),
+            ),
+            blocked=(BlockedEntry("e7d54c3b-2a19-4f08-b6e5-d4c3b2a19f08", None),),
+        ),
     )
 
 
@@ -354,7 +364,7 @@ def test_golden_digest_of_a_fixed_plan() -> None:
     assert doc["digest"] == GOLDEN
 
 
-GOLDEN = "sha256:0ec03e89a907ab412eb25961aea3534ccb1747c9127e3f2b6a29670d00628fe8"
+GOLDEN = "sha256:2dbd70ebab396f10a478933fc7eb3eab27551b4dccc3ea8e4903934027e1d806"
 
 
 def test_non_ascii_is_hashed_as_utf8(repo_root: Path) -> None:
@@ -474,3 +484,14 @@ def test_quote_round_trips(text: str) -> None:
     expr = pwsh.quote(text)
     assert "\n" not in expr and "\x1b" not in expr
     assert _evaluate(expr) == text
+
+
+def test_a_plan_of_the_previous_format_is_refused_with_a_hint(tmp_path: Path) -> None:
+    doc = planfile.to_document(fixed_plan())
+    doc["plan_version"] = 1
+    doc["digest"] = planfile.digest_of(doc)
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(PlanError, match="plan format version 1 is not the one") as caught:
+        planfile.read_plan(path)
+    assert caught.value.hint is not None and "driftguard plan --out PLAN" in caught.value.hint

@@ -1,10 +1,15 @@
-"""Applying a reviewed plan: approval, freshness, the stale-plan check, journal, verify, resume.
+"""Applying a reviewed plan: approval, derivation, the stale-plan check, journal, verify, resume.
 
 Nothing is written unless every check passes first: the approval names this plan's digest, the
-plan has not expired, it is for this tenant, and EVERY action's precondition still holds on a
-fresh read (a live change since planning refuses the whole plan, naming connector and property).
-Each action is journalled before and after its write, re-read and verified. ``dry_run`` runs this
-same path with the write step swapped for a recorder.
+plan has not expired, it is for this tenant, its actions are exactly what the baseline gives
+against the live state the plan recorded (derive.py), and a fresh read of the WHOLE live state
+(every connector, the set of connectors, the blocked list) matches that recorded state, each
+connector an action touches being either as the plan saw it or exactly at the action's target
+(freshness.py). On ``resume`` the same read verifies every action the journal calls done: it must
+be at its target, or the run is refused (an undone action is a new change to look at, not one to
+repeat blindly). A connector is unblocked only if, on a read right before the unblock, its live
+state is exactly its baseline. Each action is journalled before and after its write, re-read and
+verified. ``dry_run`` runs this same path with the write step swapped for a recorder.
 """
 
 from __future__ import annotations
@@ -12,17 +17,22 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
+from driftguard.derive import check_derivation
+from driftguard.diff import findings_for
 from driftguard.errors import DriftguardError, PlanError
+from driftguard.freshness import tenant_changes
+from driftguard.investigate.blocked import get_blocked
 from driftguard.journal import Journal, JournalState
-from driftguard.model import TenantConfig
+from driftguard.model import Connector, FindingKind, IgnoreEntry, TenantBaseline, TenantConfig
 from driftguard.normalize import NormalizeError, connector_from_record
 from driftguard.planfile import DIGEST_PREFIX, format_time, to_document
-from driftguard.planmodel import ABSENT, Action, Plan, json_value, same_value
+from driftguard.planmodel import ABSENT, Action, Plan, same_value, show_value
+from driftguard.tenantstate import BlockedEntry, ConnectorState, TenantState
 
 KILL_AFTER_ENV = "DRIFTGUARD_TEST_KILL_AFTER_ACTION"
 """Test-only: SIGKILL this process right after journalling the N-th action's outcome."""
@@ -71,6 +81,20 @@ class Recorder:
         self.calls.append((cmdlet, dict(parameters or {})))
         return []
 
+    def written(self, live: Live) -> Live:
+        """``live`` as the recorded Set calls would have left it: what the next step of a dry
+        run must see, so a dry run judges an unblock as the real run will."""
+        connectors = []
+        for conn in live.connectors:
+            state = ConnectorState.of(conn)
+            keys = {conn.name.casefold(), conn.guid or ""}
+            for cmdlet, params in self.calls:
+                identity = str(params.get("Identity", "")).casefold()
+                if cmdlet == "Set-InboundConnector" and identity in keys:
+                    state = state.with_settings(params)
+            connectors.append(replace(conn, name=state.name, settings=state.connector().settings))
+        return replace(live, connectors=tuple(connectors))
+
 
 # --------------------------------------------------------------------------- checks
 
@@ -116,104 +140,136 @@ def check_tenant(plan: Plan, tenant: TenantConfig) -> None:
 
 @dataclass(frozen=True)
 class Live:
-    """A fresh read: raw records, and blocked connector ids/names (lower-case)."""
+    """A fresh read: raw records (for the journal), the same in canonical form, the blocked list."""
 
     records: tuple[Mapping[str, Any], ...]
-    blocked: frozenset[str] | None = None
+    connectors: tuple[Connector, ...]
+    blocked: tuple[BlockedEntry, ...] | None = None
 
-    def find(self, action: Action) -> Mapping[str, Any] | None:
-        return find_record(self.records, action.guid, action.connector)
+    def find(self, action: Action) -> Connector | None:
+        i = self._index(action)
+        return None if i is None else self.connectors[i]
 
+    def record(self, action: Action) -> Mapping[str, Any] | None:
+        i = self._index(action)
+        return None if i is None else self.records[i]
 
-def find_record(
-    records: Sequence[Mapping[str, Any]], guid: str | None, name: str | None
-) -> Mapping[str, Any] | None:
-    if guid:
-        for r in records:
-            if str(r.get("Guid") or "").lower() == guid.lower():
-                return r
+    def _index(self, action: Action) -> int | None:
+        guid = action.guid.lower() if action.guid else None
+        name = str(action.parameters.get("Name") or action.connector).casefold()
+        for i, c in enumerate(self.connectors):
+            if (c.guid == guid) if guid else (c.name.casefold() == name):
+                return i
         return None
-    if name:
-        for r in records:
-            if str(r.get("Name") or "").casefold() == name.casefold():
-                return r
-    return None
+
+    def state(self) -> TenantState:
+        return TenantState.of(self.connectors, self.blocked)
 
 
-def read_live(reader: Invoker, actions: Sequence[Action]) -> Live:
-    """Every inbound connector, and the blocked list when an action unblocks a connector."""
+def read_live(reader: Invoker, *, blocked: bool) -> Live:
+    """Every inbound connector (each must normalise) and, when asked, the blocked list."""
     records = tuple(reader.invoke("Get-InboundConnector", {"ResultSize": "Unlimited"}))
-    blocked: frozenset[str] | None = None
-    if any(a.cmdlet == "Remove-BlockedConnector" for a in actions):
-        rows = reader.invoke("Get-BlockedConnector", {})
-        ids: set[str] = set()
-        for row in rows:
-            for key in ("ConnectorId", "ConnectorName", "Guid", "Name"):
-                if row.get(key):
-                    ids.add(str(row[key]).casefold())
-        blocked = frozenset(ids)
-    return Live(records, blocked)
+    connectors = []
+    for record in records:
+        try:
+            connectors.append(connector_from_record(record))
+        except NormalizeError as exc:
+            raise PlanError(f"connector {record.get('Name')!r} cannot be read: {exc}") from exc
+    rows: tuple[BlockedEntry, ...] | None = None
+    if blocked:
+        rows = tuple(BlockedEntry(b.connector_id, b.name) for b in get_blocked(reader))
+    return Live(records, tuple(connectors), rows)
 
 
-def _settings(record: Mapping[str, Any]) -> Mapping[str, Any]:
-    try:
-        return connector_from_record(record).settings
-    except NormalizeError as exc:
-        raise PlanError(f"connector {record.get('Name')!r} cannot be read: {exc}") from exc
+def _needs_blocked(plan: Plan) -> bool:
+    recorded = plan.live is not None and plan.live.blocked is not None
+    return recorded or any(a.cmdlet == "Remove-BlockedConnector" for a in plan.actions)
 
 
 def target_gaps(action: Action, live: Live) -> list[str]:
     """What still differs from the action's target state (empty: the target is in place)."""
     if action.cmdlet == "Remove-BlockedConnector":
         keys = {k.casefold() for k in (action.guid, action.connector) if k}
-        return ["still blocked"] if live.blocked and keys & live.blocked else []
-    record = live.find(action)
+        if live.blocked is None:
+            return ["blocked state unknown"]
+        return ["still blocked"] if any(keys & b.keys for b in live.blocked) else []
+    conn = live.find(action)
     if action.cmdlet == "Remove-InboundConnector":
-        return [] if record is None else ["still exists"]
-    if record is None:
+        return [] if conn is None else ["still exists"]
+    if conn is None:
         return ["does not exist"]
-    settings = _settings(record)
     gaps = []
     for prop, want in action.parameters.items():
-        if prop == "Identity":
-            continue
-        if not same_value(prop, want, settings.get(prop)):
-            gaps.append(f"{prop} is {_show(settings.get(prop))}, target {_show(want)}")
+        now = conn.settings.get(prop)
+        if prop != "Identity" and not same_value(prop, want, now):
+            gaps.append(f"{prop} is {show_value(now)}, target {show_value(want)}")
     return gaps
 
 
 def stale_problems(action: Action, live: Live) -> list[str]:
-    """Why the live state matches neither the action's precondition nor its target."""
+    """For a plan without a recorded live state (a rollback): why the live state matches neither
+    the action's precondition nor its target."""
     if not target_gaps(action, live):
         return []
     label = f"connector {action.connector!r}"
     if action.cmdlet == "Remove-BlockedConnector":
         return [] if live.blocked is not None else [f"{label}: blocked state unknown"]
-    record = live.find(action)
+    conn = live.find(action)
     if action.precondition == ABSENT:
-        return [] if record is None else [f"{label} exists now; the plan expected it absent"]
-    if record is None:
+        return [] if conn is None else [f"{label} exists now; the plan expected it absent"]
+    if conn is None:
         return [f"{label} ({action.guid}) no longer exists"]
-    settings = _settings(record)
     problems = []
     pre = action.precondition if isinstance(action.precondition, Mapping) else {}
     for prop, expected in pre.items():
-        now = settings.get(prop)
+        now = conn.settings.get(prop)
         at_target = prop in action.parameters and same_value(prop, action.parameters[prop], now)
         if not same_value(prop, expected, now) and not at_target:
             problems.append(
-                f"{label}: {prop} is now {_show(now)}, the plan expected {_show(expected)}"
+                f"{label}: {prop} is now {show_value(now)}, "
+                f"the plan expected {show_value(expected)}"
             )
     return problems
 
 
-def _show(value: Any) -> str:
-    shown = json_value(value)
-    if isinstance(shown, list):
-        return "[" + ", ".join(str(v) for v in shown) + "]"
-    if shown is None:
-        return "(empty)"
-    return str(shown).lower() if isinstance(shown, bool) else repr(shown)
+def unblock_problems(action: Action, live: Live, tenant: TenantBaseline) -> list[str]:
+    """Why a connector may not be unblocked now: its live state is not exactly its baseline."""
+    conn = live.find(action)
+    if conn is None:
+        return ["it does not exist"]
+    out = []
+    for f in findings_for(tenant, live.connectors):
+        same_guid = bool(conn.guid and f.guid and f.guid.lower() == conn.guid)
+        if not same_guid and f.connector.casefold() != conn.name.casefold():
+            continue
+        match f.kind:
+            case FindingKind.CHANGED:
+                out.append(
+                    f"{f.field} is {show_value(f.live)}, the baseline says {show_value(f.baseline)}"
+                )
+            case FindingKind.UNKNOWN:
+                out.append("it is in no baseline file")
+            case FindingKind.MISSING | FindingKind.BLOCKED:
+                pass  # a baseline file of that name not matched to it, or the block itself
+            case _ as unreachable:
+                assert_never(unreachable)
+    return out
+
+
+def changes_since_plan(plan: Plan, live: Live, done: set[str]) -> list[str]:
+    """Everything that moved since the plan was made (see the module docstring)."""
+    if plan.live is not None:
+        return tenant_changes(plan.live, live.state(), plan.actions, done)
+    problems = [p for a in plan.actions if a.id not in done for p in stale_problems(a, live)]
+    for a in plan.actions:
+        gaps = target_gaps(a, live) if a.id in done else []
+        if gaps:
+            problems.append(
+                f"connector {a.connector!r}: {a.id} is journalled as done, but "
+                + "; ".join(gaps)
+                + " (undone since, or the journal is not genuine)"
+            )
+    return problems
 
 
 # --------------------------------------------------------------------------- apply
@@ -223,11 +279,12 @@ def apply_plan(
     plan: Plan,
     *,
     approve: str | None,
-    tenant: TenantConfig,
+    tenant: TenantBaseline,
     reader: Invoker,
     writer: Invoker,
     clock: Callable[[], datetime],
     journal: Journal | None,
+    ignores: Sequence[IgnoreEntry] = (),
     resume: JournalState | None = None,
     dry_run: bool = False,
     on_result: Callable[[ActionResult], None] | None = None,
@@ -236,28 +293,31 @@ def apply_plan(
     digest = str(to_document(plan)["digest"])
     if not dry_run or approve:
         check_approval(digest, approve)
-    check_tenant(plan, tenant)
+    check_tenant(plan, tenant.config)
     check_not_expired(plan, clock())
+    if plan.purpose == "revert":
+        check_derivation(plan, tenant, ignores)
     done: set[str] = set()
     if resume is not None:
         if resume.plan_digest != digest:
             raise PlanError(f"{resume.path} is the journal of another plan ({resume.plan_digest})")
         done = resume.done()
-    live = read_live(reader, plan.actions)
-    problems = [p for a in plan.actions if a.id not in done for p in stale_problems(a, live)]
+    live = read_live(reader, blocked=_needs_blocked(plan))
+    problems = changes_since_plan(plan, live, done)
     if problems:
         raise PlanError(
-            "the plan is stale: the live state changed since it was made: " + "; ".join(problems),
+            "the tenant changed since the plan was made; re-plan: " + "; ".join(problems),
             hint="make a new plan from the current state and review it",
         )
     write = Recorder() if dry_run else writer
     kill_after = _kill_after()
     results: list[ActionResult] = []
     for n, action in enumerate(plan.actions, start=1):
-        if action.id in done:
+        if action.id in done:  # verified at its target above, on this run's fresh read
             result = ActionResult(action, Outcome.SKIPPED, True, "done in an earlier run")
         else:
-            result = _one(action, digest, reader, write, live, clock, journal, dry_run)
+            step = _Step(action, digest, reader, write, clock, journal, dry_run, tenant)
+            result = step.run(live)
         results.append(result)
         if on_result is not None:
             on_result(result)
@@ -266,70 +326,72 @@ def apply_plan(
     return ApplyResult(digest, tuple(results), dry_run)
 
 
-def _one(
-    action: Action,
-    digest: str,
-    reader: Invoker,
-    writer: Invoker,
-    live: Live,
-    clock: Callable[[], datetime],
-    journal: Journal | None,
-    dry_run: bool,
-) -> ActionResult:
-    before = live.find(action) if action.cmdlet != "Remove-BlockedConnector" else None
-    base = {"plan_digest": digest, "action_id": action.id, "dry_run": dry_run}
-    if journal is not None:
-        journal.record({**base, "status": "started", "at": format_time(clock()), "before": before})
-    gaps = target_gaps(action, live)
-    if not gaps:
-        result = ActionResult(action, Outcome.SKIPPED, True, "already in place")
-        _finish(journal, base, result, clock, before)
-        return result
-    error = ""
-    try:
-        writer.invoke(action.cmdlet, action.parameters)
-    except DriftguardError as exc:
-        error = exc.message  # the outcome may still be unknown: the re-read decides
-    if dry_run:
-        result = ActionResult(action, Outcome.APPLIED, False, "dry run: not written")
-        _finish(journal, base, result, clock, None)
-        return result
-    try:
-        after_live = read_live(reader, (action,))
-    except DriftguardError as exc:
-        result = ActionResult(action, Outcome.FAILED, False, f"re-read failed: {exc.message}")
-        _finish(journal, base, result, clock, None)
-        return result
-    gaps = target_gaps(action, after_live)
-    after = after_live.find(action)
-    if gaps:
-        why = error or "not in place after the write: " + "; ".join(gaps)
-        result = ActionResult(action, Outcome.FAILED, False, why)
-    else:
-        result = ActionResult(action, Outcome.APPLIED, True, "applied and verified")
-    _finish(journal, base, result, clock, after)
-    return result
+@dataclass(frozen=True)
+class _Step:
+    """One action: journal it, skip it when in place, write, re-read, verify, journal again."""
 
+    action: Action
+    digest: str
+    reader: Invoker
+    writer: Invoker
+    clock: Callable[[], datetime]
+    journal: Journal | None
+    dry_run: bool
+    tenant: TenantBaseline
 
-def _finish(
-    journal: Journal | None,
-    base: Mapping[str, Any],
-    result: ActionResult,
-    clock: Callable[[], datetime],
-    after: Mapping[str, Any] | None,
-) -> None:
-    if journal is None:
-        return
-    journal.record(
-        {
-            **base,
-            "status": result.outcome.value,
-            "verified": result.verified,
-            "message": result.message,
-            "at": format_time(clock()),
-            "after": after,
-        }
-    )
+    def run(self, live: Live) -> ActionResult:
+        action = self.action
+        unblock = action.cmdlet == "Remove-BlockedConnector"
+        if unblock:  # read again right before it: the connector must be exactly its baseline
+            live = read_live(self.reader, blocked=True)
+            if isinstance(self.writer, Recorder):  # a dry run: as its writes would have left it
+                live = self.writer.written(live)
+        before = None if unblock else live.record(action)
+        self._record("started", before=before)
+        if not target_gaps(action, live):
+            return self._finish(Outcome.SKIPPED, True, "already in place", before)
+        why = unblock_problems(action, live, self.tenant) if unblock else []
+        if why:
+            message = "not unblocked: its live state is not its baseline: " + "; ".join(why)
+            return self._finish(Outcome.FAILED, False, message, None)
+        error = ""
+        try:
+            self.writer.invoke(action.cmdlet, action.parameters)
+        except DriftguardError as exc:
+            error = exc.message  # the outcome may still be unknown: the re-read decides
+        if self.dry_run:
+            return self._finish(Outcome.APPLIED, False, "dry run: would apply", None)
+        try:
+            after_live = read_live(self.reader, blocked=unblock)
+        except DriftguardError as exc:
+            return self._finish(Outcome.FAILED, False, f"re-read failed: {exc.message}", None)
+        gaps = target_gaps(action, after_live)
+        after = after_live.record(action)
+        if gaps:
+            why_failed = error or "not in place after the write: " + "; ".join(gaps)
+            return self._finish(Outcome.FAILED, False, why_failed, after)
+        return self._finish(Outcome.APPLIED, True, "applied and verified", after)
+
+    def _record(self, status: str, **extra: Any) -> None:
+        if self.journal is None:
+            return
+        self.journal.record(
+            {
+                "plan_digest": self.digest,
+                "action_id": self.action.id,
+                "dry_run": self.dry_run,
+                "status": status,
+                "at": format_time(self.clock()),
+                **extra,
+            }
+        )
+
+    def _finish(
+        self, outcome: Outcome, verified: bool, message: str, after: Mapping[str, Any] | None
+    ) -> ActionResult:
+        result = ActionResult(self.action, outcome, verified, message)
+        self._record(outcome.value, verified=verified, message=message, after=after)
+        return result
 
 
 def _kill_after() -> int | None:

@@ -112,3 +112,7 @@ class PlanError(DriftguardError):
 
 class ApplyError(DriftguardError):
     """Applying a plan failed part-way; the journal says what was done."""
+
+
+class OutputError(DriftguardError):
+    """An output file (report, plan, snapshot, journal...) could not be written."""

@@ -7,10 +7,22 @@ import os
 import tempfile
 from pathlib import Path
 
+from driftguard.errors import OutputError
+
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes, *, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder, fsync, then ``os.replace``."""
-    target = Path(path)
+    """Write ``data`` to ``path`` via a temp file in the same folder, fsync, then ``os.replace``.
+
+    Any failure (a folder that cannot exist, no permission, a full disk) is one OutputError
+    naming the path; nothing is left half-written.
+    """
+    try:
+        _write_atomic(Path(path), data, mode)
+    except OSError as exc:
+        raise OutputError(f"{os.fspath(path)}: cannot write: {exc.strerror or exc}") from exc
+
+
+def _write_atomic(target: Path, data: str | bytes, mode: int) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

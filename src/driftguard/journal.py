@@ -4,12 +4,18 @@ Line 1 is a header carrying the whole plan document (so resume and rollback need
 then one entry per step of each action: ``started`` (with the full raw before-state of the
 connector), then ``applied``, ``skipped`` or ``failed`` (with ``verified`` and the after-state).
 A torn last line (the process died while writing it) is ignored: that entry never completed.
+
+A journal is never a symbolic link: a new one is created exclusively (``O_EXCL``, so a second run
+cannot interleave with the first), and every open refuses to follow a link (``O_NOFOLLOW``), so a
+planted link can neither create nor append to a file elsewhere.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +25,7 @@ from driftguard.errors import ApplyError
 from driftguard.fsutil import fsync_dir
 
 JOURNAL_VERSION = 1
+MAX_JOURNAL_BYTES = 256 * 1024 * 1024
 FINAL = frozenset({"applied", "skipped", "failed"})
 DONE = frozenset({"applied", "skipped"})
 
@@ -62,22 +69,33 @@ class Journal:
     """Appends entries to a journal file, each flushed and fsynced before the next write."""
 
     def __init__(self, path: str | Path, header: Mapping[str, Any] | None = None) -> None:
-        """``header`` starts a new journal; without it, entries are appended to an existing one.
+        """``header`` starts a new journal (created exclusively); without it, entries are
+        appended to an existing one.
 
         Nothing touches the disk before the first entry, so a run refused by its checks leaves
-        no journal behind.
+        no journal behind (the apply lock keeps a second run out meanwhile).
         """
         self.path = Path(path)
         self._header = header
         self._fd = -1
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not self.path.exists() or self.path.stat().st_size == 0
-        if fresh and self._header is None:
-            raise ApplyError(f"{self.path}: not a journal (empty)")
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
-        self._fd = os.open(self.path, flags, 0o600)
+        fresh = self._header is not None
+        flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+        if fresh:
+            refuse_existing(self.path)
+            flags |= os.O_CREAT | os.O_EXCL
+        try:
+            if fresh:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, flags, 0o600)
+        except FileExistsError as exc:
+            raise _exists(self.path) from exc
+        except OSError as exc:
+            raise ApplyError(_cannot(self.path, "open", exc)) from exc
+        if not stat.S_ISREG(os.fstat(self._fd).st_mode):
+            self.close()
+            raise ApplyError(f"{self.path}: not a journal (not a regular file)")
         if fresh and self._header is not None:
             self._write({"type": "header", "journal_version": JOURNAL_VERSION, **self._header})
             fsync_dir(self.path.parent)  # the new file's directory entry survives a crash too
@@ -100,16 +118,60 @@ class Journal:
         if self._fd < 0:
             self._open()
         line = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
-        os.write(self._fd, line.encode("utf-8"))
+        data = memoryview(line.encode("utf-8"))
+        while data:  # a short write (a signal, a full disk) must not leave half an entry behind
+            data = data[os.write(self._fd, data) :]
         os.fsync(self._fd)
+
+
+def refuse_existing(path: str | Path) -> None:
+    """Refuse to start a journal where anything exists already, a link (even dangling) included."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ApplyError(_cannot(Path(path), "check", exc)) from exc
+    if stat.S_ISLNK(info.st_mode):
+        raise ApplyError(
+            f"journal {path} is a symbolic link; driftguard does not follow links for journals",
+            hint="remove the link, or choose another --journal FILE",
+        )
+    raise _exists(Path(path))
+
+
+def _exists(path: Path) -> ApplyError:
+    return ApplyError(
+        f"journal {path} already exists: this plan was applied before (or is being applied)",
+        hint=f"finish it with --resume {path}, or choose another --journal FILE",
+    )
+
+
+def _cannot(path: Path, what: str, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return f"journal {path} is a symbolic link; driftguard does not follow links for journals"
+    return f"{path}: cannot {what} the journal: {exc.strerror or exc}"
 
 
 def read_journal(path: str | Path) -> JournalState:
     """Parse a journal; refuses anything that is not one (a torn final line is dropped)."""
     name = str(path)
     try:
-        text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ApplyError(_cannot(Path(path), "read", exc)) from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ApplyError(f"{name}: not a journal (not a regular file)")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_JOURNAL_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_JOURNAL_BYTES:
+        raise ApplyError(f"{name}: the journal is larger than {MAX_JOURNAL_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ApplyError(f"{name}: cannot read the journal: {exc}") from exc
     lines = text.split("\n")
     complete, tail = lines[:-1], lines[-1]

@@ -8,9 +8,10 @@ Order (ARCHITECTURE.md, issue 5):
 3. recreate missing connectors with every non-default property of the baseline;
 4. unblock connectors the service restricted, last, once their settings are safe again.
 
-Every action carries its precondition (the live values it expects to find, or ``"absent"``), so
-apply can refuse a stale plan before the first write. Safety limits make mass disabling or
-touching a connector that carries mail right now need an explicit ``force``.
+Every action carries its precondition (the live values it expects to find, or ``"absent"``), and
+a revert plan records the whole live state it was made from and the baseline's digest, so apply
+can re-derive the actions and refuse a stale plan before the first write. Safety limits make mass
+disabling or touching a connector that carries mail right now need an explicit ``force``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from driftguard import pwsh
 from driftguard.diff import match
 from driftguard.errors import PlanError
 from driftguard.model import Connector, Finding, FindingKind, TenantBaseline
@@ -33,8 +33,9 @@ from driftguard.planmodel import (
     json_value,
     same_value,
 )
-from driftguard.properties import BY_NAME, COMPARED, Value
+from driftguard.properties import BY_NAME, COMPARED
 from driftguard.safety import SafetyLimits, unsafe_reasons
+from driftguard.tenantstate import TenantState
 
 __all__ = [  # the plan's data types are re-exported: callers may keep importing them from here
     "ABSENT",
@@ -105,6 +106,8 @@ def plan_for(
     baseline_commit: str | None = None,
     options: PlanOptions | None = None,
     mail_counts: Mapping[str, int] | None = None,
+    baseline_digest: str | None = None,
+    live_state: TenantState | None = None,
 ) -> Plan:
     """The revert plan for one tenant; raises PlanError when it is unsafe without ``force``."""
     opts = options or PlanOptions()
@@ -170,6 +173,8 @@ def plan_for(
         force=opts.force,
         remove_unknown=opts.remove_unknown,
         notes=tuple(notes),
+        baseline_digest=baseline_digest,
+        live=live_state,
     )
     reasons = unsafe_reasons(plan.actions, live, opts.limits, mail_counts)
     if reasons and not opts.force:
@@ -191,7 +196,6 @@ class _Draft:
     cmdlet: str
     parameters: dict[str, Any]
     precondition: dict[str, Any] | str
-    summary: str
 
     def build(self, action_id: str, tenant: str) -> Action:
         return Action(
@@ -203,8 +207,6 @@ class _Draft:
             cmdlet=self.cmdlet,
             parameters=self.parameters,
             precondition=self.precondition,
-            summary=self.summary,
-            powershell=pwsh.command_line(self.cmdlet, self.parameters),
         )
 
 
@@ -239,7 +241,6 @@ def _stop_bleeding(lc: Connector, remove: bool) -> _Draft:
             "Remove-InboundConnector",
             {"Identity": _identity(lc)},
             pre,
-            f"Remove unknown connector {lc.name!r}: it is in no baseline file.",
         )
     return _Draft(
         ActionKind.DISABLE,
@@ -248,15 +249,12 @@ def _stop_bleeding(lc: Connector, remove: bool) -> _Draft:
         "Set-InboundConnector",
         {"Identity": _identity(lc), "Enabled": False},
         {"Enabled": json_value(lc.settings.get("Enabled"))},
-        f"Disable unknown connector {lc.name!r}: it is in no baseline file "
-        "(disabled, not removed, so the evidence stays).",
     )
 
 
 def _revert(base: Connector, lc: Connector, fields: set[str], notes: list[str]) -> _Draft | None:
     params: dict[str, Any] = {"Identity": _identity(lc)}
     pre: dict[str, Any] = {}
-    changes: list[str] = []
     for prop_name in COMPARED:  # table order: deterministic, Name first
         if prop_name not in fields:
             continue
@@ -270,7 +268,6 @@ def _revert(base: Connector, lc: Connector, fields: set[str], notes: list[str]) 
         target, current = base.settings.get(prop_name), lc.settings.get(prop_name)
         params[prop_name] = json_value(target)
         pre[prop_name] = json_value(current)
-        changes.append(_describe(prop_name, current, target))
     for extra in sorted(fields - set(COMPARED)):
         notes.append(f"{lc.name!r}: {extra} is not a settable property; review it by hand")
     if len(params) == 1:
@@ -282,30 +279,7 @@ def _revert(base: Connector, lc: Connector, fields: set[str], notes: list[str]) 
         "Set-InboundConnector",
         params,
         pre,
-        f"Revert {lc.name!r}: " + "; ".join(changes) + ".",
     )
-
-
-def _describe(prop_name: str, current: Value, target: Value) -> str:
-    if isinstance(current, tuple) and isinstance(target, tuple):
-        parts = []
-        now, then = set(current), set(target)
-        added = [v for v in target if v not in now]
-        removed = [v for v in current if v not in then]
-        if removed:
-            parts.append("remove " + ", ".join(removed))
-        if added:
-            parts.append("add " + ", ".join(added))
-        return f"{prop_name} {' and '.join(parts) or 'reset'}"
-    return f"{prop_name} {_show(current)} -> {_show(target)}"
-
-
-def _show(value: Value) -> str:
-    if value is None:
-        return "(empty)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _create(base: Connector, notes: list[str]) -> _Draft:
@@ -315,16 +289,7 @@ def _create(base: Connector, notes: list[str]) -> _Draft:
             f"{base.name!r}: the baseline pins Guid {base.guid}; the recreated connector gets a "
             "new Guid, so update the pin (driftguard adopt) after apply"
         )
-    where = f" from {base.location.path}" if base.location else ""
-    return _Draft(
-        ActionKind.CREATE,
-        base.name,
-        None,
-        "New-InboundConnector",
-        params,
-        ABSENT,
-        f"Recreate missing connector {base.name!r}{where}.",
-    )
+    return _Draft(ActionKind.CREATE, base.name, None, "New-InboundConnector", params, ABSENT)
 
 
 def _unblock(cname: str, guid: str | None) -> _Draft:
@@ -335,8 +300,6 @@ def _unblock(cname: str, guid: str | None) -> _Draft:
         "Remove-BlockedConnector",
         {"ConnectorId": guid or cname, "Reason": "Restored to the approved baseline by driftguard"},
         {"Blocked": True},
-        f"Unblock {cname!r}, restricted by the service, now that its settings are restored "
-        "(unblocking can take up to an hour).",
     )
 
 
@@ -349,10 +312,9 @@ def make_action(
     cmdlet: str,
     parameters: dict[str, Any],
     precondition: dict[str, Any] | str,
-    summary: str,
 ) -> Action:
-    """An action with its PowerShell line (for plans built elsewhere, e.g. rollback)."""
-    draft = _Draft(kind, connector, guid, cmdlet, parameters, precondition, summary)
+    """An action (for plans built elsewhere, e.g. rollback)."""
+    draft = _Draft(kind, connector, guid, cmdlet, parameters, precondition)
     return draft.build(action_id, tenant)
 
 

@@ -19,9 +19,12 @@ from typing import Any
 from driftguard import jsonsafe
 from driftguard.errors import JsonError, PlanError
 from driftguard.fsutil import write_atomic
-from driftguard.planmodel import Action, ActionKind, Plan
+from driftguard.planmodel import PLAN_VERSION, Action, ActionKind, Plan
+from driftguard.tenantstate import TenantState
 
 DIGEST_PREFIX = "sha256:"
+MAX_PLAN_BYTES = jsonsafe.MAX_CHARS
+"""A plan records every live connector: 2,000 connectors of 200 addresses are about 13 MB."""
 
 
 def format_time(value: datetime) -> str:
@@ -59,8 +62,6 @@ def _action_doc(a: Action) -> dict[str, Any]:
         "cmdlet": a.cmdlet,
         "parameters": dict(a.parameters),
         "precondition": a.precondition if isinstance(a.precondition, str) else dict(a.precondition),
-        "summary": a.summary,
-        "powershell": a.powershell,
     }
 
 
@@ -72,7 +73,9 @@ def to_document(plan: Plan) -> dict[str, Any]:
         "tenant": plan.tenant,
         "tenant_id": plan.tenant_id,
         "baseline_commit": plan.baseline_commit,
+        "baseline_digest": plan.baseline_digest,
         "snapshot_digest": plan.snapshot_digest,
+        "live": None if plan.live is None else plan.live.document(),
         "created_at": format_time(plan.created_at),
         "expires_at": format_time(plan.expires_at),
         "flags": {"force": plan.force, "remove_unknown": plan.remove_unknown},
@@ -96,6 +99,13 @@ def plan_digest(plan: Plan) -> str:
 
 def from_document(doc: Any, source: str = "plan") -> Plan:
     """A plan from its JSON document; refuses schema violations and digest mismatches."""
+    version = doc.get("plan_version") if isinstance(doc, dict) else None
+    if isinstance(version, int) and version != PLAN_VERSION:
+        raise PlanError(
+            f"{source}: plan format version {version} is not the one this driftguard applies "
+            f"({PLAN_VERSION})",
+            hint="make the plan again with 'driftguard plan --out PLAN' and review it",
+        )
     validate(doc, source)
     expected = digest_of(doc)
     if doc["digest"] != expected:
@@ -120,8 +130,6 @@ def from_document(doc: Any, source: str = "plan") -> Plan:
                 cmdlet=a["cmdlet"],
                 parameters=a["parameters"],
                 precondition=a["precondition"],
-                summary=a["summary"],
-                powershell=a["powershell"],
             )
             for a in doc["actions"]
         ),
@@ -130,6 +138,8 @@ def from_document(doc: Any, source: str = "plan") -> Plan:
         notes=tuple(doc["notes"]),
         purpose=doc["purpose"],
         plan_version=doc["plan_version"],
+        baseline_digest=doc["baseline_digest"],
+        live=None if doc["live"] is None else TenantState.from_document(doc["live"]),
     )
 
 
@@ -142,9 +152,12 @@ def write_plan(path: str | Path, plan: Plan) -> str:
 
 def read_plan(path: str | Path) -> Plan:
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as fh:
+            raw = fh.read(MAX_PLAN_BYTES + 1)
     except OSError as exc:
         raise PlanError(f"{path}: cannot read the plan: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_PLAN_BYTES:
+        raise PlanError(f"{path}: not a plan file (larger than {MAX_PLAN_BYTES} bytes)")
     try:
         doc = jsonsafe.loads(raw, source=str(path))
     except JsonError as exc:
@@ -175,8 +188,9 @@ def validate(doc: Any, source: str) -> None:
 def render_text(plan: Plan) -> str:
     """The plan for a reviewer: each action as the PowerShell a human would type, and the digest.
 
-    Untrusted text (connector names) is already quoted in the PowerShell lines; the CLI strips
-    control characters before it reaches a terminal.
+    Every line is rendered from the actions' parameters now, never read from the plan file, so
+    what a reviewer approves is what runs. Untrusted text (connector names) is quoted in the
+    PowerShell lines; the CLI strips control characters before it reaches a terminal.
     """
     digest = plan_digest(plan)
     what = "Rollback plan" if plan.purpose == "rollback" else "Plan"
@@ -186,6 +200,8 @@ def render_text(plan: Plan) -> str:
     ]
     if plan.baseline_commit:
         lines.append(f"  baseline commit {plan.baseline_commit}")
+    if plan.baseline_digest:
+        lines.append(f"  baseline digest {plan.baseline_digest}")
     if plan.snapshot_digest:
         lines.append(f"  live snapshot {plan.snapshot_digest}")
     flags = [

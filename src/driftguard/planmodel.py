@@ -10,11 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, assert_never
 
+from driftguard import pwsh
 from driftguard.properties import BY_NAME, Kind, Value
 
-PLAN_VERSION: Final = 1
+if TYPE_CHECKING:
+    from driftguard.tenantstate import TenantState
+
+PLAN_VERSION: Final = 2
+"""2: what a person reads is rendered from the parameters (no stored summary or PowerShell text),
+and a revert plan records the baseline digest and the whole live state it was made from."""
 ABSENT: Final = "absent"
 """The precondition of a New: no live connector with that name (or pinned Guid) exists."""
 
@@ -38,12 +44,43 @@ class Action:
     cmdlet: str
     parameters: Mapping[str, Any]  # JSON-ready, canonical values; Identity by Guid when known
     precondition: Mapping[str, Any] | str  # {property: expected live value} or ABSENT
-    summary: str
-    powershell: str
 
     @property
     def expects_absent(self) -> bool:
         return self.precondition == ABSENT
+
+    @property
+    def powershell(self) -> str:
+        """The PowerShell line a human would type, rendered from the parameters every time."""
+        return pwsh.command_line(self.cmdlet, self.parameters)
+
+    @property
+    def summary(self) -> str:
+        """One sentence for a reviewer, rendered from kind, parameters and precondition."""
+        name = repr(self.connector)
+        match self.kind:
+            case ActionKind.DISABLE:
+                return (
+                    f"Disable unknown connector {name}: it is in no baseline file "
+                    "(disabled, not removed, so the evidence stays)."
+                )
+            case ActionKind.REMOVE:
+                return f"Remove connector {name}."
+            case ActionKind.REVERT | ActionKind.RESTORE:
+                verb = "Revert" if self.kind is ActionKind.REVERT else "Restore"
+                pre = self.precondition if isinstance(self.precondition, Mapping) else {}
+                settings = {p: v for p, v in self.parameters.items() if p != "Identity"}
+                changes = [describe(p, pre.get(p), v) for p, v in settings.items()]
+                return f"{verb} {name}: " + "; ".join(changes) + "."
+            case ActionKind.CREATE:
+                return f"Create connector {name} with {len(self.parameters)} settings."
+            case ActionKind.UNBLOCK:
+                return (
+                    f"Unblock {name}, restricted by the service, once its live state is exactly "
+                    "its baseline (unblocking can take up to an hour)."
+                )
+            case _ as unreachable:
+                assert_never(unreachable)
 
 
 @dataclass(frozen=True)
@@ -60,6 +97,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     purpose: str = "revert"  # "revert" (from a diff) or "rollback" (from a journal)
     plan_version: int = PLAN_VERSION
+    baseline_digest: str | None = None  # of the tenant's baseline the plan was derived from
+    live: TenantState | None = None  # the whole live state it was made from (revert plans)
 
 
 def json_value(value: Value) -> Any:
@@ -78,3 +117,28 @@ def same_value(prop_name: str, expected: Any, actual: Value) -> bool:
             and (expected.casefold() == actual.casefold())
         )
     return bool(expected == actual_json)
+
+
+def show_value(value: Any) -> str:
+    """A value for a message: lists comma-separated in brackets, booleans lower-case."""
+    shown = json_value(value)
+    if isinstance(shown, list):
+        return "[" + ", ".join(str(v) for v in shown) + "]"
+    if shown is None:
+        return "(empty)"
+    return str(shown).lower() if isinstance(shown, bool) else repr(shown)
+
+
+def describe(prop_name: str, current: Any, target: Any) -> str:
+    """One property's change for a reviewer: list members removed and added, or old -> new."""
+    now, then = json_value(current), json_value(target)
+    if isinstance(now, list) and isinstance(then, list):
+        parts = []
+        removed = [v for v in now if v not in set(then)]
+        added = [v for v in then if v not in set(now)]
+        if removed:
+            parts.append("remove " + ", ".join(str(v) for v in removed))
+        if added:
+            parts.append("add " + ", ".join(str(v) for v in added))
+        return f"{prop_name} {' and '.join(parts) or 'reset'}"
+    return f"{prop_name} {show_value(now)} -> {show_value(then)}"

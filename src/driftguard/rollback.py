@@ -27,7 +27,7 @@ def rollback_plan(state: JournalState) -> Plan:
     if state.header.get("dry_run"):
         raise ApplyError(f"{state.path} is the journal of a dry run: nothing to roll back")
     statuses = state.last_status()
-    actions: list[tuple[ActionKind, str, str | None, str, dict[str, Any], Any, str]] = []
+    actions: list[tuple[ActionKind, str, str | None, str, dict[str, Any], Any]] = []
     notes: list[str] = []
     for action in reversed(forward.actions):
         if action.id not in statuses:
@@ -41,10 +41,8 @@ def rollback_plan(state: JournalState) -> Plan:
     times = [str(e["at"]) for e in state.entries if e.get("at")]
     created = parse_time(max(times)) if times else forward.created_at
     built = tuple(
-        make_action(
-            f"{n:03d}-{kind.value}", kind, forward.tenant, name, guid, cmdlet, params, pre, summary
-        )
-        for n, (kind, name, guid, cmdlet, params, pre, summary) in enumerate(actions, start=1)
+        make_action(f"{n:03d}-{kind.value}", kind, forward.tenant, name, guid, cmdlet, params, pre)
+        for n, (kind, name, guid, cmdlet, params, pre) in enumerate(actions, start=1)
     )
     return Plan(
         tenant=forward.tenant,
@@ -73,7 +71,7 @@ def _settings(record: Any, action: Action) -> dict[str, Any]:
 
 def _inverse(
     action: Action, before: Any, after: Any, notes: list[str]
-) -> tuple[ActionKind, str, str | None, str, dict[str, Any], Any, str] | None:
+) -> tuple[ActionKind, str, str | None, str, dict[str, Any], Any] | None:
     forward_target = {k: v for k, v in action.parameters.items() if k != "Identity"}
     match action.cmdlet:
         case "Set-InboundConnector":
@@ -89,7 +87,6 @@ def _inverse(
                 "Set-InboundConnector",
                 params,
                 forward_target,
-                f"Restore {action.connector!r} to its state before {action.id}.",
             )
         case "New-InboundConnector":
             guid = (
@@ -104,7 +101,6 @@ def _inverse(
                 "Remove-InboundConnector",
                 {"Identity": guid or action.connector},
                 forward_target,
-                f"Remove {action.connector!r}, created by {action.id}.",
             )
         case "Remove-InboundConnector":
             if before is None:
@@ -118,7 +114,6 @@ def _inverse(
                 "New-InboundConnector",
                 create_parameters(conn),
                 ABSENT,
-                f"Recreate {conn.name!r}, removed by {action.id}.",
             )
         case _:
             notes.append(f"{action.id} ({action.cmdlet}) cannot be undone by driftguard")

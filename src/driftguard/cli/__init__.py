@@ -68,6 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file problem no command put in words: one line, not a trace
+        from driftguard.cli._output import safe_terminal
+
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(safe_terminal(f"error: {where}{exc.strerror or exc}"), file=sys.stderr)
+        return 1
     return code
 
 

@@ -37,19 +37,26 @@ def add_apply_options(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="run every check and step, but write nothing"
     )
     parser.add_argument(
-        "--journal", metavar="FILE", help="where to write the journal (default: next to the plan)"
+        "--journal",
+        metavar="FILE",
+        help="where to write the journal (default: next to the plan, named by its digest)",
     )
     add_baseline(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from driftguard.errors import ApplyError
+    from driftguard.errors import ApplyError, PlanError
     from driftguard.journal import read_journal
-    from driftguard.planfile import read_plan
+    from driftguard.planfile import plan_digest, read_plan
 
     plan = read_plan(args.plan)
+    if plan.purpose != "revert":
+        raise PlanError(
+            f"{args.plan} is a {plan.purpose} plan, not a revert plan",
+            hint="a rollback is built from its journal and applied with 'driftguard rollback'",
+        )
     resume = read_journal(args.resume) if args.resume else None
-    journal_path = args.resume or args.journal or f"{args.plan}.journal.jsonl"
+    journal_path = args.resume or args.journal or journal_for(args.plan, plan_digest(plan))
     if resume is None and not args.dry_run:
         _refuse_existing(journal_path)
     if resume is not None and resume.header.get("dry_run"):
@@ -57,25 +64,30 @@ def run(args: argparse.Namespace) -> int:
     return execute(plan, args, journal_path, resume=resume)
 
 
+def journal_for(plan_path: str, digest: str) -> str:
+    """The default journal: next to the plan, named by the plan's digest, so a new plan written
+    to the same path gets a journal of its own."""
+    from driftguard.planfile import short
+
+    return f"{plan_path}.{short(digest)}.journal.jsonl"
+
+
 def _refuse_existing(path: str) -> None:
-    from pathlib import Path
+    from driftguard.journal import refuse_existing
 
-    from driftguard.errors import ApplyError
-
-    if Path(path).exists() and Path(path).stat().st_size > 0:
-        raise ApplyError(
-            f"journal {path} already exists: this plan was applied before (or is being applied)",
-            hint=f"finish it with --resume {path}, or choose another --journal FILE",
-        )
+    refuse_existing(path)
 
 
 def execute(plan: Plan, args: argparse.Namespace, journal_path: str, *, resume: Any = None) -> int:
-    """Shared by apply and rollback: approval, clients, journal, results, exit code."""
+    """Shared by apply and rollback: approval, clients, lock, journal, results, exit code."""
     import sys
     from datetime import UTC, datetime
+    from pathlib import Path
 
     from driftguard.apply import apply_plan, check_approval, check_not_expired, check_tenant
+    from driftguard.applylock import apply_lock
     from driftguard.baseline.load import load_requested
+    from driftguard.derive import check_derivation
     from driftguard.errors import InputError
     from driftguard.journal import Journal
     from driftguard.planfile import format_time, plan_digest, to_document
@@ -83,8 +95,10 @@ def execute(plan: Plan, args: argparse.Namespace, journal_path: str, *, resume: 
     baseline = load_requested(args.baseline, [plan.tenant])
     if plan.tenant not in baseline.tenants:
         raise InputError(f"tenant {plan.tenant!r} is not in the baseline {args.baseline}")
-    config = baseline.tenants[plan.tenant].config
-    check_tenant(plan, config)
+    tenant = baseline.tenants[plan.tenant]
+    check_tenant(plan, tenant.config)
+    if plan.purpose == "revert":  # before the prompt: what a person is shown is what runs
+        check_derivation(plan, tenant, baseline.ignores)
     digest = plan_digest(plan)
     approve = args.approve
     if not approve and not args.dry_run and sys.stdin.isatty() and sys.stdout.isatty():
@@ -93,37 +107,44 @@ def execute(plan: Plan, args: argparse.Namespace, journal_path: str, *, resume: 
     if approve or not args.dry_run:
         check_approval(digest, approve)
     check_not_expired(plan, datetime.now(UTC))
-    journal = None
-    if resume is not None:
-        journal = Journal(journal_path)
-    elif not args.dry_run or args.journal:
-        header = {
-            "plan_digest": digest,
-            "tenant": plan.tenant,
-            "tenant_id": plan.tenant_id,
-            "purpose": plan.purpose,
-            "dry_run": bool(args.dry_run),
-            "started_at": format_time(datetime.now(UTC)),
-            "plan": to_document(plan),
-        }
-        journal = Journal(journal_path, header)
-    try:
-        with clients(config) as (reader, writer):
-            result = apply_plan(
-                plan,
-                approve=approve,
-                tenant=config,
-                reader=reader,
-                writer=writer,
-                clock=lambda: datetime.now(UTC),
-                journal=journal,
-                resume=resume,
-                dry_run=args.dry_run,
-                on_result=_show,
+    with contextlib.ExitStack() as stack:
+        if not args.dry_run:
+            folder = Path(journal_path).parent
+            stack.enter_context(
+                apply_lock(folder, plan.tenant, plan.tenant_id, digest, datetime.now(UTC))
             )
-    finally:
+            if resume is None:  # another run may have finished while this one waited
+                _refuse_existing(journal_path)
+        journal = None
+        if resume is not None:
+            journal = Journal(journal_path)
+        elif not args.dry_run or args.journal:
+            header = {
+                "plan_digest": digest,
+                "tenant": plan.tenant,
+                "tenant_id": plan.tenant_id,
+                "purpose": plan.purpose,
+                "dry_run": bool(args.dry_run),
+                "started_at": format_time(datetime.now(UTC)),
+                "plan": to_document(plan),
+            }
+            journal = Journal(journal_path, header)
         if journal is not None:
-            journal.close()
+            stack.callback(journal.close)
+        reader, writer = stack.enter_context(clients(tenant.config))
+        result = apply_plan(
+            plan,
+            approve=approve,
+            tenant=tenant,
+            ignores=baseline.ignores,
+            reader=reader,
+            writer=writer,
+            clock=lambda: datetime.now(UTC),
+            journal=journal,
+            resume=resume,
+            dry_run=args.dry_run,
+            on_result=_show,
+        )
     _summary(result, journal_path if journal is not None else None)
     return result.exit_code
 
@@ -182,6 +203,8 @@ def _show(result: ActionResult) -> None:
 
     a = result.action
     word = {"applied": "Applied", "skipped": "Skipped", "failed": "FAILED"}[result.outcome.value]
+    if word == "Applied" and not result.verified and result.message.startswith("dry run"):
+        word = "Would apply"
     print(safe_terminal(f"{word:8} [{a.id}] {a.connector}: {result.message}"))
     print(safe_terminal(f"         {a.powershell}"), flush=True)
 
@@ -193,9 +216,11 @@ def _summary(result: ApplyResult, journal: str | None) -> None:
         k: sum(1 for r in result.results if r.outcome.value == k)
         for k in ("applied", "skipped", "failed")
     }
+    applied = "would apply" if result.dry_run else "applied"
     mode = " (dry run: nothing was written)" if result.dry_run else ""
     info(
-        f"{counts['applied']} applied, {counts['skipped']} skipped, {counts['failed']} failed{mode}"
+        f"{counts['applied']} {applied}, {counts['skipped']} skipped, "
+        f"{counts['failed']} failed{mode}"
     )
     if journal:
         info(f"journal: {journal}")

@@ -74,12 +74,14 @@ def run(args: argparse.Namespace) -> int:
     from driftguard.cli._live import selected_tenants, snapshots_for
     from driftguard.cli._output import emit, info, safe_terminal
     from driftguard.core import live_connectors, tenant_report
+    from driftguard.derive import revert_plan
     from driftguard.errors import InputError, LiveReadError
     from driftguard.live.files import snapshot_digest
     from driftguard.model import Status
-    from driftguard.plan import PlanOptions, plan_for
+    from driftguard.plan import PlanOptions
     from driftguard.planfile import dumps, render_text, write_plan
     from driftguard.safety import SafetyLimits
+    from driftguard.tenantstate import TenantState
 
     if args.max_disable < 0 or not 0 <= args.max_disable_share <= 100:
         raise InputError("--max-disable must be 0 or more, --max-disable-share 0 to 100")
@@ -108,16 +110,16 @@ def run(args: argparse.Namespace) -> int:
     if args.explain:
         explain_to_stderr(args, baseline, report, live, now)
     connectors = live_connectors(live)
-    findings = list(report.findings)
     counts = mail_counts(report.evidence)
+    blocks = None
     if not args.live:
-        findings += blocked(tenant.config, connectors)
+        blocks = blocked(tenant.config)
         if args.mail_window > 0:
             counts = recent_mail(tenant.config, connectors, now, args.mail_window)
-    plan = plan_for(
+    plan = revert_plan(
         tenant,
-        connectors,
-        findings,
+        TenantState.of(connectors, blocks),
+        baseline.ignores,
         created_at=now,
         expires_at=now + timedelta(hours=args.expires_in),
         snapshot_digest=snapshot_digest(live.records),
@@ -164,26 +166,28 @@ def explain_to_stderr(args: Any, baseline: Any, report: Any, live: Any, now: Any
         info(line)
 
 
-def blocked(config: Any, connectors: Any) -> list[Any]:
-    """Findings for connectors the service restricted (read with the read credential).
+def blocked(config: Any) -> list[Any] | None:
+    """The connectors the service restricted (read with the read credential), or None.
 
     A failed read of the blocked list leaves the unblock step out, with a warning: it cannot
-    hide drift, and reverting the connectors matters more than unblocking them.
+    hide drift, and reverting the connectors matters more than unblocking them. The plan then
+    records that the blocked list was not read.
     """
     from driftguard.cli._output import info
     from driftguard.cli.apply_cmd import read_client
     from driftguard.errors import DriftguardError
-    from driftguard.investigate.blocked import blocked_findings, get_blocked
+    from driftguard.investigate.blocked import get_blocked
+    from driftguard.tenantstate import BlockedEntry
 
     try:
         with read_client(config) as client:
-            return list(blocked_findings(get_blocked(client), connectors))
+            return [BlockedEntry(b.connector_id, b.name) for b in get_blocked(client)]
     except DriftguardError as exc:
         info(
             f"warning: {config.name}: blocked connectors not read ({exc.message}); "
             "the plan has no unblock step"
         )
-        return []
+        return None
 
 
 def recent_mail(config: Any, connectors: Any, now: Any, hours: float) -> dict[str, int]:
