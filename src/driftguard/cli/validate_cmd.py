@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         ignore_problems,
         tenant_folders,
     )
+    from driftguard.cli._output import safe_terminal
     from driftguard.errors import Problem
 
     today = datetime.now(UTC).date()

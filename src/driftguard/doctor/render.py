@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from driftguard.doctor.model import Status, TenantDoctor
-from driftguard.textsafe import strip_unsafe
+from driftguard.textsafe import strip_controls
 
 SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "doctor.schema.json"
@@ -26,12 +26,12 @@ def tenant_status(result: TenantDoctor) -> Status:
 def text(results: Sequence[TenantDoctor]) -> str:
     lines: list[str] = []
     for result in results:
-        lines.append(f"tenant {strip_unsafe(result.tenant)} ({strip_unsafe(result.tenant_id)})")
+        lines.append(f"tenant {strip_controls(result.tenant)} ({strip_controls(result.tenant_id)})")
         for check in result.checks:
             name = check.name.ljust(_NAME_WIDTH)
-            lines.append(f"  {check.status.value:<7} {name} {strip_unsafe(check.detail)}")
+            lines.append(f"  {check.status.value:<7} {name} {strip_controls(check.detail)}")
             if check.hint and check.status in (Status.FAIL, Status.WARN):
-                lines.append(f"  {'':<7} {'':<{_NAME_WIDTH}} fix: {strip_unsafe(check.hint)}")
+                lines.append(f"  {'':<7} {'':<{_NAME_WIDTH}} fix: {strip_controls(check.hint)}")
         lines.append(f"  => {_summary(result)}")
         lines.append("")
     return "\n".join(lines)
