@@ -25,6 +25,8 @@ from driftguard.errors import AuthError, LiveReadError, ServiceError, TruncatedR
 from driftguard.live import wire
 from driftguard.live.auth import TokenProvider, TokenUnavailable
 from driftguard.live.clouds import ResolvedEndpoints
+from driftguard.live.http import json_body
+from driftguard.live.transport import ResponseTooLarge, time_limit
 
 ANCHOR_MAILBOX = "APP:SystemMailbox{{bb558c35-97f1-4cb9-8ff7-d53741dc928c}}@{tenant}"
 READ_VERBS = ("Get-", "Search-", "Test-")
@@ -181,7 +183,7 @@ class ExchangeClient:
         while True:
             attempt += 1
             try:
-                resp = self._send(url, body, is_write)
+                resp = self._send(url, body, is_write, deadline)
                 status = resp.status_code
                 if status in _REDIRECTS and resp.headers.get("Location"):
                     url = self._redirect(url, resp.headers["Location"], cmdlet)
@@ -214,7 +216,12 @@ class ExchangeClient:
                     ) from None
                 self._sleep(delay)
 
-    def _send(self, url: str, body: bytes, is_write: bool) -> requests.Response:
+    def _send(self, url: str, body: bytes, is_write: bool, deadline: float) -> requests.Response:
+        # Sign-in and the request itself, body included, end by the cmdlet's deadline.
+        with time_limit(deadline - self._clock()):
+            return self._send_within(url, body, is_write)
+
+    def _send_within(self, url: str, body: bytes, is_write: bool) -> requests.Response:
         try:
             if self._token is None:
                 self._token = self._tokens.token(force_refresh=self._refresh)
@@ -256,6 +263,12 @@ class ExchangeClient:
                 f"{cause}: the change may or may not have been applied",
                 hint="re-read the connector before trying again (apply verifies by re-reading)",
             )
+        if isinstance(exc, ResponseTooLarge):
+            return ServiceError(
+                f"{cause}: not read",
+                hint="driftguard never reads an answer past its size limit; a legitimate "
+                "answer this large means too many records for one read",
+            )
         if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
             return ServiceError(f"invalid admin API address {host}")
         return _Retry(cause)
@@ -266,7 +279,7 @@ class ExchangeClient:
         if is_write and resp.status_code == 204:
             return {"value": []}  # a change with nothing to return
         try:
-            payload = json.loads(resp.content)
+            payload = json_body(resp.content)
         except ValueError:
             cause = f"HTTP {resp.status_code} with a body that is not valid JSON (truncated?)"
             if is_write:
@@ -275,9 +288,7 @@ class ExchangeClient:
                     hint="re-read the connector to see the outcome",
                 ) from None
             raise _Retry(cause) from None
-        if not isinstance(payload, dict) or not isinstance(payload.get("value", []), list):
-            raise ServiceError(f"{cmdlet}: unexpected answer shape (no 'value' list)")
-        return payload
+        return wire.checked_payload(payload, cmdlet, redact=self._redact)
 
     def _failure(self, resp: requests.Response, cmdlet: str, is_write: bool) -> Exception:
         status = resp.status_code
