@@ -134,8 +134,8 @@ class GraphClient:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                if method == "GET" and attempt < self.max_attempts and _retryable(exc):
-                    self._sleep(min(2.0**attempt, 30.0))
+                retry = method == "GET" and attempt < self.max_attempts and _retryable(exc)
+                if retry and self._waited(min(2.0**attempt, 30.0)):
                     continue
                 raise ServiceError(
                     f"Graph: {method} {path} failed: {wire.transport_kind(exc)} talking to "
@@ -144,8 +144,11 @@ class GraphClient:
             if resp.status_code == 401 and not refreshed:
                 refreshed = True
                 continue
-            if resp.status_code in _RETRY and attempt < self.max_attempts:
-                self._sleep(_retry_after(resp.headers.get("Retry-After"), attempt))
+            if (
+                resp.status_code in _RETRY
+                and attempt < self.max_attempts
+                and self._waited(_retry_after(resp.headers.get("Retry-After"), attempt))
+            ):
                 continue
             if resp.status_code in (401, 403):
                 detail = self._message(resp, token)
@@ -165,6 +168,16 @@ class GraphClient:
                 raise ServiceError(f"Graph: {method} {path} answered with non-JSON") from None
             return wire.checked_payload(payload, f"Graph: {method} {path}", self._tokens.redact)
         raise ServiceError(f"Graph: {method} {path} kept failing after {self.max_attempts} tries")
+
+    def _waited(self, delay: float) -> bool:
+        """Sleep ``delay`` before another try, unless it would end past the deadline."""
+        from driftguard.live.transport import remaining
+
+        left = remaining()
+        if left is not None and delay >= left:
+            return False
+        self._sleep(delay)
+        return True
 
     def _message(self, resp: requests.Response, token: str) -> str:
         """The service's error text: secrets redacted first, then one printable line, bounded."""

@@ -183,7 +183,7 @@ class ExchangeClient:
         while True:
             attempt += 1
             try:
-                resp = self._send(url, body, is_write, deadline)
+                resp = self._send(url, body, cmdlet, is_write, deadline)
                 status = resp.status_code
                 if status in _REDIRECTS and resp.headers.get("Location"):
                     url = self._redirect(url, resp.headers["Location"], cmdlet)
@@ -216,12 +216,14 @@ class ExchangeClient:
                     ) from None
                 self._sleep(delay)
 
-    def _send(self, url: str, body: bytes, is_write: bool, deadline: float) -> requests.Response:
+    def _send(
+        self, url: str, body: bytes, cmdlet: str, is_write: bool, deadline: float
+    ) -> requests.Response:
         # Sign-in and the request itself, body included, end by the cmdlet's deadline.
         with time_limit(deadline - self._clock()):
-            return self._send_within(url, body, is_write)
+            return self._send_within(url, body, cmdlet, is_write)
 
-    def _send_within(self, url: str, body: bytes, is_write: bool) -> requests.Response:
+    def _send_within(self, url: str, body: bytes, cmdlet: str, is_write: bool) -> requests.Response:
         try:
             if self._token is None:
                 self._token = self._tokens.token(force_refresh=self._refresh)
@@ -246,10 +248,12 @@ class ExchangeClient:
             )
             _ = resp.content  # read the whole body here, where resets and timeouts are caught
         except requests.RequestException as exc:
-            raise self._transport(exc, url, is_write) from None
+            raise self._transport(exc, url, cmdlet, is_write) from None
         return resp
 
-    def _transport(self, exc: requests.RequestException, url: str, is_write: bool) -> Exception:
+    def _transport(
+        self, exc: requests.RequestException, url: str, cmdlet: str, is_write: bool
+    ) -> Exception:
         host = self._host_of(url)
         kind = wire.transport_kind(exc)
         cause = f"{kind} talking to {host}"
@@ -265,7 +269,7 @@ class ExchangeClient:
             )
         if isinstance(exc, ResponseTooLarge):
             return ServiceError(
-                f"{cause}: not read",
+                f"{cmdlet}: {cause}: not read",
                 hint="driftguard never reads an answer past its size limit; a legitimate "
                 "answer this large means too many records for one read",
             )

@@ -48,7 +48,7 @@ class ResponseTooSlow(requests.exceptions.Timeout):
     """The answer was not complete within the request's time budget; the read was cut off."""
 
     def __init__(self, host: str, seconds: float, **kwargs: Any) -> None:
-        super().__init__(f"no complete answer from {host} within {seconds:.3g} s", **kwargs)
+        super().__init__(f"no complete answer from {host} within {seconds:.1f} s", **kwargs)
         self.host = host
         self.seconds = seconds
 
@@ -77,6 +77,12 @@ def time_limit(seconds: float) -> Iterator[None]:
         yield
     finally:
         _deadline.reset(token)
+
+
+def remaining() -> float | None:
+    """Seconds left before the current ``time_limit`` ends (None: no limit is set)."""
+    end = _deadline.get()
+    return None if end is None else end - time.monotonic()
 
 
 def _budget(timeout: Any) -> tuple[float, tuple[float, float]]:
@@ -255,6 +261,8 @@ class BoundedAdapter(HTTPAdapter):
             if len(body) > self.max_body:
                 response.close()
                 raise ResponseTooLarge(host, self.max_body, request=response.request)
+        if watch.expired:  # a cut socket can look like a short, clean end
+            raise ResponseTooSlow(host, seconds, request=response.request)
         return bytes(body)
 
 

@@ -175,7 +175,7 @@ def transport_kind(exc: BaseException) -> str:
     from driftguard.live.transport import ResponseTooLarge, ResponseTooSlow
 
     if isinstance(exc, ResponseTooSlow):
-        return f"answer not complete within {exc.seconds:.3g} s (cut off)"
+        return f"answer not complete within {exc.seconds:.1f} s (cut off)"
     if isinstance(exc, ResponseTooLarge):
         return f"answer larger than {exc.limit // (1024 * 1024)} MiB (refused)"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
