@@ -7,6 +7,7 @@ attacker or a broken proxy might, and every other request with an empty ``{"valu
 - ``drip-body``: 200 headers, then one byte every 0.1 s (for at most ``DRIP_LIMIT`` seconds);
 - ``drip-headers``: the status line, then the headers one byte every 0.1 s;
 - ``gzip-bomb``: ``Content-Encoding: gzip``, about 1 MB on the wire that decodes to 1 GiB;
+- ``oversize``: a ``Content-Length`` of 256 MiB, then a drip;
 - ``no-value``, ``value-not-list``, ``record-not-object``, ``error-in-200``: JSON answers with
   status 200 that are not a list answer.
 """
@@ -102,6 +103,12 @@ def _handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", "1000000")
+                self.end_headers()
+                self._drip(b'{"value": [' + b" " * 1_000_000)
+            elif mode == "oversize":  # announces 256 MiB, then drips
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(256 * 1024 * 1024))
                 self.end_headers()
                 self._drip(b'{"value": [' + b" " * 1_000_000)
             elif mode == "drip-headers":

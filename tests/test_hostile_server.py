@@ -22,7 +22,7 @@ import yaml
 import hostilekit
 from driftguard.cli import main
 from driftguard.live.http import make_session
-from driftguard.live.transport import MAX_BODY, ResponseTooSlow, time_limit
+from driftguard.live.transport import MAX_BODY, ResponseTooLarge, ResponseTooSlow, time_limit
 from driftguard.sim import Simulator
 
 T1 = "tenant-0001"
@@ -253,3 +253,14 @@ def test_a_drip_under_a_time_limit_raises_a_timeout_naming_the_host(
     with make_session(str(one.ca_path)) as session, time_limit(1.0), expected:
         session.get(f"https://{hostile.host}/drip", timeout=(5, 30))
     assert time.monotonic() - started < 2.5
+
+
+def test_an_answer_announced_too_large_is_not_read_at_all(
+    one: Simulator, hostile: hostilekit.Hostile
+) -> None:
+    hostile.mode = "oversize"
+    started = time.monotonic()
+    expected = pytest.raises(ResponseTooLarge, match=f"from {hostile.host} is larger than 64 MiB")
+    with make_session(str(one.ca_path)) as session, expected:
+        session.get(f"https://{hostile.host}/big", timeout=(5, 30))
+    assert time.monotonic() - started < 2  # no waiting for the drip

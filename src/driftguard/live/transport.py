@@ -253,6 +253,11 @@ class BoundedAdapter(HTTPAdapter):
     def _body(self, response: requests.Response, watch: _Watch, host: str, seconds: float) -> bytes:
         """The decoded body, read in bounded chunks; the connection goes back to the pool."""
         end = time.monotonic() + seconds - watch.elapsed()
+        declared = response.headers.get("Content-Length", "")
+        plain = "Content-Encoding" not in response.headers
+        if plain and declared.isdigit() and int(declared) > self.max_body:
+            response.close()  # said to be too large: not read at all
+            raise ResponseTooLarge(host, self.max_body, request=response.request)
         body = bytearray()
         for chunk in response.iter_content(CHUNK):
             if watch.expired or time.monotonic() > end:
