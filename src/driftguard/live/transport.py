@@ -109,6 +109,7 @@ class _Watch:
         self._done = False
         self._connections: list[HTTPConnection] = []
         self._lock = threading.Lock()
+        self._outer: _Watch | None = None
         self._started = time.monotonic()
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
