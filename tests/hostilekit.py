@@ -8,6 +8,7 @@ attacker or a broken proxy might, and every other request with an empty ``{"valu
 - ``drip-headers``: the status line, then the headers one byte every 0.1 s;
 - ``gzip-bomb``: ``Content-Encoding: gzip``, about 1 MB on the wire that decodes to 1 GiB;
 - ``oversize``: a ``Content-Length`` of 256 MiB, then a drip;
+- ``busy-then-drip``: a 503 naming the concurrency limit, then drips;
 - ``no-value``, ``value-not-list``, ``record-not-object``, ``error-in-200``: JSON answers with
   status 200 that are not a list answer.
 """
@@ -89,7 +90,16 @@ def _handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
                 self._json({"value": []})
                 return
             mode = hostile.mode
-            if mode in SHAPES:
+            if mode == "busy-then-drip":  # the service's concurrency error, then a drip
+                busy = sum(1 for seen in hostile.seen if seen == label) == 1
+                mode = "busy" if busy else "drip-body"
+            if mode == "busy":
+                body = b"maximum number of concurrent requests per tenant exceeded"
+                self.send_response(503)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self._write(body)
+            elif mode in SHAPES:
                 self._json(SHAPES[mode])
             elif mode == "gzip-bomb":
                 body = gzip_bomb()

@@ -149,6 +149,22 @@ def test_a_dripping_server_is_cut_off_at_the_deadline(
     assert elapsed < 3 + 2.5  # the deadline, plus start-up; the drip itself lasts 20 s
 
 
+def test_a_retry_cut_at_the_deadline_reports_the_failure_before_it(
+    one: Simulator,
+    hostile: hostilekit.Hostile,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hostile.mode = "busy-then-drip"
+    root = baseline(one, tmp_path, hostile.host)
+    code, tenant, _, elapsed = run(capsys, "diff", "--baseline", str(root), "--deadline", "3")
+    message = assert_tenant_error(code, tenant, "Get-InboundConnector", "HTTP 503")
+    assert "maximum number of concurrent requests" in message
+    assert "deadline reached" in message
+    assert hostile.seen.count("Get-InboundConnector") >= 2
+    assert elapsed < 3 + 2.5
+
+
 @pytest.mark.parametrize(
     ("mode", "cause", "deadline"),
     [("drip-body", "cut off", 3), ("gzip-bomb", f"larger than {MAX_BODY // 2**20} MiB", 20)],

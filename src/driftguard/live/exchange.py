@@ -26,7 +26,7 @@ from driftguard.live import wire
 from driftguard.live.auth import TokenProvider, TokenUnavailable
 from driftguard.live.clouds import ResolvedEndpoints
 from driftguard.live.http import json_body
-from driftguard.live.transport import ResponseTooLarge, time_limit
+from driftguard.live.transport import ResponseTooLarge, ResponseTooSlow, time_limit
 
 ANCHOR_MAILBOX = "APP:SystemMailbox{{bb558c35-97f1-4cb9-8ff7-d53741dc928c}}@{tenant}"
 READ_VERBS = ("Get-", "Search-", "Test-")
@@ -61,12 +61,14 @@ class _Retry(Exception):
         *,
         error: type[LiveReadError] = ServiceError,
         hint: str | None = None,
+        cut: bool = False,
     ) -> None:
         super().__init__(cause)
         self.cause = cause
         self.headers = headers or {}
         self.error = error  # what giving up raises
         self.hint = hint
+        self.cut = cut  # the answer was cut off at the deadline
 
 
 class ExchangeClient:
@@ -180,6 +182,7 @@ class ExchangeClient:
         attempt = 0
         redirects = 0
         refreshed = False
+        earlier: _Retry | None = None  # the last failure that was not a cut at the deadline
         while True:
             attempt += 1
             try:
@@ -208,12 +211,16 @@ class ExchangeClient:
                     why = f"gave up after {attempt} attempt{'s' if attempt > 1 else ''}" + (
                         "" if attempt >= self.policy.max_attempts else ", deadline reached"
                     )
-                    raise retry.error(
-                        f"{cmdlet}: {self._safe(retry.cause, 300)} ({why})",
-                        hint=retry.hint
+                    # A retry cut short by the deadline says less than the failure before it.
+                    shown = earlier if retry.cut and earlier is not None else retry
+                    raise shown.error(
+                        f"{cmdlet}: {self._safe(shown.cause, 300)} ({why})",
+                        hint=shown.hint
                         or "the service is throttling or unavailable; try again later or "
                         "lower --concurrency",
                     ) from None
+                if not retry.cut:
+                    earlier = retry
                 self._sleep(delay)
 
     def _send(
@@ -275,7 +282,7 @@ class ExchangeClient:
             )
         if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
             return ServiceError(f"invalid admin API address {host}")
-        return _Retry(cause)
+        return _Retry(cause, cut=isinstance(exc, ResponseTooSlow))
 
     # ----------------------------------------------------------------- responses
 

@@ -48,7 +48,12 @@ class ResponseTooSlow(requests.exceptions.Timeout):
     """The answer was not complete within the request's time budget; the read was cut off."""
 
     def __init__(self, host: str, seconds: float, **kwargs: Any) -> None:
-        super().__init__(f"no complete answer from {host} within {seconds:.1f} s", **kwargs)
+        text = (
+            f"no complete answer from {host} within {seconds:.1f} s"
+            if seconds > 0
+            else f"no time left to ask {host}"
+        )
+        super().__init__(text, **kwargs)
         self.host = host
         self.seconds = seconds
 

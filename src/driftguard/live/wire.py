@@ -175,6 +175,8 @@ def transport_kind(exc: BaseException) -> str:
     from driftguard.live.transport import ResponseTooLarge, ResponseTooSlow
 
     if isinstance(exc, ResponseTooSlow):
+        if exc.seconds <= 0:
+            return "no time left before the deadline"
         return f"answer not complete within {exc.seconds:.1f} s (cut off)"
     if isinstance(exc, ResponseTooLarge):
         return f"answer larger than {exc.limit // (1024 * 1024)} MiB (refused)"
