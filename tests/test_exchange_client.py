@@ -92,12 +92,15 @@ def test_throttling_without_retry_after_backs_off_exponentially(
         assert cap / 2 <= delay <= cap
 
 
-def test_the_deadline_stops_retries_early(one: Simulator, tmp_path: Path) -> None:
-    with_fault(one, "throttle")  # Retry-After: 1 is longer than the whole deadline
+def test_the_deadline_stops_retries_early(
+    sim_factory: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    slow = sim_factory(tenants=1, knobs=ServerKnobs(retry_after=60))
+    with_fault(slow, "throttle")  # Retry-After: 60 is longer than the whole deadline
     sleeps = Sleeps()
-    policy = dataclasses.replace(FAST, deadline=0.5)
+    policy = dataclasses.replace(FAST, deadline=10)  # sign-in included
     with pytest.raises(ServiceError, match="deadline reached"):
-        read(config_for(one, tmp_path), sleeps, policy)
+        read(config_for(slow, tmp_path), sleeps, policy)
     assert sleeps.delays == []
 
 

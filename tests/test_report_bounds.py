@@ -161,11 +161,6 @@ def test_surrogates_from_the_admin_api_render_in_every_format(
         out.read_text("utf-8")
 
 
-@pytest.mark.xfail(
-    reason="admin API bodies are parsed by live/exchange.py with json.loads until they are routed "
-    "through jsonsafe.loads (which shows lone surrogates as U+FFFD); strict: remove this mark then",
-    raises=UnicodeEncodeError,
-)
 def test_plan_with_a_surrogate_from_the_admin_api(
     sim_factory: Callable[..., Simulator], tmp_path: Path
 ) -> None:

@@ -21,10 +21,56 @@ def test_sidecar_keys_are_dropped_and_values_kept() -> None:
     assert wire.next_link(payload) is None
 
 
-@pytest.mark.parametrize("payload", [{"value": {"a": 1}}, {"value": ["x"]}, {"value": [None]}])
-def test_bad_shapes_are_service_errors(payload: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"value": {"a": 1}},
+        {"value": ["x"]},
+        {"value": [None]},
+        {"value": None},
+        {},
+        {"@adminapi.warnings": [], "@odata.context": "x"},
+        [],
+        [{"Name": "A"}],
+        "value",
+        None,
+    ],
+)
+def test_bad_shapes_are_service_errors(payload: object) -> None:
     with pytest.raises(ServiceError, match="Get-X: unexpected answer shape"):
         wire.records_of(payload, "Get-X")
+    with pytest.raises(ServiceError, match="Graph: GET /p: unexpected answer shape"):
+        wire.envelope_value(payload, "Graph: GET /p")
+
+
+def test_an_empty_value_list_is_the_only_empty_answer() -> None:
+    assert wire.envelope_value({"value": []}, "Get-X") == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "text"),
+    [
+        ({"value": [], "error": {"code": "Throttled", "message": "slow down"}}, "Throttled: slow"),
+        ({"error": "invalid_grant", "error_description": "nope"}, "invalid_grant"),
+        ({"odata.error": {"code": "E1", "message": {"value": "m"}}}, "E1"),
+        ({"error": None}, "error"),
+    ],
+)
+def test_an_error_object_inside_a_200_is_an_error(payload: dict[str, object], text: str) -> None:
+    with pytest.raises(ServiceError, match="Get-X: the service answered with an error") as info:
+        wire.envelope_value(payload, "Get-X")
+    assert text in info.value.message
+    with pytest.raises(ServiceError, match="answered with an error"):
+        wire.checked_payload(payload, "Get-X")
+
+
+def test_an_error_inside_a_200_is_redacted_and_bounded() -> None:
+    payload = {"error": {"code": "X", "message": "token SECRET-TOKEN " + "y" * 5000}}
+    with pytest.raises(ServiceError) as info:
+        wire.checked_payload(payload, "Get-X", redact=lambda t: t.replace("SECRET-TOKEN", "***"))
+    assert "SECRET-TOKEN" not in info.value.message
+    assert "***" in info.value.message
+    assert len(info.value.message) < 300
 
 
 def test_warnings_and_next_link() -> None:

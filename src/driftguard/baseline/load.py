@@ -99,8 +99,14 @@ def check(root: str | os.PathLike[str], tenants: Sequence[str] | None = None) ->
                 hint="a tenant is a folder under the baseline folder holding tenant.yaml",
             )
         selected = list(dict.fromkeys(tenants))
-    else:
+    elif available:
         selected = available
+    else:  # nothing to check is never "all clear"
+        raise BaselineError(
+            f"no tenants found in {base}",
+            hint="a tenant is a folder under the baseline folder holding tenant.yaml "
+            "(folders starting with '.' or '_' are not tenants)",
+        )
     problems: list[Problem] = []
     connector_files = 0
     loaded: dict[str, TenantBaseline] = {}

@@ -52,7 +52,8 @@ def add_live_options(parser: argparse.ArgumentParser) -> None:
         type=_positive_float,
         default=DEFAULT_DEADLINE,
         metavar="SECONDS",
-        help="give up on a tenant's read after this long, retries included (default: 900)",
+        help="give up on a tenant's read after this long, sign-in, retries and slow answers "
+        "included (default: 900)",
     )
 
 

@@ -277,7 +277,7 @@ def _service_opener(args: argparse.Namespace, config: Any) -> Callable[[], Any] 
     """A context manager factory yielding (Exchange client, Graph client or None)."""
     import contextlib
 
-    from driftguard.cli._live import DEMO_TENANT, exchange_source
+    from driftguard.cli._live import DEFAULT_DEADLINE, DEMO_TENANT, exchange_source
 
     if config.name == DEMO_TENANT:
         demo = _demo_opener(config)
@@ -296,7 +296,12 @@ def _service_opener(args: argparse.Namespace, config: Any) -> Callable[[], Any] 
             session = None
             if endpoints.cloud != "china":
                 session = make_session(endpoints.ca_bundle)
-                graph = graph_client(config, endpoints, session)
+                graph = graph_client(
+                    config,
+                    endpoints,
+                    session,
+                    deadline=float(getattr(args, "deadline", DEFAULT_DEADLINE)),
+                )
             try:
                 yield client, graph
             finally:

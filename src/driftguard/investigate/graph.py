@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from driftguard.errors import AuthError, ServiceError, TruncatedReadError
+from driftguard.live import wire
 from driftguard.live.clouds import CLOUDS, ResolvedEndpoints
+from driftguard.live.http import json_body
 
 if TYPE_CHECKING:
     import requests
@@ -42,6 +44,7 @@ class GraphClient:
         max_attempts: int = 5,
         max_pages: int = 2000,
         timeout: float = 120.0,
+        deadline: float = 900.0,
     ) -> None:
         self._session = session
         self.host = host.lower()
@@ -51,6 +54,7 @@ class GraphClient:
         self.max_attempts = max_attempts
         self.max_pages = max_pages
         self.timeout = timeout
+        self.deadline = deadline  # seconds for one request, its retries included
 
     def __repr__(self) -> str:
         return f"GraphClient(https://{self.host})"
@@ -75,10 +79,7 @@ class GraphClient:
             if count > self.max_pages:
                 raise TruncatedReadError(f"Graph: more than {self.max_pages} pages of {path}")
             payload = self._request("GET", url, params=params if count == 1 else None)
-            value = payload.get("value")
-            if not isinstance(value, list):
-                raise ServiceError(f"Graph: {path} answered without a value list")
-            yield [v for v in value if isinstance(v, dict)]
+            yield wire.envelope_value(payload, f"Graph: GET {path}", self._tokens.redact)
             link = payload.get("@odata.nextLink")
             url = self._same_host(link, path) if link else None
 
@@ -98,6 +99,18 @@ class GraphClient:
         *,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        from driftguard.live.transport import time_limit
+
+        with time_limit(self.deadline):
+            return self._attempts(method, url, params, body)
+
+    def _attempts(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
         import requests
 
@@ -121,15 +134,21 @@ class GraphClient:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                if method == "GET" and attempt < self.max_attempts:
-                    self._sleep(min(2.0**attempt, 30.0))
+                retry = method == "GET" and attempt < self.max_attempts and _retryable(exc)
+                if retry and self._waited(min(2.0**attempt, 30.0)):
                     continue
-                raise ServiceError(f"Graph: {method} {path} failed: {type(exc).__name__}") from None
+                raise ServiceError(
+                    f"Graph: {method} {path} failed: {wire.transport_kind(exc)} talking to "
+                    f"{self.host}"
+                ) from None
             if resp.status_code == 401 and not refreshed:
                 refreshed = True
                 continue
-            if resp.status_code in _RETRY and attempt < self.max_attempts:
-                self._sleep(_retry_after(resp.headers.get("Retry-After"), attempt))
+            if (
+                resp.status_code in _RETRY
+                and attempt < self.max_attempts
+                and self._waited(_retry_after(resp.headers.get("Retry-After"), attempt))
+            ):
                 continue
             if resp.status_code in (401, 403):
                 detail = self._message(resp, token)
@@ -144,24 +163,40 @@ class GraphClient:
                 detail = self._message(resp, token)
                 raise ServiceError(f"Graph: {method} {path} answered {resp.status_code}: {detail}")
             try:
-                payload = resp.json()
+                payload = json_body(resp.content)
             except ValueError:
                 raise ServiceError(f"Graph: {method} {path} answered with non-JSON") from None
-            if not isinstance(payload, dict):
-                raise ServiceError(f"Graph: {method} {path} answered with a non-object")
-            return payload
+            return wire.checked_payload(payload, f"Graph: {method} {path}", self._tokens.redact)
         raise ServiceError(f"Graph: {method} {path} kept failing after {self.max_attempts} tries")
+
+    def _waited(self, delay: float) -> bool:
+        """Sleep ``delay`` before another try, unless it would end past the deadline."""
+        from driftguard.live.transport import remaining
+
+        left = remaining()
+        if left is not None and delay >= left:
+            return False
+        self._sleep(delay)
+        return True
 
     def _message(self, resp: requests.Response, token: str) -> str:
         """The service's error text: secrets redacted first, then one printable line, bounded."""
         try:
-            error = resp.json().get("error", {})
+            error = json_body(resp.content).get("error", {})
             text = str(error.get("message") or error.get("code") or "")
         except (ValueError, AttributeError):
             text = ""
         text = self._tokens.redact(text.replace(token, "***") if token else text)
         text = "".join(ch for ch in text if ch.isprintable())[:200]
         return text or (resp.reason or "")[:100] or "no detail"
+
+
+def _retryable(exc: Exception) -> bool:
+    """A transport failure worth another try (an answer past the size limit would only be
+    refused again; one cut off at the deadline fails at once on a retry)."""
+    from driftguard.live.transport import ResponseTooLarge
+
+    return not isinstance(exc, ResponseTooLarge)
 
 
 def _retry_after(value: str | None, attempt: int) -> float:
@@ -177,6 +212,7 @@ def graph_client(
     session: requests.Session,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float = 900.0,
 ) -> GraphClient:
     """A Graph client with a Graph-scoped token from the tenant's read credential."""
     from driftguard.live.auth import MsalTokenProvider, credential_for
@@ -190,5 +226,10 @@ def graph_client(
 
     tokens = _GraphTokens(credential_for(tenant, purpose="read"), endpoints, session)
     return GraphClient(
-        session, endpoints.graph_host, tokens, ca_bundle=endpoints.ca_bundle, sleep=sleep
+        session,
+        endpoints.graph_host,
+        tokens,
+        ca_bundle=endpoints.ca_bundle,
+        sleep=sleep,
+        deadline=deadline,
     )

@@ -251,9 +251,11 @@ class MsalTokenProvider:
                 f"({type(exc).__name__})",
                 hint=hint,
             ) from None
+        from driftguard.live.http import json_body
+
         try:
-            value = resp.json().get("value") if resp.status_code == 200 else None
-        except ValueError:
+            value = json_body(resp.content).get("value") if resp.status_code == 200 else None
+        except (ValueError, AttributeError):
             value = None
         if not isinstance(value, str) or not value:
             raise AuthError(
@@ -297,9 +299,11 @@ class MsalTokenProvider:
                 hint="check the endpoints.ca_bundle setting or the proxy's certificate",
             )
         if isinstance(exc, requests.RequestException):
+            from driftguard.live.wire import transport_kind
+
             return TokenUnavailable(
                 f"could not reach the sign-in service {host} for tenant "
-                f"{self.credential.tenant_id}: {type(exc).__name__}",
+                f"{self.credential.tenant_id}: {transport_kind(exc)}",
                 hint="check the network, proxy settings and the tenant's cloud",
             )
         text = self.redact(str(exc))

@@ -25,6 +25,8 @@ from driftguard.errors import AuthError, LiveReadError, ServiceError, TruncatedR
 from driftguard.live import wire
 from driftguard.live.auth import TokenProvider, TokenUnavailable
 from driftguard.live.clouds import ResolvedEndpoints
+from driftguard.live.http import json_body
+from driftguard.live.transport import ResponseTooLarge, ResponseTooSlow, time_limit
 
 ANCHOR_MAILBOX = "APP:SystemMailbox{{bb558c35-97f1-4cb9-8ff7-d53741dc928c}}@{tenant}"
 READ_VERBS = ("Get-", "Search-", "Test-")
@@ -59,12 +61,14 @@ class _Retry(Exception):
         *,
         error: type[LiveReadError] = ServiceError,
         hint: str | None = None,
+        cut: bool = False,
     ) -> None:
         super().__init__(cause)
         self.cause = cause
         self.headers = headers or {}
         self.error = error  # what giving up raises
         self.hint = hint
+        self.cut = cut  # the answer was cut off at the deadline
 
 
 class ExchangeClient:
@@ -178,10 +182,11 @@ class ExchangeClient:
         attempt = 0
         redirects = 0
         refreshed = False
+        earlier: _Retry | None = None  # the last failure that was not a cut at the deadline
         while True:
             attempt += 1
             try:
-                resp = self._send(url, body, is_write)
+                resp = self._send(url, body, cmdlet, is_write, deadline)
                 status = resp.status_code
                 if status in _REDIRECTS and resp.headers.get("Location"):
                     url = self._redirect(url, resp.headers["Location"], cmdlet)
@@ -206,15 +211,26 @@ class ExchangeClient:
                     why = f"gave up after {attempt} attempt{'s' if attempt > 1 else ''}" + (
                         "" if attempt >= self.policy.max_attempts else ", deadline reached"
                     )
-                    raise retry.error(
-                        f"{cmdlet}: {self._safe(retry.cause, 300)} ({why})",
-                        hint=retry.hint
+                    # A retry cut short by the deadline says less than the failure before it.
+                    shown = earlier if retry.cut and earlier is not None else retry
+                    raise shown.error(
+                        f"{cmdlet}: {self._safe(shown.cause, 300)} ({why})",
+                        hint=shown.hint
                         or "the service is throttling or unavailable; try again later or "
                         "lower --concurrency",
                     ) from None
+                if not retry.cut:
+                    earlier = retry
                 self._sleep(delay)
 
-    def _send(self, url: str, body: bytes, is_write: bool) -> requests.Response:
+    def _send(
+        self, url: str, body: bytes, cmdlet: str, is_write: bool, deadline: float
+    ) -> requests.Response:
+        # Sign-in and the request itself, body included, end by the cmdlet's deadline.
+        with time_limit(deadline - self._clock()):
+            return self._send_within(url, body, cmdlet, is_write)
+
+    def _send_within(self, url: str, body: bytes, cmdlet: str, is_write: bool) -> requests.Response:
         try:
             if self._token is None:
                 self._token = self._tokens.token(force_refresh=self._refresh)
@@ -239,10 +255,12 @@ class ExchangeClient:
             )
             _ = resp.content  # read the whole body here, where resets and timeouts are caught
         except requests.RequestException as exc:
-            raise self._transport(exc, url, is_write) from None
+            raise self._transport(exc, url, cmdlet, is_write) from None
         return resp
 
-    def _transport(self, exc: requests.RequestException, url: str, is_write: bool) -> Exception:
+    def _transport(
+        self, exc: requests.RequestException, url: str, cmdlet: str, is_write: bool
+    ) -> Exception:
         host = self._host_of(url)
         kind = wire.transport_kind(exc)
         cause = f"{kind} talking to {host}"
@@ -256,9 +274,15 @@ class ExchangeClient:
                 f"{cause}: the change may or may not have been applied",
                 hint="re-read the connector before trying again (apply verifies by re-reading)",
             )
+        if isinstance(exc, ResponseTooLarge):
+            return ServiceError(
+                f"{cmdlet}: {cause}: not read",
+                hint="driftguard never reads an answer past its size limit; a legitimate "
+                "answer this large means too many records for one read",
+            )
         if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
             return ServiceError(f"invalid admin API address {host}")
-        return _Retry(cause)
+        return _Retry(cause, cut=isinstance(exc, ResponseTooSlow))
 
     # ----------------------------------------------------------------- responses
 
@@ -266,7 +290,7 @@ class ExchangeClient:
         if is_write and resp.status_code == 204:
             return {"value": []}  # a change with nothing to return
         try:
-            payload = json.loads(resp.content)
+            payload = json_body(resp.content)
         except ValueError:
             cause = f"HTTP {resp.status_code} with a body that is not valid JSON (truncated?)"
             if is_write:
@@ -275,9 +299,7 @@ class ExchangeClient:
                     hint="re-read the connector to see the outcome",
                 ) from None
             raise _Retry(cause) from None
-        if not isinstance(payload, dict) or not isinstance(payload.get("value", []), list):
-            raise ServiceError(f"{cmdlet}: unexpected answer shape (no 'value' list)")
-        return payload
+        return wire.checked_payload(payload, cmdlet, redact=self._redact)
 
     def _failure(self, resp: requests.Response, cmdlet: str, is_write: bool) -> Exception:
         status = resp.status_code

@@ -9,6 +9,9 @@ Many tenants are read through the same few hosts (the sign-in service and the ad
 sessions of one run may share one connection pool (``shared_adapter``): TLS connections are reused
 across tenants while each tenant keeps its own session (cookies, msal state). Closing such a
 session leaves the shared pool open for the others.
+
+Every answer is bounded in wall time and decoded size by the transport (transport.py), and every
+answer body is parsed as JSON by one function, ``json_body``.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.sessions import merge_setting
 
+from driftguard.live.transport import DEFAULT_TIMEOUT, BoundedAdapter
+
 if TYPE_CHECKING:
     from requests.sessions import _Settings
 
 _merge = cast(Callable[[Any, Any], Any], merge_setting)
 
-DEFAULT_TIMEOUT = (15.0, 120.0)  # connect, read (seconds)
 _PROXY_VARS = ("https_proxy", "http_proxy", "all_proxy", "no_proxy")
 
 
@@ -105,6 +109,19 @@ def make_session(ca_bundle: str | None = None, **kwargs: Any) -> PinnedSession:
 
 
 def shared_adapter(pool_size: int) -> HTTPAdapter:
-    """A transport whose pool keeps up to ``pool_size`` connections per host (no retries:
-    the client decides what is safe to retry)."""
-    return HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
+    """A bounded transport whose pool keeps up to ``pool_size`` connections per host (no
+    retries: the client decides what is safe to retry)."""
+    return BoundedAdapter(pool_connections=8, pool_maxsize=pool_size)
+
+
+def json_body(content: bytes | str) -> Any:
+    """The parsed JSON of an answer body (ValueError when it is not JSON): every body the live
+    clients read is parsed here, so one place decides what JSON is accepted: strictly (jsonsafe),
+    so a duplicate key, a huge number or a document nested too deep is not JSON to us either."""
+    from driftguard import jsonsafe
+    from driftguard.errors import JsonError
+
+    try:
+        return jsonsafe.loads(content, source="the answer")
+    except JsonError as exc:
+        raise ValueError(exc.detail) from exc

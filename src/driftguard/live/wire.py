@@ -21,17 +21,50 @@ _CONCURRENCY = re.compile(r"maximum number of concurrent (?:requests|connections
 _EPOCH_FLOOR = 1_000_000_000  # a Rate-Limit-Reset this large is a Unix time, not a delta
 
 
-def records_of(payload: Mapping[str, Any], cmdlet: str) -> list[dict[str, Any]]:
-    """The ``value`` records, without the ``<Prop>@data.type`` sidecar keys."""
-    value = payload.get("value", [])
+_ERROR_KEYS = ("error", "odata.error")
+
+
+def checked_payload(
+    payload: Any, what: str, redact: Callable[[str], str] | None = None
+) -> dict[str, Any]:
+    """A successful answer's body: a JSON object without an error object, else ServiceError
+    (an error inside a 200 is still an error)."""
+    if not isinstance(payload, dict):
+        raise ServiceError(f"{what}: unexpected answer shape (not a JSON object)")
+    if any(key in payload for key in _ERROR_KEYS):
+        text = _json_error_text(
+            {"error": payload.get("error", payload.get("odata.error")), "message": ""}
+        )
+        text = short(redact(text) if redact is not None else text, 200)
+        raise ServiceError(f"{what}: the service answered with an error: {text or 'no detail'}")
+    return payload
+
+
+def envelope_value(
+    payload: Any, what: str, redact: Callable[[str], str] | None = None
+) -> list[dict[str, Any]]:
+    """The records of a list answer (``{"value": [{...}, ...]}``), checked, or ServiceError.
+
+    Every reader takes its records from here: an answer without a ``value`` list, with a record
+    that is not an object, or carrying an error object is never read as "nothing there".
+    """
+    body = checked_payload(payload, what, redact)
+    if "value" not in body:
+        raise ServiceError(f"{what}: unexpected answer shape (no 'value' list)")
+    value = body["value"]
     if not isinstance(value, list):
-        raise ServiceError(f"{cmdlet}: unexpected answer shape ('value' is not a list)")
-    out: list[dict[str, Any]] = []
-    for item in value:
-        if not isinstance(item, dict):
-            raise ServiceError(f"{cmdlet}: unexpected answer shape (a record is not an object)")
-        out.append({k: v for k, v in item.items() if not k.endswith("@data.type")})
-    return out
+        raise ServiceError(f"{what}: unexpected answer shape ('value' is not a list)")
+    if not all(isinstance(item, dict) for item in value):
+        raise ServiceError(f"{what}: unexpected answer shape (a record is not an object)")
+    return value
+
+
+def records_of(payload: Any, cmdlet: str) -> list[dict[str, Any]]:
+    """The ``value`` records, without the ``<Prop>@data.type`` sidecar keys."""
+    return [
+        {k: v for k, v in item.items() if not k.endswith("@data.type")}
+        for item in envelope_value(payload, cmdlet)
+    ]
 
 
 def warnings_of(payload: Mapping[str, Any]) -> list[str]:
@@ -61,11 +94,13 @@ def error_detail(
     ``redact`` runs on the whole body first: a secret cut in half by the excerpt would no longer
     match it, and its first half would reach the message.
     """
+    from driftguard.live.http import json_body
+
     text = content.decode("utf-8", errors="replace")
     if redact is not None:
         text = redact(text)
     try:
-        payload = json.loads(text)
+        payload = json_body(text)
     except ValueError:
         payload = None
     if isinstance(payload, dict):
@@ -138,6 +173,14 @@ def transport_kind(exc: BaseException) -> str:
     """A short, secret-free name for a transport failure."""
     import requests
 
+    from driftguard.live.transport import ResponseTooLarge, ResponseTooSlow
+
+    if isinstance(exc, ResponseTooSlow):
+        if exc.seconds <= 0:
+            return "no time left before the deadline"
+        return f"answer not complete within {exc.seconds:.1f} s (cut off)"
+    if isinstance(exc, ResponseTooLarge):
+        return f"answer larger than {exc.limit // (1024 * 1024)} MiB (refused)"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "connect timeout"
     if isinstance(exc, requests.exceptions.ReadTimeout):
