@@ -32,7 +32,7 @@ def checked_payload(
     if not isinstance(payload, dict):
         raise ServiceError(f"{what}: unexpected answer shape (not a JSON object)")
     if any(key in payload for key in _ERROR_KEYS):
-        text = _json_error_text(
+        text = json_error_text(
             {"error": payload.get("error", payload.get("odata.error")), "message": ""}
         )
         text = short(redact(text) if redact is not None else text, 200)

@@ -111,7 +111,9 @@ def stamp_write(record: dict[str, Any], *, domain: str, now: datetime) -> None:
         f"CN={name},CN=Transport Settings,CN=Configuration,CN={domain},CN=ConfigurationUnits,"
         "DC=EURPR01A001,DC=PROD,DC=OUTLOOK,DC=COM"
     )
-    record["NameHashGuid"] = str(uuid.uuid5(uuid.NAMESPACE_OID, name.lower()))
+    # A hash of the name's bytes; a hostile name may hold a lone surrogate, which UTF-8 refuses.
+    hashed = name.lower().encode("utf-8", "surrogatepass").decode("latin-1")
+    record["NameHashGuid"] = str(uuid.uuid5(uuid.NAMESPACE_OID, hashed))
     record["OrganizationalUnitRoot"] = domain
     record["OrganizationalUnitRootInternal"] = f"{HOSTED}/{domain}"
     record["OrganizationId"] = (
