@@ -1,7 +1,12 @@
 """Records of a large JSON or JSON-lines file, one at a time, with the line each starts on.
 
-Accepted shapes: an array of objects (``ConvertTo-Json`` output), an InvokeCommand body
-``{"value": [...]}``, a single object, or JSON lines. Memory holds one record plus a read buffer.
+Accepted shapes: an array of objects (``ConvertTo-Json`` output), an InvokeCommand or OData v3
+body ``{"value": [...]}`` (the Reporting Web Service adds ``odata.metadata``), an OData v2 body
+``{"d": {"results": [...]}}`` (or ``{"d": [...]}``), a single object, or JSON lines. Memory holds
+one record plus a read buffer; an envelope is read whole (they are single service pages).
+
+A body that names a next page (``odata.nextLink``, ``@odata.nextLink``, ``d.__next``) is one page
+of more: ``MorePages``, never read as the whole answer.
 
 In a JSON document a syntax error is fatal (there is no telling where the next record starts):
 ``JsonSyntax`` carries its line and column. In JSON lines each line stands alone, so a broken line
@@ -25,6 +30,14 @@ class JsonSyntax(ValueError):
         self.message = message
         self.line = line
         self.column = column
+
+
+class MorePages(ValueError):
+    """A saved service page whose body links to the next one: the rest is not in the file."""
+
+    def __init__(self, link: str) -> None:
+        super().__init__(f"the body links to a next page ({link[:200]})")
+        self.link = link
 
 
 @dataclass(frozen=True)
@@ -115,16 +128,40 @@ def records(fh: IO[str]) -> Iterator[tuple[int, Any] | BadLine]:
     obj = buf.value(decoder)
     following = buf.skip_ws()
     if following == "":
-        if isinstance(obj, dict) and isinstance(obj.get("value"), list):
-            # An InvokeCommand body read whole: rare for large files (they are arrays or lines).
-            for item in obj["value"]:
-                yield start_line, item
-        else:
+        items = _envelope_items(obj)
+        if items is None:
             yield start_line, obj
+        else:
+            for item in items:
+                yield start_line, item
         return
     # More after the first object: JSON lines. The first line was fine; read the rest by line.
     yield start_line, obj
     yield from _lines(buf, decoder)
+
+
+_NEXT_LINKS = ("odata.nextLink", "@odata.nextLink", "__next")
+
+
+def _envelope_items(obj: Any) -> list[Any] | None:
+    """The rows of a service body (InvokeCommand, OData v3 or v2), or None for a plain record."""
+    if not isinstance(obj, dict):
+        return None
+    if isinstance(obj.get("value"), list):
+        body = obj
+        items: list[Any] = obj["value"]
+    elif isinstance(obj.get("d"), list):
+        return list(obj["d"])
+    elif isinstance(obj.get("d"), dict) and isinstance(obj["d"].get("results"), list):
+        body = obj["d"]
+        items = body["results"]
+    else:
+        return None
+    for key in _NEXT_LINKS:
+        link = body.get(key)
+        if isinstance(link, str) and link:
+            raise MorePages(link)
+    return items
 
 
 def _array(buf: _Buffer, decoder: json.JSONDecoder) -> Iterator[tuple[int, Any]]:
