@@ -185,7 +185,7 @@ def _bool(value: Any, *, default: bool) -> bool:
         return value
     if isinstance(value, str):
         low = value.strip().lower()
-        if low in {"true", "succeeded", "success"}:
+        if low in {"true", "succeeded", "success", "partiallysucceeded"}:  # it did change
             return True
         if low in {"false", "failed", "failure"}:
             return False

@@ -92,7 +92,7 @@ def open_text(path: Path) -> IO[str]:
 # ``RunspaceId   : 4f8c...`` (Format-List pads names to the longest, which keeps one space).
 _FORMAT_LIST = re.compile(r"[A-Za-z][\w.-]*\s+:(?: |$)")
 # Format-Table: a header line, then a line of dashes under each column.
-_TABLE_RULE = re.compile(r"-{3,}(?: +-{3,})*")
+_TABLE_RULE = re.compile(r"-{2,}(?: +-+)*")
 
 
 def kind(path: Path, *, export_hint: str) -> Kind:
