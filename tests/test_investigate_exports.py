@@ -351,3 +351,24 @@ def test_events_outside_the_window_count_only_connector_operations(
     assert evidence["audit_events_outside_window"] == 1  # the Legacy scanner change of 11-20
     assert evidence["other_audit_events"] == 11
     assert len([e for e in evidence["timeline"] if e["kind"] == "audit"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ('{"value": [' + ",".join(['{"FromIP": "203.0.113.9"}'] * 200) + "]}", "one JSON value"),
+        ('{"a": 1}\n{"b": "' + "x" * 3000 + '"}\n', "a JSON line"),
+    ],
+)
+def test_one_value_or_line_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, complaint: str
+) -> None:
+    from driftguard.investigate import jsonstream
+
+    monkeypatch.setattr(jsonstream, "MAX_VALUE", 1024)
+    monkeypatch.setattr(jsonstream, "_CHUNK", 256)
+    path = tmp_path / "trace.json"
+    path.write_text(text, "utf-8")
+    with pytest.raises(InputError) as info:
+        read_message_trace(path, _aggregator())
+    assert info.value.problems[0].message.startswith(complaint)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 _CHUNK = 1 << 16
+MAX_VALUE = 1 << 28  # characters of one record or one envelope read whole (256 MiB)
 _WS = " \t\r\n\ufeff"
 
 
@@ -55,10 +56,10 @@ class _Buffer:
         self.line_start = 0  # index in text where the current line starts (for columns)
         self.eof = False
 
-    def fill(self) -> bool:
+    def fill(self, size: int = 0) -> bool:
         if self.eof:
             return False
-        chunk = self.fh.read(_CHUNK)
+        chunk = self.fh.read(max(size, _CHUNK))
         if not chunk:
             self.eof = True
             return False
@@ -99,7 +100,15 @@ class _Buffer:
             try:
                 obj, end = decoder.raw_decode(self.text, self.pos)
             except json.JSONDecodeError as exc:
-                if self.fill():  # the record may go on in the next chunk
+                pending = len(self.text) - self.pos
+                if pending > MAX_VALUE:
+                    raise self.error(
+                        f"one JSON value is larger than {MAX_VALUE >> 20} MiB; save the rows "
+                        "as a JSON array or JSON lines"
+                    ) from None
+                # The record may go on: read as much again as is pending, so a large value is
+                # decoded O(log n) times, not once per chunk.
+                if self.fill(pending):
                     continue
                 line = self.line + self.text.count("\n", self.pos, exc.pos)
                 last = self.text.rfind("\n", 0, exc.pos)
@@ -192,8 +201,13 @@ def _lines(buf: _Buffer, decoder: json.JSONDecoder) -> Iterator[tuple[int, Any] 
             return
         # Make sure the whole line is in the buffer (find, not a slice: no copy per line).
         newline = buf.text.find("\n", buf.pos)
-        while newline < 0 and buf.fill():
-            newline = buf.text.find("\n", buf.pos)
+        while newline < 0:
+            pending = len(buf.text) - buf.pos  # searched already: not searched again
+            if pending > MAX_VALUE:
+                raise buf.error(f"a JSON line longer than {MAX_VALUE >> 20} MiB")
+            if not buf.fill(pending):
+                break
+            newline = buf.text.find("\n", buf.pos + pending)
         end = len(buf.text) if newline < 0 else newline
         line_text = buf.text[buf.pos : end]
         line = buf.line
