@@ -304,6 +304,30 @@ def test_purview_forms() -> None:
     assert event.time == datetime(2026, 11, 28, 2, 38, 12, tzinfo=UTC)
 
 
+def test_only_connector_operations_must_be_read_whole() -> None:
+    """A compliance search's Parameters are command-line text: counted, not an unreadable row;
+    the same text on a connector change is."""
+    from driftguard.investigate.auditrecords import AuditRecordError, event_from_record
+
+    record: dict[str, Any] = {
+        "CreationTime": "2026-11-27T15:30:04",
+        "Operation": "New-ComplianceSearch",
+        "UserId": "exadmin@contoso.com",
+        "ResultStatus": "Queued",
+        "Parameters": '-Name "Vendor check" -ExchangeLocation "All"',
+    }
+    event = event_from_record(record)
+    assert (event.operation, event.actor, event.parameters) == (
+        "New-ComplianceSearch",
+        "exadmin@contoso.com",
+        {},
+    )
+    with pytest.raises(AuditRecordError, match="Parameters: not JSON"):
+        event_from_record({**record, "Operation": "Set-InboundConnector"})
+    with pytest.raises(AuditRecordError, match="time"):
+        event_from_record({**record, "CreationTime": "yesterday"})
+
+
 # --------------------------------------------------------------------------- the timeline
 
 
@@ -323,7 +347,7 @@ def test_full_purview_export_timeline_is_for_connectors(
         "Inbound relay (temp)",
         "Legacy scanner",
     }
-    assert evidence["other_audit_events"] == 11  # sign-ins and SharePoint file events
+    assert evidence["other_audit_events"] == 12  # sign-ins, SharePoint, a compliance search
     assert evidence["audit_events_outside_window"] == 0
     assert evidence["skipped_rows"] == 0
     assert [a["actor"] for a in evidence["actors"]] == [ATTACKER]
@@ -332,7 +356,7 @@ def test_full_purview_export_timeline_is_for_connectors(
 
     assert main(args) == 2
     text = capsys.readouterr().out
-    assert "11 other audit events not shown" in text
+    assert "12 other audit events not shown" in text
     assert "UserLoggedIn" not in text and "FileDownloaded" not in text
     html = tmp_path / "report.html"
     assert main([*args, "--format", "html", "--output", str(html)]) == 2
@@ -349,7 +373,7 @@ def test_events_outside_the_window_count_only_connector_operations(
     _code, report = run_json(capsys, *args)
     evidence = report["tenants"][0]["evidence"]
     assert evidence["audit_events_outside_window"] == 1  # the Legacy scanner change of 11-20
-    assert evidence["other_audit_events"] == 11
+    assert evidence["other_audit_events"] == 12
     assert len([e for e in evidence["timeline"] if e["kind"] == "audit"]) == 2
 
 

@@ -223,11 +223,27 @@ def audit_data(row: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def event_from_record(record: Mapping[str, Any]) -> AuditEvent:
-    """One AuditData record (ExchangeAdmin schema, or Graph's camelCase) as an ``AuditEvent``."""
+    """One AuditData record (ExchangeAdmin schema, or Graph's camelCase) as an ``AuditEvent``.
+
+    A connector operation must be read whole. Any other record (a full export's sign-ins,
+    SharePoint and compliance events) is only counted, never shown or matched: a field its
+    workload writes its own way (``Parameters`` as command-line text, a ``ResultStatus`` of its
+    own, no ``UserId``) does not make it unreadable; its operation and time must still be there.
+    """
     operation = _get(record, "Operation", "operation")
     if not isinstance(operation, str) or not operation:
         raise AuditRecordError("Operation: missing")
     time = parse_time(_get(record, "CreationTime", "createdDateTime", "CreationDate"))
+    if operation.lower() in _TIMELINE_LOWER:
+        return _event(record, operation, time)
+    try:
+        return _event(record, operation, time)
+    except AuditRecordError:
+        actor = _get(record, "UserId", "userPrincipalName", "userId")
+        return AuditEvent(time, actor if isinstance(actor, str) else "", None, operation, "")
+
+
+def _event(record: Mapping[str, Any], operation: str, time: datetime) -> AuditEvent:
     app_id = _get(record, "AppId", "appId", "ClientAppId")
     actor = _get(record, "UserId", "userPrincipalName", "userId")
     if not actor:
