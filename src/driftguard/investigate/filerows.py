@@ -23,6 +23,7 @@ from driftguard.errors import InputError, Problem
 from driftguard.investigate.jsonstream import BadLine, JsonSyntax, MorePages, records
 
 MAX_NAMED = 100  # skipped rows named one by one; the rest are counted
+_SKIPPED = "row skipped: "
 _HEAD = 4096
 
 
@@ -43,7 +44,7 @@ class Skips:
     def add(self, line: int, message: str) -> None:
         self.count += 1
         if len(self.problems) < MAX_NAMED:
-            self.problems.append(Problem(self.path, line, 1, f"row skipped: {message}"))
+            self.problems.append(Problem(self.path, line, 1, f"{_SKIPPED}{message}"))
 
     def result(self) -> Skipped:
         return Skipped(tuple(self.problems), self.count)
@@ -54,7 +55,10 @@ def require_readable(file: Path, read: int, skips: Skips, *, what: str) -> None:
     half of the rows were skipped, says nothing about what happened (fail closed)."""
     if read and skips.count <= read:
         return
-    first = f"; first: {skips.problems[0]}" if skips.problems else ""
+    first = ""
+    if skips.problems:
+        problem = skips.problems[0]
+        first = f"; line {problem.line}: {problem.message.removeprefix(_SKIPPED)}"
     if not read and not skips.count:
         raise InputError(
             f"{file}: holds no {what}: an empty export is not evidence that nothing happened",
