@@ -193,6 +193,21 @@ def test_an_unreadable_trace_fails_the_command(
     assert err.startswith(f"error: {wrong}: no row could be read as message trace")
 
 
+def test_a_trace_of_another_period_is_not_a_quiet_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No row in the window would read as "no mail went through" (plan's safety check)."""
+    trace = FIXTURES / "trace_odata_v3.json"
+    args = demo_args(
+        tmp_path, "--message-trace", str(trace), since="2026-10-01", until="2026-10-31"
+    )
+    assert main(args) == 1
+    assert capsys.readouterr().err.startswith(
+        f"error: {trace}: none of its 4 rows falls in the window "
+        "2026-10-01T00:00:00Z .. 2026-10-31T23:59:59Z"
+    )
+
+
 @pytest.mark.parametrize(
     ("option", "name", "form", "advice"),
     [

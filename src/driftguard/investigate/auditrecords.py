@@ -85,6 +85,11 @@ def parse_time(value: Any) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def wire_time(moment: datetime) -> str:
+    """A moment as the services take it in filters and parameters: UTC, seconds, ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def client_ip(value: Any) -> str | None:
     """``ClientIP`` without its port: ``1.2.3.4:5678``, ``[2001:db8::1]:443``, bare IPv6.
 

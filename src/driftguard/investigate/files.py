@@ -19,8 +19,8 @@
 Files are streamed. A row that cannot be read is skipped and named with its line number, never
 guessed at; the count of skipped rows goes into the report. A file that is not one of these
 formats at all (no ``AuditData`` column, broken JSON document, PowerShell screen text), a file in
-which no row or most rows cannot be read, and a saved search cut short are input errors: an
-unreadable file is never evidence of nothing.
+which no row or most rows cannot be read, a trace with no row in the window, and a saved search
+cut short are input errors: an unreadable file is never evidence of nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from driftguard.errors import InputError, Problem
-from driftguard.investigate.auditlog import AuditRecordError, event_from_row
+from driftguard.investigate.auditrecords import AuditRecordError, event_from_row, wire_time
 from driftguard.investigate.filerows import (
     Kind,
     Skipped,
@@ -186,6 +186,13 @@ def read_message_trace(path: str | Path, aggregator: Aggregator) -> Skipped:
     for line, rows in lines:
         read += _add(aggregator, skips, line, rows)
     require_readable(file, read, skips, what="message trace")
+    if not aggregator.rows:
+        # Rows of another period say nothing about this one (plan reads "no mail went through").
+        raise InputError(
+            f"{file}: none of its {aggregator.outside_window} rows falls in the window "
+            f"{wire_time(aggregator.start)} .. {wire_time(aggregator.end)}",
+            hint="give --since/--until covering the export, or export the window",
+        )
     return skips.result()
 
 
