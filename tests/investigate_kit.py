@@ -41,3 +41,28 @@ def run_json(capsys: Any, *args: str) -> tuple[int, dict[str, Any]]:
     if report:
         jsonschema.validate(report, schema())
     return code, report
+
+
+def demo_args(
+    tmp_path: Path, *extra: str, since: str = SINCE, until: str = "2026-11-29"
+) -> list[str]:
+    """``investigate`` on the demo tenant's live export (written to ``tmp_path``), in a window,
+    then ``extra``: the offline path, evidence from files only."""
+    from driftguard.demo.source import live_bytes
+
+    live = tmp_path / "live.json"
+    live.write_bytes(live_bytes())
+    return [
+        "investigate",
+        "--baseline",
+        str(tmp_path / "none"),
+        "--tenant",
+        "demo",
+        "--live",
+        str(live),
+        "--since",
+        since,
+        "--until",
+        until,
+        *extra,
+    ]

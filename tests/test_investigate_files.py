@@ -18,6 +18,7 @@ from driftguard.investigate.files import read_audit_log, read_message_trace
 from driftguard.investigate.messagetrace import Aggregator
 from driftguard.normalize import connector_from_baseline
 from driftguard.report.json_format import schema
+from investigate_kit import demo_args
 
 ATTACKER = "svc-relay@contoso.onmicrosoft.com"
 
@@ -305,37 +306,9 @@ def _demo_files(tmp_path: Path) -> tuple[Path, Path]:
     return audit, trace
 
 
-def _demo_live(tmp_path: Path) -> Path:
-    from driftguard.demo.source import live_bytes
-
-    path = tmp_path / "live.json"
-    path.write_bytes(live_bytes())
-    return path
-
-
-def _demo_args(
-    tmp_path: Path, *extra: str, since: str = "2026-11-01", until: str = "2026-11-29"
-) -> list[str]:
-    """``investigate`` on the demo tenant's live export, in a window, then ``extra``."""
-    return [
-        "investigate",
-        "--baseline",
-        str(tmp_path / "none"),
-        "--tenant",
-        "demo",
-        "--live",
-        str(_demo_live(tmp_path)),
-        "--since",
-        since,
-        "--until",
-        until,
-        *extra,
-    ]
-
-
 def test_investigate_demo_from_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     audit, trace = _demo_files(tmp_path)
-    args = _demo_args(tmp_path, "--audit-log", str(audit), "--message-trace", str(trace))
+    args = demo_args(tmp_path, "--audit-log", str(audit), "--message-trace", str(trace))
     assert main([*args, "--format", "json"]) == 2
     report = json.loads(capsys.readouterr().out)
     jsonschema.validate(report, schema())
@@ -398,7 +371,7 @@ def test_investigate_files_need_one_tenant(
 
 
 def test_investigate_bad_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(_demo_args(tmp_path, since="2026-11-29", until="2026-11-01"))
+    code = main(demo_args(tmp_path, since="2026-11-29", until="2026-11-01"))
     assert code == 1
     assert "--since must be before --until" in capsys.readouterr().err
 
@@ -415,7 +388,7 @@ def test_hostile_audit_text_is_defused(tmp_path: Path, capsys: pytest.CaptureFix
     )
     audit = tmp_path / "evil.jsonl"
     audit.write_text(json.dumps(evil) + "\n", "utf-8")
-    args = _demo_args(tmp_path, "--audit-log", str(audit))
+    args = demo_args(tmp_path, "--audit-log", str(audit))
     assert main(args) == 2
     text = capsys.readouterr().out
     assert "mallory@evil.example" in text

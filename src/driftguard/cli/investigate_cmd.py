@@ -39,12 +39,13 @@ def register(sub: Any) -> None:
         "--audit-log",
         metavar="FILE",
         help="read the audit trail from FILE (Purview audit CSV export, Search-UnifiedAuditLog "
-        "saved with ConvertTo-Json, or JSON lines) instead of the service",
+        "saved with ConvertTo-Json or Export-Csv, or JSON lines) instead of the service",
     )
     parser.add_argument(
         "--message-trace",
         metavar="FILE",
-        help="read message trace from FILE (Get-MessageTraceV2 exported as CSV or JSON)",
+        help="read message trace from FILE (Get-MessageTraceV2 exported as CSV or JSON, a "
+        "Reporting Web Service MessageTrace body, or the historical-search CSV report)",
     )
     parser.add_argument(
         "--audit-source",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from driftguard.investigate.auditlog import AuditRecordError, parse_time
+from driftguard.investigate.auditrecords import AuditRecordError, parse_time, wire_time
 
 TITLE = "suspicious connector activity"
 SERVICE_SOURCE = "microsoftDefenderForOffice365"
@@ -39,17 +39,13 @@ class Alert:
     description: str
 
 
-def _wire(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def fetch_alerts(
     graph: AlertReader, start: datetime, end: datetime, connector_names: Sequence[str]
 ) -> list[Alert]:
     params = {
         "$filter": (
-            f"serviceSource eq '{SERVICE_SOURCE}' and createdDateTime ge {_wire(start)} "
-            f"and createdDateTime le {_wire(end)}"
+            f"serviceSource eq '{SERVICE_SOURCE}' and createdDateTime ge {wire_time(start)} "
+            f"and createdDateTime le {wire_time(end)}"
         )
     }
     out: list[Alert] = []
@@ -117,7 +113,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "title": alert.title,
         "severity": alert.severity,
         "status": alert.status,
-        "created": _wire(alert.created) if alert.created else None,
+        "created": wire_time(alert.created) if alert.created else None,
         "connectors": list(alert.connectors),
         "ips": list(alert.ips),
         "url": alert.url,

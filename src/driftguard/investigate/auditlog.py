@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from driftguard.errors import ServiceError, TruncatedReadError
@@ -35,6 +35,7 @@ from driftguard.investigate.auditrecords import (
     is_connector_operation,
     parse_parameters,
     parse_time,
+    wire_time,
 )
 from driftguard.model import AuditEvent
 
@@ -78,11 +79,7 @@ class AuditWindow:
     end: datetime
 
     def params(self) -> dict[str, str]:
-        return {"StartDate": _wire_time(self.start), "EndDate": _wire_time(self.end)}
-
-
-def _wire_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {"StartDate": wire_time(self.start), "EndDate": wire_time(self.end)}
 
 
 def search_unified_audit_log(
@@ -227,8 +224,8 @@ def graph_audit_events(
     """
     body = {
         "displayName": "driftguard inbound connector changes",
-        "filterStartDateTime": _wire_time(window.start),
-        "filterEndDateTime": _wire_time(window.end),
+        "filterStartDateTime": wire_time(window.start),
+        "filterEndDateTime": wire_time(window.end),
         "recordTypeFilters": ["exchangeAdmin"],
         "operationFilters": list(OPERATIONS),
     }

@@ -27,6 +27,15 @@ OPERATIONS: tuple[str, ...] = (
 )
 
 
+# Connector operations shown in the timeline besides OPERATIONS (which attribution reads).
+TIMELINE_OPERATIONS: tuple[str, ...] = (
+    "Remove-BlockedConnector",
+    "New-OutboundConnector",
+    "Set-OutboundConnector",
+    "Remove-OutboundConnector",
+)
+
+
 class AuditRecordError(ValueError):
     """One audit record cannot be read; the message names the field."""
 
@@ -35,8 +44,9 @@ _LEGACY_DATE = re.compile(r"/Date\((-?\d+)(?:[+-]\d{4})?\)/")
 
 
 def parse_time(value: Any) -> datetime:
-    """``CreationTime`` (no zone = UTC), ISO with ``Z`` or offset, 7 fractional digits, or the
-    ``/Date(ms)/`` form of older PowerShell JSON; always an aware UTC datetime."""
+    """``CreationTime`` (no zone = UTC), ISO with ``Z`` or offset, 7 fractional digits, the
+    ``/Date(ms)/`` form of older PowerShell JSON, or the en-US ``M/D/YYYY h:mm:ss AM`` of CSV
+    exports; always an aware UTC datetime."""
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if not isinstance(value, str) or not value.strip():
@@ -47,6 +57,13 @@ def parse_time(value: Any) -> datetime:
         try:
             return datetime.fromtimestamp(int(legacy.group(1)) / 1000, tz=UTC)
         except (ValueError, OverflowError, OSError) as exc:
+            raise AuditRecordError(f"time: not a timestamp: {value!r}") from exc
+    if text[-2:].upper() in {"AM", "PM"} and "/" in text:
+        # US-locale text (Export-Csv, Purview's CreationDate), UTC. Day-first forms are
+        # ambiguous and never end in AM/PM: they fail below.
+        try:
+            return datetime.strptime(text, "%m/%d/%Y %I:%M:%S %p").replace(tzinfo=UTC)
+        except ValueError as exc:
             raise AuditRecordError(f"time: not a timestamp: {value!r}") from exc
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
@@ -68,6 +85,11 @@ def parse_time(value: Any) -> datetime:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def wire_time(moment: datetime) -> str:
+    """A moment as the services take it in filters and parameters: UTC, seconds, ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def client_ip(value: Any) -> str | None:
@@ -170,7 +192,7 @@ def _bool(value: Any, *, default: bool) -> bool:
         return value
     if isinstance(value, str):
         low = value.strip().lower()
-        if low in {"true", "succeeded", "success"}:
+        if low in {"true", "succeeded", "success", "partiallysucceeded"}:  # it did change
             return True
         if low in {"false", "failed", "failure"}:
             return False
@@ -208,11 +230,27 @@ def audit_data(row: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def event_from_record(record: Mapping[str, Any]) -> AuditEvent:
-    """One AuditData record (ExchangeAdmin schema, or Graph's camelCase) as an ``AuditEvent``."""
+    """One AuditData record (ExchangeAdmin schema, or Graph's camelCase) as an ``AuditEvent``.
+
+    A connector operation must be read whole. Any other record (a full export's sign-ins,
+    SharePoint and compliance events) is only counted, never shown or matched: a field its
+    workload writes its own way (``Parameters`` as command-line text, a ``ResultStatus`` of its
+    own, no ``UserId``) does not make it unreadable; its operation and time must still be there.
+    """
     operation = _get(record, "Operation", "operation")
     if not isinstance(operation, str) or not operation:
         raise AuditRecordError("Operation: missing")
     time = parse_time(_get(record, "CreationTime", "createdDateTime", "CreationDate"))
+    if operation.lower() in _TIMELINE_LOWER:
+        return _event(record, operation, time)
+    try:
+        return _event(record, operation, time)
+    except AuditRecordError:
+        actor = _get(record, "UserId", "userPrincipalName", "userId")
+        return AuditEvent(time, actor if isinstance(actor, str) else "", None, operation, "")
+
+
+def _event(record: Mapping[str, Any], operation: str, time: datetime) -> AuditEvent:
     app_id = _get(record, "AppId", "appId", "ClientAppId")
     actor = _get(record, "UserId", "userPrincipalName", "userId")
     if not actor:
@@ -240,15 +278,26 @@ def event_from_record(record: Mapping[str, Any]) -> AuditEvent:
 
 
 def event_from_row(row: Mapping[str, Any]) -> AuditEvent:
-    """A Search-UnifiedAuditLog row (AuditData parsed a second time) as an ``AuditEvent``."""
-    return event_from_record(audit_data(row))
+    """A Search-UnifiedAuditLog row (AuditData parsed a second time) as an ``AuditEvent``; the
+    row's ``CreationDate`` stands in for a record without ``CreationTime``."""
+    record = audit_data(row)
+    if record is not row and "CreationTime" not in record and row.get("CreationDate"):
+        record = {**record, "CreationTime": row["CreationDate"]}
+    return event_from_record(record)
 
 
 def is_connector_operation(event: AuditEvent) -> bool:
     return event.operation.lower() in _OPERATIONS_LOWER
 
 
+def is_timeline_operation(event: AuditEvent) -> bool:
+    """An operation on a connector, worth a line in the timeline (a full audit export also holds
+    sign-ins, SharePoint and mailbox events: those are counted, not shown)."""
+    return event.operation.lower() in _TIMELINE_LOWER
+
+
 _OPERATIONS_LOWER = frozenset(op.lower() for op in OPERATIONS)
+_TIMELINE_LOWER = _OPERATIONS_LOWER | frozenset(op.lower() for op in TIMELINE_OPERATIONS)
 
 
 def event_from_graph(item: Mapping[str, Any]) -> AuditEvent:

@@ -71,6 +71,7 @@ def gather(
     sources: dict[str, str] = {}
     skipped: list[str] = []
     skipped_count = 0
+    warnings: list[str] = []
 
     audit: Sequence[AuditEvent] | None = None
     if inputs.audit_log:
@@ -79,6 +80,7 @@ def gather(
         sources["audit"] = f"file:{Path(inputs.audit_log).name}"
         skipped.extend(str(p) for p in audit_file.skipped.problems)
         skipped_count += audit_file.skipped.count
+        warnings.extend(audit_file.warnings)
     elif not inputs.want_audit:
         sources["audit"] = "not requested"
     elif inputs.offline or client is None:
@@ -155,6 +157,7 @@ def gather(
         sources=sources,
         skipped=tuple(skipped),
         skipped_count=skipped_count,
+        warnings=tuple(warnings),
     )
 
 

@@ -3,37 +3,51 @@
 ``--audit-log FILE``:
 - the Purview audit search CSV export: the ``AuditData`` column (found by name,
   case-insensitively; the other columns differ between portal versions) holds the record's JSON;
-- ``Search-UnifiedAuditLog ... | ConvertTo-Json`` output (rows with ``AuditData`` strings), or an
-  InvokeCommand body;
+- ``Search-UnifiedAuditLog ...`` saved with ``ConvertTo-Json`` or ``Export-Csv`` (rows with
+  ``AuditData`` strings, ``ResultIndex``, ``ResultCount``), or an InvokeCommand body;
 - JSON lines of AuditData records.
 
-``--message-trace FILE``: ``Get-MessageTraceV2`` exported as CSV (``Export-Csv``, with or without
-its ``#TYPE`` line) or JSON (array, InvokeCommand body or JSON lines).
+``--message-trace FILE``:
+- ``Get-MessageTraceV2`` exported as CSV (``Export-Csv``, with or without its ``#TYPE`` line) or
+  JSON (array, InvokeCommand body or JSON lines);
+- Reporting Web Service ``MessageTrace`` bodies: OData v3 (``odata.metadata`` + ``value``) and
+  OData v2 (``{"d": {"results": [...]}}``, dates as ``/Date(ms)/``);
+- the portal's historical-search CSV (``origin_timestamp_utc``, ``original_client_ip``,
+  ``recipient_status`` = ``address##events`` per recipient, ``;`` between them): one row per
+  recipient, as ``Get-MessageTraceV2`` counts.
 
 Files are streamed. A row that cannot be read is skipped and named with its line number, never
 guessed at; the count of skipped rows goes into the report. A file that is not one of these
-formats at all (no ``AuditData`` column, broken JSON document) is an input error.
+formats at all (no ``AuditData`` column, broken JSON document, PowerShell screen text), a file in
+which no row or most rows cannot be read, a trace with no row in the window, and a saved search
+cut short are input errors: an unreadable file is never evidence of nothing.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, assert_never
 
 from driftguard.errors import InputError, Problem
-from driftguard.investigate.auditlog import AuditRecordError, event_from_row
-from driftguard.investigate.jsonstream import BadLine, JsonSyntax, records
+from driftguard.investigate.auditrecords import AuditRecordError, event_from_row, wire_time
+from driftguard.investigate.filerows import (
+    Kind,
+    Skipped,
+    Skips,
+    csv_rows,
+    json_rows,
+    kind,
+    require_readable,
+)
 from driftguard.investigate.messagetrace import Aggregator
+from driftguard.investigate.savedsearch import Tally, Verdict
 from driftguard.model import AuditEvent
 
-MAX_NAMED = 100  # skipped rows named one by one; the rest are counted
+__all__ = ["AuditFile", "Skipped", "read_audit_log", "read_message_trace"]
 
-# Get-MessageTraceV2 columns, matched case-insensitively.
+# Get-MessageTraceV2 (and the Reporting Web Service's MessageTrace) columns, any case.
 TRACE_COLUMNS = (
     "MessageTraceId",
     "MessageId",
@@ -47,12 +61,30 @@ TRACE_COLUMNS = (
     "Size",
 )
 _TRACE_LOWER = {c.lower(): c for c in TRACE_COLUMNS}
+# The portal's historical-search report, in the same names (recipient_status is split apart).
+_HISTORICAL = {
+    "origin_timestamp_utc": "Received",
+    "sender_address": "SenderAddress",
+    "message_subject": "Subject",
+    "total_bytes": "Size",
+    "message_id": "MessageId",
+    "network_message_id": "MessageTraceId",
+    "original_client_ip": "FromIP",
+}
+_RECIPIENT_STATUS = "recipient_status"
+# The last event of a historical-search recipient, as Get-MessageTraceV2 names the status.
+_HISTORICAL_STATUS = {"deliver": "Delivered", "fail": "Failed", "expand": "Expanded"}
+# Search-UnifiedAuditLog columns kept beside AuditData from a CSV save.
+_AUDIT_COLUMNS = ("ResultIndex", "ResultCount", "CreationDate")
 
-
-@dataclass(frozen=True)
-class Skipped:
-    problems: tuple[Problem, ...]  # the first MAX_NAMED, with line numbers
-    count: int
+_AUDIT_EXPORT = (
+    "export the search from the Purview portal (Audit > Export), or save Search-UnifiedAuditLog "
+    "output with '| ConvertTo-Json -Depth 5 | Out-File FILE' or '| Export-Csv FILE'"
+)
+_TRACE_EXPORT = (
+    "save Get-MessageTraceV2 output with '| Export-Csv FILE' or '| ConvertTo-Json | Out-File "
+    "FILE', or download the historical search report as CSV"
+)
 
 
 @dataclass(frozen=True)
@@ -60,46 +92,7 @@ class AuditFile:
     events: tuple[AuditEvent, ...]
     skipped: Skipped
     source: str
-
-
-class _Skips:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
-        self.count = 0
-
-    def add(self, line: int, message: str) -> None:
-        self.count += 1
-        if len(self.problems) < MAX_NAMED:
-            self.problems.append(Problem(self.path, line, 1, f"row skipped: {message}"))
-
-    def result(self) -> Skipped:
-        return Skipped(tuple(self.problems), self.count)
-
-
-def _open_text(path: Path) -> IO[str]:
-    """UTF-8 (with or without BOM) or UTF-16 with BOM (Windows PowerShell's Out-File)."""
-    try:
-        raw = path.open("rb")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    head = raw.read(4)
-    raw.seek(0)
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8-sig"
-    return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
-
-
-def _kind(path: Path) -> str:
-    with _open_text(path) as fh:
-        try:
-            head = fh.read(4096)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not UTF-8 or UTF-16 text ({exc.reason})") from exc
-    stripped = head.lstrip(" \t\r\n\ufeff")
-    return "json" if stripped[:1] in ("[", "{") else "csv"
+    warnings: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- audit
@@ -108,103 +101,67 @@ def _kind(path: Path) -> str:
 def read_audit_log(path: str | Path) -> AuditFile:
     """Every audit event of an export; unreadable rows skipped and named by line."""
     file = Path(path)
-    skips = _Skips(str(file))
+    skips = Skips(str(file))
     events: list[AuditEvent] = []
-    rows = _csv_audit(file, skips) if _kind(file) == "csv" else _json_rows(file, skips)
-    counted = 0  # rows of a saved Search-UnifiedAuditLog result, which carry ResultCount
-    total = 0
-    for line, row in rows:
-        count = row.get("ResultCount")
-        if isinstance(count, int) and not isinstance(count, bool):
-            counted += 1
-            total = max(total, count)
+    tally = Tally()
+    for line, row in _audit_rows(file, skips):
+        tally.add(row.get("ResultCount"), row.get("ResultIndex"))
         try:
             events.append(event_from_row(row))
         except AuditRecordError as exc:
             skips.add(line, str(exc))
-    if counted and total > counted:
-        raise InputError(
-            f"{file}: the saved search holds {counted} of its {total} records "
-            "(ResultCount): the audit log may be incomplete",
-            hint="save the whole search (-SessionCommand ReturnLargeSet, repeated until no rows "
-            "come back) or narrow its dates",
-        )
-    return AuditFile(tuple(events), skips.result(), f"file:{file.name}")
+    warnings: list[str] = []
+    for check in tally.checks():
+        match check.verdict:
+            case Verdict.COMPLETE:
+                pass
+            case Verdict.FILTERED:
+                warnings.append(f"{file.name}: {check.describe()}")
+            case Verdict.TRUNCATED:
+                raise InputError(
+                    f"{file}: {check.describe()}: the audit log may be incomplete",
+                    hint="save the whole search (-SessionCommand ReturnLargeSet, repeated until "
+                    "no rows come back; driftguard keeps the connector operations itself) or "
+                    "narrow its dates",
+                )
+            case _:
+                assert_never(check.verdict)
+    require_readable(file, len(events), skips, what="audit records")
+    return AuditFile(tuple(events), skips.result(), f"file:{file.name}", tuple(warnings))
 
 
-def _json_rows(file: Path, skips: _Skips) -> Iterator[tuple[int, dict[str, Any]]]:
-    with _open_text(file) as fh:
-        try:
-            for item in records(fh):
-                if isinstance(item, BadLine):
-                    skips.add(item.line, item.message)
-                    continue
-                line, record = item
-                if not isinstance(record, dict):
-                    skips.add(line, "not a JSON object")
-                    continue
-                yield line, record
-        except JsonSyntax as exc:
-            raise InputError(
-                f"{file}: not valid JSON",
-                [Problem(str(file), exc.line, exc.column, exc.message)],
-                hint="the file must be a JSON array, an object or JSON lines",
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{file}: not UTF-8 or UTF-16 text ({exc.reason})") from None
+def _audit_rows(file: Path, skips: Skips) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    found = kind(file, export_hint=_AUDIT_EXPORT)
+    match found:
+        case Kind.CSV:
+            yield from _csv_audit(file, skips)
+        case Kind.JSON:
+            yield from json_rows(file, skips)
+        case _:
+            assert_never(found)
 
 
-def _csv_rows(file: Path, skips: _Skips) -> Iterator[tuple[int, list[str], list[str]]]:
-    """``(line, header, row)`` of a CSV file; ``#TYPE`` lines (Export-Csv) skipped."""
-    # An AuditData cell can outgrow csv's 128 KiB default (a connector with a thousand ranges).
-    csv.field_size_limit(max(csv.field_size_limit(), 1 << 24))
-    with _open_text(file) as fh:
-        reader = csv.reader(fh)
-        header: list[str] | None = None
-        previous_end = 0
-        try:
-            for row in reader:
-                start = previous_end + 1
-                previous_end = reader.line_num
-                if not row or (header is None and row[0].startswith("#")):
-                    continue
-                if header is None:
-                    header = [h.strip().lstrip("\ufeff") for h in row]
-                    yield start, header, []
-                    continue
-                if len(row) != len(header):
-                    skips.add(start, f"{len(row)} columns where the header has {len(header)}")
-                    continue
-                yield start, header, row
-        except csv.Error as exc:
-            raise InputError(
-                f"{file}: not a readable CSV file",
-                [Problem(str(file), reader.line_num, 1, str(exc))],
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{file}: not UTF-8 or UTF-16 text ({exc.reason})") from None
-
-
-def _csv_audit(file: Path, skips: _Skips) -> Iterator[tuple[int, dict[str, Any]]]:
+def _csv_audit(file: Path, skips: Skips) -> Iterator[tuple[int, dict[str, Any]]]:
     column: int | None = None
-    for line, header, row in _csv_rows(file, skips):
+    kept: dict[str, int] = {}
+    for line, header, row in csv_rows(file, skips):
         if not row:
             lowered = [h.lower() for h in header]
             if "auditdata" not in lowered:
                 raise InputError(
                     f"{file}: no AuditData column",
                     [Problem(str(file), line, 1, "the header has no AuditData column")],
-                    hint="export the search from the Purview portal (Audit > Export), or save "
-                    "Search-UnifiedAuditLog output with ConvertTo-Json",
+                    hint=_AUDIT_EXPORT,
                 )
             column = lowered.index("auditdata")
+            kept = {c: lowered.index(c.lower()) for c in _AUDIT_COLUMNS if c.lower() in lowered}
             continue
         assert column is not None  # noqa: S101 - the header comes first
         text = row[column]
         if not text.strip():
             skips.add(line, "empty AuditData")
             continue
-        yield line, {"AuditData": text}
+        yield line, {"AuditData": text, **{name: row[i] for name, i in kept.items()}}
 
 
 # --------------------------------------------------------------------------- message trace
@@ -213,33 +170,93 @@ def _csv_audit(file: Path, skips: _Skips) -> Iterator[tuple[int, dict[str, Any]]
 def read_message_trace(path: str | Path, aggregator: Aggregator) -> Skipped:
     """Feed every row of a message-trace export to ``aggregator``; return the skipped rows.
 
-    Rows it cannot read (no or bad ``Received``) are skipped by the aggregator with their line.
+    Rows it cannot read (no or bad ``Received``, no ``FromIP``) are skipped with their line.
     """
     file = Path(path)
-    skips = _Skips(str(file))
-    if _kind(file) == "csv":
-        mapping: list[str] = []
-        for line, header, row in _csv_rows(file, skips):
-            if not row:
-                mapping = [_TRACE_LOWER.get(h.lower(), h) for h in header]
-                missing = [c for c in ("Received", "FromIP") if c not in mapping]
-                if missing:
-                    raise InputError(
-                        f"{file}: not a message trace export",
-                        [Problem(str(file), line, 1, f"no {' or '.join(missing)} column")],
-                        hint="export Get-MessageTraceV2 output with Export-Csv or ConvertTo-Json",
-                    )
-                continue
-            _add(aggregator, skips, line, dict(zip(mapping, row, strict=True)))
-    else:
-        for line, record in _json_rows(file, skips):
-            fixed = {_TRACE_LOWER.get(k.lower(), k): v for k, v in record.items()}
-            _add(aggregator, skips, line, fixed)
+    skips = Skips(str(file))
+    read = 0
+    found = kind(file, export_hint=_TRACE_EXPORT)
+    match found:
+        case Kind.CSV:
+            lines = _csv_trace(file, skips)
+        case Kind.JSON:
+            lines = _json_trace(file, skips)
+        case _:
+            assert_never(found)
+    for line, rows in lines:
+        read += _add(aggregator, skips, line, rows)
+    require_readable(file, read, skips, what="message trace")
+    if not aggregator.rows:
+        # Rows of another period say nothing about this one (plan reads "no mail went through").
+        raise InputError(
+            f"{file}: none of its {aggregator.outside_window} rows falls in the window "
+            f"{wire_time(aggregator.start)} .. {wire_time(aggregator.end)}",
+            hint="give --since/--until covering the export, or export the window",
+        )
     return skips.result()
 
 
-def _add(aggregator: Aggregator, skips: _Skips, line: int, row: dict[str, Any]) -> None:
-    before = aggregator.skipped_count
-    aggregator.add(row, line)
-    if aggregator.skipped_count != before:
-        skips.add(line, aggregator.last_skip)
+def _csv_trace(file: Path, skips: Skips) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    mapping: list[str] = []
+    recipients: int | None = None
+    for line, header, row in csv_rows(file, skips):
+        if not row:
+            lowered = [h.lower() for h in header]
+            historical = _HISTORICAL.keys() & set(lowered)
+            table = _HISTORICAL if historical else _TRACE_LOWER
+            mapping = [table.get(h, h) for h in lowered]
+            recipients = lowered.index(_RECIPIENT_STATUS) if _RECIPIENT_STATUS in lowered else None
+            missing = [c for c in ("Received", "FromIP") if c not in mapping]
+            if missing:
+                names = " or ".join(
+                    f"{c} ({_source_name(c)})" if historical else c for c in missing
+                )
+                raise InputError(
+                    f"{file}: not a message trace export",
+                    [Problem(str(file), line, 1, f"no {names} column")],
+                    hint=_TRACE_EXPORT,
+                )
+            continue
+        record = dict(zip(mapping, row, strict=True))
+        if recipients is None:
+            yield line, [record]
+        else:
+            yield line, _per_recipient(record, row[recipients])
+
+
+def _source_name(column: str) -> str:
+    return next(k for k, v in _HISTORICAL.items() if v == column)
+
+
+def _per_recipient(record: dict[str, Any], status: str) -> list[dict[str, Any]]:
+    """``a@x##Receive, Deliver;b@x##Receive, Fail`` -> one row per recipient."""
+    out: list[dict[str, Any]] = []
+    for part in status.split(";"):
+        address, _, events = part.strip().partition("##")
+        if not address:
+            continue
+        last = events.rpartition(",")[2].strip()
+        state = _HISTORICAL_STATUS.get(last.lower(), last)
+        out.append({**record, "RecipientAddress": address, "Status": state})
+    return out or [record]
+
+
+def _json_trace(file: Path, skips: Skips) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    for line, record in json_rows(file, skips):
+        fixed = {_TRACE_LOWER.get(k.lower(), k): v for k, v in record.items()}
+        if "FromIP" not in fixed:
+            # Without it no row can be matched to a connector: the file is not a trace.
+            skips.add(line, "no FromIP field")
+            continue
+        yield line, [fixed]
+
+
+def _add(aggregator: Aggregator, skips: Skips, line: int, rows: list[dict[str, Any]]) -> int:
+    """Count one line's rows; 1 if it was read, 0 if skipped (its rows share one time)."""
+    for row in rows:
+        before = aggregator.skipped_count
+        aggregator.add(row, line)
+        if aggregator.skipped_count != before:
+            skips.add(line, aggregator.last_skip)
+            return 0
+    return 1

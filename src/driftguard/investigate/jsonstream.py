@@ -1,7 +1,12 @@
 """Records of a large JSON or JSON-lines file, one at a time, with the line each starts on.
 
-Accepted shapes: an array of objects (``ConvertTo-Json`` output), an InvokeCommand body
-``{"value": [...]}``, a single object, or JSON lines. Memory holds one record plus a read buffer.
+Accepted shapes: an array of objects (``ConvertTo-Json`` output), an InvokeCommand or OData v3
+body ``{"value": [...]}`` (the Reporting Web Service adds ``odata.metadata``), an OData v2 body
+``{"d": {"results": [...]}}`` (or ``{"d": [...]}``), a single object, or JSON lines. Memory holds
+one record plus a read buffer; an envelope is read whole (they are single service pages).
+
+A body that names a next page (``odata.nextLink``, ``@odata.nextLink``, ``d.__next``) is one page
+of more: ``MorePages``, never read as the whole answer.
 
 In a JSON document a syntax error is fatal (there is no telling where the next record starts):
 ``JsonSyntax`` carries its line and column. In JSON lines each line stands alone, so a broken line
@@ -18,6 +23,7 @@ from driftguard import jsonsafe
 from driftguard.errors import JsonError
 
 _CHUNK = 1 << 16
+MAX_VALUE = jsonsafe.MAX_CHARS  # characters of one record or one envelope read whole
 _WS = " \t\r\n\ufeff"
 
 
@@ -27,6 +33,14 @@ class JsonSyntax(ValueError):
         self.message = message
         self.line = line
         self.column = column
+
+
+class MorePages(ValueError):
+    """A saved service page whose body links to the next one: the rest is not in the file."""
+
+    def __init__(self, link: str) -> None:
+        super().__init__(f"the body links to a next page ({link[:200]})")
+        self.link = link
 
 
 @dataclass(frozen=True)
@@ -44,10 +58,10 @@ class _Buffer:
         self.line_start = 0  # index in text where the current line starts (for columns)
         self.eof = False
 
-    def fill(self) -> bool:
+    def fill(self, size: int = 0) -> bool:
         if self.eof:
             return False
-        chunk = self.fh.read(_CHUNK)
+        chunk = self.fh.read(max(size, _CHUNK))
         if not chunk:
             self.eof = True
             return False
@@ -88,9 +102,15 @@ class _Buffer:
             try:
                 obj, end = jsonsafe.decode_at(self.text, self.pos, source="")
             except JsonError as exc:
-                # A syntax error (the placed kind) may be a record cut at the end of the chunk.
-                cut = exc.line > 0 and len(self.text) - self.pos <= jsonsafe.MAX_CHARS
-                if cut and self.fill():  # the record may go on in the next chunk
+                pending = len(self.text) - self.pos
+                if pending > MAX_VALUE:
+                    raise self.error(
+                        f"one JSON value is larger than {MAX_VALUE >> 20} MiB; save the rows "
+                        "as a JSON array or JSON lines"
+                    ) from None
+                # A syntax error (the placed kind) may be a record cut at the end of the chunk:
+                # read as much again as is pending, so a large value is decoded O(log n) times.
+                if exc.line > 0 and self.fill(pending):
                     continue
                 line = self.line + self.text.count("\n", self.pos, exc.pos)
                 last = self.text.rfind("\n", 0, exc.pos)
@@ -118,16 +138,40 @@ def records(fh: IO[str]) -> Iterator[tuple[int, Any] | BadLine]:
     obj = buf.value()
     following = buf.skip_ws()
     if following == "":
-        if isinstance(obj, dict) and isinstance(obj.get("value"), list):
-            # An InvokeCommand body read whole: rare for large files (they are arrays or lines).
-            for item in obj["value"]:
-                yield start_line, item
-        else:
+        items = _envelope_items(obj)
+        if items is None:
             yield start_line, obj
+        else:
+            for item in items:
+                yield start_line, item
         return
     # More after the first object: JSON lines. The first line was fine; read the rest by line.
     yield start_line, obj
     yield from _lines(buf)
+
+
+_NEXT_LINKS = ("odata.nextLink", "@odata.nextLink", "__next")
+
+
+def _envelope_items(obj: Any) -> list[Any] | None:
+    """The rows of a service body (InvokeCommand, OData v3 or v2), or None for a plain record."""
+    if not isinstance(obj, dict):
+        return None
+    if isinstance(obj.get("value"), list):
+        body = obj
+        items: list[Any] = obj["value"]
+    elif isinstance(obj.get("d"), list):
+        return list(obj["d"])
+    elif isinstance(obj.get("d"), dict) and isinstance(obj["d"].get("results"), list):
+        body = obj["d"]
+        items = body["results"]
+    else:
+        return None
+    for key in _NEXT_LINKS:
+        link = body.get(key)
+        if isinstance(link, str) and link:
+            raise MorePages(link)
+    return items
 
 
 def _array(buf: _Buffer) -> Iterator[tuple[int, Any]]:
@@ -158,8 +202,13 @@ def _lines(buf: _Buffer) -> Iterator[tuple[int, Any] | BadLine]:
             return
         # Make sure the whole line is in the buffer (find, not a slice: no copy per line).
         newline = buf.text.find("\n", buf.pos)
-        while newline < 0 and buf.fill():
-            newline = buf.text.find("\n", buf.pos)
+        while newline < 0:
+            pending = len(buf.text) - buf.pos  # searched already: not searched again
+            if pending > MAX_VALUE:
+                raise buf.error(f"a JSON line longer than {MAX_VALUE >> 20} MiB")
+            if not buf.fill(pending):
+                break
+            newline = buf.text.find("\n", buf.pos + pending)
         end = len(buf.text) if newline < 0 else newline
         line_text = buf.text[buf.pos : end]
         line = buf.line

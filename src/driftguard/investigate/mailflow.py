@@ -61,11 +61,6 @@ def received_at(value: Any) -> datetime:
         else:
             if len(value) == 19 or value[19] in ".Zz":
                 return parsed.replace(tzinfo=UTC)
-    if isinstance(value, str) and value.strip()[-2:].upper() in {"AM", "PM"} and "/" in value:
-        try:
-            return datetime.strptime(value.strip(), "%m/%d/%Y %I:%M:%S %p").replace(tzinfo=UTC)
-        except ValueError as exc:
-            raise TraceRowError(f"Received: not a date: {value!r}") from exc
     try:
         return parse_time(value)
     except AuditRecordError as exc:

@@ -12,10 +12,11 @@ Rows are generators all the way: nothing here holds more than one page.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from driftguard.errors import TruncatedReadError
+from driftguard.investigate.auditrecords import wire_time
 from driftguard.investigate.mailflow import (
     HISTORY_DAYS,
     MAX_DOMAINS,
@@ -65,10 +66,6 @@ class Invoker(Protocol):
     def invoke(self, cmdlet: str, parameters: Mapping[str, Any]) -> list[dict[str, Any]]: ...
 
 
-def _wire(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 # --------------------------------------------------------------------------- reading
 
 
@@ -90,8 +87,8 @@ def trace_rows(
     (``dedupe`` removes them). A continuation that makes no progress is an error."""
     for lower, upper in slices(start, end):
         params: dict[str, Any] = {
-            "StartDate": _wire(lower),
-            "EndDate": _wire(upper),
+            "StartDate": wire_time(lower),
+            "EndDate": wire_time(upper),
             "ResultSize": page_size,
         }
         previous: tuple[str, str] | None = None
@@ -159,7 +156,9 @@ def graph_trace_rows(graph: GraphPager, start: datetime, end: datetime) -> Itera
     for lower, upper in slices(start, end):
         params = {
             "$top": str(PAGE_SIZE),
-            "$filter": f"receivedDateTime ge {_wire(lower)} and receivedDateTime le {_wire(upper)}",
+            "$filter": (
+                f"receivedDateTime ge {wire_time(lower)} and receivedDateTime le {wire_time(upper)}"
+            ),
         }
         for page in graph.pages("/beta/admin/exchange/tracing/messageTraces", params):
             for item in page:

@@ -86,6 +86,11 @@ def _tenant(tenant: TenantReport) -> str:
             f"  {_s(ev.get('audit_events_outside_window'))} audit events fall outside the window "
             "and were not used (widen it with --since/--until)"
         )
+    if ev.get("other_audit_events"):
+        lines.append(
+            f"  {_s(ev.get('other_audit_events'))} other audit events not shown (not connector "
+            "operations, tied to no finding)"
+        )
     if ev.get("skipped_rows"):
         lines.append(f"  {_s(ev.get('skipped_rows'))} input rows skipped:")
         lines.extend(f"    {_s(p)}" for p in (ev.get("skipped") or ())[:10])

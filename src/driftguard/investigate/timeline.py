@@ -5,11 +5,15 @@ result is the tenant's report with ``events`` on each finding, ``blocked`` findi
 JSON-ready ``evidence`` section::
 
     {"window": {"since", "until"}, "timeline": [...], "blocked": [...], "mail_flow": {...},
-     "alerts": [...], "attribution": [...], "actors": [...], "skipped_rows": N,
+     "alerts": [...], "attribution": [...], "actors": [...], "audit_events_outside_window": N,
+     "other_audit_events": N, "skipped_rows": N,
      "skipped": ["path:line:1: row skipped: ..."], "sources": {...}}
 
 Timeline entries share the report's event fields (time, actor, client_ip, operation, connector,
-parameters) plus ``kind`` (audit, blocked, spike, alert) and ``flags``; oldest first.
+parameters) plus ``kind`` (audit, blocked, spike, alert) and ``flags``; oldest first. The timeline
+is for connectors: audit events are shown when they are connector operations or explain a
+finding; the rest of a full audit export (sign-ins, SharePoint...) is counted in
+``other_audit_events``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 from driftguard.investigate.alerts import Alert, alert_json
 from driftguard.investigate.attribution import Attribution, attribute
+from driftguard.investigate.auditrecords import is_timeline_operation
 from driftguard.investigate.blocked import BlockedConnector, blocked_findings, blocked_json
 from driftguard.investigate.messagetrace import (
     HISTORY_DAYS,
@@ -45,6 +50,7 @@ class Evidence:
     sources: Mapping[str, str] = field(default_factory=dict)
     skipped: Sequence[str] = ()  # "path:line:col: message" of skipped rows (the first ones)
     skipped_count: int = 0
+    warnings: Sequence[str] = ()  # about the inputs (a filtered audit save), not suspicions
 
 
 def _z(moment: datetime) -> str:
@@ -73,9 +79,10 @@ def investigated(
             findings, evidence.audit, config, start=start, end=end, changed_at=changed_at
         )
         findings = list(attribution.findings)
+    shown, outside, other = _audit_split(attribution, evidence, start, end)
     data: dict[str, Any] = {
         "window": {"since": _z(start), "until": _z(end)},
-        "timeline": _timeline(attribution, evidence, live, start, end),
+        "timeline": _timeline(attribution, shown, evidence, live, end),
         "blocked": blocked_json(evidence.blocked, live) if evidence.blocked is not None else None,
         "mail_flow": _mail_flow(evidence.mail_flow) if evidence.mail_flow else None,
         # Messages per connector over the window: plan's safety check reads this.
@@ -83,9 +90,9 @@ def investigated(
         "alerts": [alert_json(a) for a in evidence.alerts] if evidence.alerts is not None else None,
         "attribution": _attribution(attribution) if attribution else None,
         "actors": _actors(attribution) if attribution else None,
-        "audit_events_outside_window": sum(
-            1 for e in evidence.audit or () if not start <= e.time <= end
-        ),
+        "audit_events_outside_window": outside,
+        # Sign-ins, SharePoint, mailbox... events of a full export: counted, not shown.
+        "other_audit_events": other,
         "skipped_rows": evidence.skipped_count,
         "skipped": list(evidence.skipped),
         "sources": dict(evidence.sources),
@@ -99,7 +106,11 @@ def investigated(
         report,
         status=status,
         findings=tuple(findings),
-        warnings=(*report.warnings, *(f"{report.tenant}: {n}" for n in notes)),
+        warnings=(
+            *report.warnings,
+            *(f"{report.tenant}: {w}" for w in evidence.warnings),
+            *(f"{report.tenant}: {n}" for n in notes),
+        ),
         evidence=data,
     )
 
@@ -175,24 +186,42 @@ def _event_entry(event: AuditEvent, flags: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _audit_split(
+    attribution: Attribution | None, evidence: Evidence, start: datetime, end: datetime
+) -> tuple[list[AuditEvent], int, int]:
+    """The audit events the timeline shows (connector operations and events tied to a finding
+    or a flagged actor, inside the window), the connector events outside the window, and the
+    count of the other events."""
+    tied: set[int] = set()
+    for finding in attribution.findings if attribution else ():
+        tied.update(id(e) for e in finding.events)
+    for flag in attribution.actors if attribution else ():
+        tied.update(id(e) for e in flag.events)
+    shown: list[AuditEvent] = []
+    outside = other = 0
+    for event in evidence.audit or ():
+        if not (is_timeline_operation(event) or id(event) in tied):
+            other += 1
+        elif start <= event.time <= end:
+            shown.append(event)
+        else:
+            outside += 1
+    return shown, outside, other
+
+
 def _timeline(
     attribution: Attribution | None,
+    shown: Sequence[AuditEvent],
     evidence: Evidence,
     live: Sequence[Connector],
-    start: datetime,
     end: datetime,
 ) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
-    if attribution is not None and evidence.audit is not None:
-        flags: dict[int, list[str]] = {}
-        for flag in attribution.actors:
-            for event in flag.events:
-                flags[id(event)] = [
-                    f"possibly compromised admin account: {r}" for r in flag.reasons
-                ]
-        for event in evidence.audit:
-            if start <= event.time <= end:
-                entries.append(_event_entry(event, flags.get(id(event), ())))
+    flags: dict[int, list[str]] = {}
+    for flag in attribution.actors if attribution else ():
+        for event in flag.events:
+            flags[id(event)] = [f"possibly compromised admin account: {r}" for r in flag.reasons]
+    entries.extend(_event_entry(event, flags.get(id(event), ())) for event in shown)
     for block in evidence.blocked or ():
         from driftguard.investigate.blocked import NDR, match_live
 

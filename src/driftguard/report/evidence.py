@@ -35,6 +35,7 @@ _TABLE_TITLES: dict[str, str] = {
 _FACT_TITLES: dict[str, str] = {
     "suspicious": "Suspicious activity found",
     "audit_events_outside_window": "Audit events outside the window",
+    "other_audit_events": "Other audit events not shown",
     "skipped_rows": "Skipped rows",
     "skipped": "Skipped inputs",
 }
