@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from driftguard.errors import ApplyError
+from driftguard import jsonsafe
+from driftguard.errors import ApplyError, JsonError
 from driftguard.fsutil import fsync_dir
 
 JOURNAL_VERSION = 1
@@ -180,9 +181,9 @@ def read_journal(path: str | Path) -> JournalState:
         if not line.strip():
             continue
         try:
-            doc = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ApplyError(f"{name}:{number}: not a journal line: {exc.msg}") from exc
+            doc = jsonsafe.loads(line, source=f"{name}:{number}")
+        except JsonError as exc:
+            raise ApplyError(f"not a journal line: {exc.message}") from exc
         if not isinstance(doc, dict):
             raise ApplyError(f"{name}:{number}: not a journal line")
         docs.append(doc)

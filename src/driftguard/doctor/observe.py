@@ -7,12 +7,12 @@ second client. Bodies are parsed again only up to a size cap; warnings are kept 
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from driftguard.doctor.model import Seen
+from driftguard.live.http import json_body
 
 if TYPE_CHECKING:
     import requests
@@ -75,7 +75,7 @@ def _envelope(response: requests.Response) -> dict[str, Any] | None:
     if not 200 <= response.status_code < 300 or len(response.content) > MAX_BODY:
         return None
     try:
-        payload = json.loads(response.content)
+        payload = json_body(response.content)
     except ValueError:
         return None
     return payload if isinstance(payload, dict) else None
