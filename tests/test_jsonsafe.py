@@ -4,6 +4,7 @@ of two values, a traceback or a clean verdict."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -143,16 +144,25 @@ def test_duplicate_keys_in_a_report_are_refused(tmp_path: Path) -> None:
     assert any("duplicate key 'schema_version'" in str(p) for p in info.value.problems)
 
 
+def _good_audit_lines(count: int) -> str:
+    """AuditData records as the service writes them (the Search-UnifiedAuditLog fixture's)."""
+    fixture = Path(__file__).parent / "fixtures" / "evidence" / "audit_sual.csv"
+    with fixture.open(encoding="utf-8", newline="") as fh:
+        record = next(csv.DictReader(fh))["AuditData"]
+    return "".join(record.replace("0a1b2c3d", f"0a1b2c{i:02x}") + "\n" for i in range(count))
+
+
 def test_duplicate_keys_in_evidence_skip_the_row(tmp_path: Path) -> None:
     audit = tmp_path / "audit.jsonl"
     audit.write_text(
-        '{"Operation": "x"}\n'
-        '{"Operation": "Set-InboundConnector", "Operation": "Get-InboundConnector"}\n',
+        _good_audit_lines(2)
+        + '{"Operation": "Set-InboundConnector", "Operation": "Get-InboundConnector"}\n',
         "utf-8",
     )
     result = read_audit_log(audit)
-    assert result.skipped.count == 2
-    assert "duplicate key 'Operation'" in str(result.skipped.problems[1])
+    assert len(result.events) == 2
+    assert result.skipped.count == 1
+    assert "duplicate key 'Operation'" in str(result.skipped.problems[0])
     array = tmp_path / "audit.json"
     array.write_text('[{"AuditData": "{}", "auditdata": "{}"}]', "utf-8")
     with pytest.raises(InputError) as info:
@@ -174,8 +184,12 @@ def test_an_evidence_record_larger_than_the_bound_is_refused(
 def test_deep_audit_data_inside_a_csv_export_skips_the_row(tmp_path: Path) -> None:
     audit = tmp_path / "audit.csv"
     deep = '"' + "[" * 100_000 + "]" * 100_000 + '"'
-    audit.write_text(f"CreationDate,AuditData\n2026-11-28,{deep}\n", "utf-8")
+    good = "".join(
+        "2026-11-28," + '"' + line.replace('"', '""') + '"\n'
+        for line in _good_audit_lines(2).splitlines()
+    )
+    audit.write_text(f"CreationDate,AuditData\n{good}2026-11-28,{deep}\n", "utf-8")
     result = read_audit_log(audit)
-    assert result.events == ()
+    assert len(result.events) == 2
     assert result.skipped.count == 1
     assert "AuditData: not JSON" in str(result.skipped.problems[0])

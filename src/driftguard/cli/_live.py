@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from driftguard.live.exchange import RetryPolicy
     from driftguard.live.source import Source
     from driftguard.model import Baseline, Snapshot, TenantConfig
+    from driftguard.sim.inprocess import DemoEnvironment
 
 DEMO_TENANT = "demo"
 DEFAULT_DEADLINE = 900.0
@@ -162,18 +163,9 @@ class _DemoService:
     def snapshot(self, tenant: TenantConfig) -> Snapshot:
         import dataclasses
 
-        from driftguard.errors import LiveReadError
         from driftguard.live.service import ExchangeSource
-        from driftguard.sim.inprocess import demo_environment
 
-        try:
-            env = demo_environment()
-        except OSError as exc:
-            raise LiveReadError(
-                f"cannot prepare the demo tenant's data folder: {exc.strerror or exc}",
-                tenant=tenant.name,
-                hint="set XDG_DATA_HOME to a writable folder",
-            ) from None
+        env = demo_environment_for(tenant.name)
         snapshot = ExchangeSource(session_factory=lambda _endpoints: env.session).snapshot(
             env.tenant
         )
@@ -242,3 +234,19 @@ class _ProgressBar:
         if self.drawn:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def demo_environment_for(tenant: str) -> DemoEnvironment:
+    """The in-process demo service, or a LiveReadError saying its data folder is unusable."""
+    from driftguard.errors import LiveReadError, OutputError
+    from driftguard.sim.inprocess import demo_environment
+
+    try:
+        return demo_environment()
+    except (OSError, OutputError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise LiveReadError(
+            f"cannot prepare the demo tenant's data folder: {detail}",
+            tenant=tenant,
+            hint="set XDG_DATA_HOME to a writable folder",
+        ) from None

@@ -104,17 +104,15 @@ def _examine(config: TenantConfig, options: Options) -> TenantDoctor:
             return examine(config, pool, options)
         finally:
             pool.close()
+    from driftguard.cli._live import demo_environment_for
     from driftguard.doctor.model import TenantDoctor, fail
-    from driftguard.sim.inprocess import DEMO_HOST, demo_environment
+    from driftguard.errors import LiveReadError
+    from driftguard.sim.inprocess import DEMO_HOST
 
     try:
-        env = demo_environment()
-    except OSError as exc:
-        problem = fail(
-            "demo tenant",
-            f"cannot prepare the demo tenant's data folder: {exc.strerror or exc}",
-            "set XDG_DATA_HOME to a writable folder",
-        )
+        env = demo_environment_for(config.name)
+    except LiveReadError as exc:
+        problem = fail("demo tenant", exc.message, exc.hint or "")
         return TenantDoctor(config.name, config.tenant_id, (problem,))
 
     def demo_session(_endpoints: ResolvedEndpoints) -> requests.Session:

@@ -82,7 +82,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import threading
     from pathlib import Path
 
-    from driftguard.errors import InputError
+    from driftguard.errors import InputError, OutputError
     from driftguard.sim import ServerKnobs, serve
 
     faults = parse_faults(args.fault)
@@ -115,6 +115,9 @@ def run_serve(args: argparse.Namespace) -> int:
     except ssl.SSLError as exc:
         shutil.rmtree(workdir, ignore_errors=True)
         raise InputError(f"cannot use --cert/--key: {exc.reason or exc}") from None
+    except OutputError as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise InputError(f"cannot start the simulator: {exc.message}") from None
     except OSError as exc:
         shutil.rmtree(workdir, ignore_errors=True)
         where = f"{exc.filename}" if exc.filename else f"port {args.port}"
