@@ -49,9 +49,3 @@ def _guard(
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def shared_schemas(repo_root: Path) -> Path:
-    """External reference schemas (SARIF) live beside the checkout, not in it."""
-    return repo_root.parent / "shared" / "schemas"

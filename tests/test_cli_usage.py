@@ -1,4 +1,4 @@
-"""Usage errors exit 1, never 2: exit 2 means "drift or actions", and a typo in a CI job is not drift.
+"""Usage errors exit 1, never 2: exit 2 means "drift or actions", and a CLI typo is not drift.
 
 argparse exits 2 on a usage error; driftguard's parser turns that into 1, subcommands included,
 and keeps argparse's own message on stderr.
