@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 import isolation
 
@@ -46,6 +47,7 @@ def _is_worker(config: pytest.Config) -> bool:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     basetemp = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    set_hypothesis_home_dir(basetemp / "hypothesis")  # its caches, not in the checkout
     rules = isolation.sandbox(REPO_ROOT, basetemp, REAL_HOME)
     isolation.install(rules)
     config.stash[_SANDBOX] = rules

@@ -25,17 +25,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-# audit event -> positions of its path arguments (all of them are changes to the file system)
-_CHANGES: dict[str, tuple[int, ...]] = {
-    "os.mkdir": (0,),
-    "os.rename": (0, 1),  # os.replace raises this event too
-    "os.remove": (0,),
-    "os.rmdir": (0,),
-    "os.symlink": (1,),
-    "os.link": (1,),
-    "os.truncate": (0,),
-    "shutil.rmtree": (0,),
-    "sqlite3.connect": (0,),
+# audit event -> (position of a path argument, position of its dir_fd argument or None); every
+# one of these events changes the file system
+_CHANGES: dict[str, tuple[tuple[int, int | None], ...]] = {
+    "os.mkdir": ((0, 2),),
+    "os.rename": ((0, 2), (1, 3)),  # os.replace raises this event too
+    "os.remove": ((0, 1),),
+    "os.rmdir": ((0, 1),),
+    "os.symlink": ((1, 2),),
+    "os.link": ((1, 3),),
+    "os.truncate": ((0, None),),
+    "shutil.rmtree": ((0, 1),),
+    "sqlite3.connect": ((0, None),),
 }
 _BUILD_DIRS = frozenset({"__pycache__"})
 
@@ -45,6 +46,19 @@ TreeState = dict[str, tuple[str, int, int]]
 
 def _under(path: str, roots: tuple[str, ...]) -> bool:
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def _absolute(raw: object, dir_fd: object) -> str | None:
+    """The absolute path an audit event names; None for a file descriptor or no file at all."""
+    if not isinstance(raw, str | bytes | os.PathLike) or raw == ":memory:":
+        return None
+    text = os.fsdecode(raw)
+    if isinstance(dir_fd, int) and dir_fd >= 0 and not os.path.isabs(text):
+        try:  # relative to an open folder, as shutil.rmtree removes what it walks
+            return os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), text)
+        except OSError:
+            return None
+    return os.path.abspath(text)
 
 
 def _roots(*paths: str | Path) -> tuple[str, ...]:
@@ -87,18 +101,22 @@ class Sandbox:
             return
         if event == "open":
             path, _mode, flags = args
-            checks = [(path, isinstance(flags, int) and bool(flags & _WRITE_FLAGS))]
+            checks = [(path, None, isinstance(flags, int) and bool(flags & _WRITE_FLAGS))]
         elif event == "os.mkdir" and isinstance(args[0], str | bytes) and os.path.isdir(args[0]):
             return  # an existing folder: nothing changes (Path.mkdir(exist_ok=True))
         elif event in _CHANGES:
-            checks = [(args[i], True) for i in _CHANGES[event] if i < len(args)]
+            checks = [
+                (args[i], args[d] if d is not None and d < len(args) else None, True)
+                for i, d in _CHANGES[event]
+                if i < len(args)
+            ]
         else:
             return
-        for raw, write in checks:
-            if isinstance(raw, int) or raw is None or raw == ":memory:":
-                continue  # a file descriptor, or no file at all
-            text = os.fsdecode(raw) if isinstance(raw, str | bytes | os.PathLike) else str(raw)
-            reason = self.refusal(event, os.path.abspath(text), write)
+        for raw, dir_fd, write in checks:
+            path = _absolute(raw, dir_fd)
+            if path is None:
+                continue
+            reason = self.refusal(event, path, write)
             if reason is not None:
                 self.violations.append(reason)
                 raise PermissionError(f"test isolation: {reason}")

@@ -9,6 +9,7 @@ and a read in the real home folder. These tests prove each rule bites, and that 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -90,7 +91,9 @@ def test_replacing_or_removing_a_file_of_the_checkout_is_refused(
             os.replace(mine, REPO_ROOT / "README.md")
         with pytest.raises(PermissionError):
             (REPO_ROOT / "README.md").unlink()
-    assert len(refused) == 2 and (REPO_ROOT / "README.md").is_file()
+        with pytest.raises(PermissionError):
+            shutil.rmtree(REPO_ROOT / "isolation-probe")
+    assert len(refused) == 3 and (REPO_ROOT / "README.md").is_file()
 
 
 def test_a_read_in_the_real_home_folder_is_refused(sandbox: isolation.Sandbox) -> None:
@@ -101,7 +104,9 @@ def test_a_read_in_the_real_home_folder_is_refused(sandbox: isolation.Sandbox) -
 
 def test_what_a_test_may_touch(sandbox: isolation.Sandbox, tmp_path: Path) -> None:
     write_atomic(tmp_path / "report.json", "{}")
-    (tmp_path / "folder").mkdir()
+    write_atomic(tmp_path / "folder" / "inner" / "file.txt", "x")
+    shutil.rmtree(tmp_path / "folder")  # removes by names relative to open folders
+    assert not (tmp_path / "folder").exists()
     assert (REPO_ROOT / "README.md").read_text(encoding="utf-8")  # reading the checkout is fine
     assert sandbox.refusal("open", str(REPO_ROOT / "src" / "__pycache__" / "x.pyc"), True) is None
     assert sandbox.refusal("open", os.devnull, True) is None
