@@ -40,6 +40,21 @@ def _loopback_only(self: socket.socket, address: object) -> object:
     return _real_connect(self, address)  # type: ignore[arg-type]
 
 
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, object]:
+    """CI runs every test: a skip there (chromium missing, say) is a failure, not a pass."""
+    report = yield
+    if _in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test must run: {reason}"
+    return report
+
+
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")  # a pytest-xdist worker, not the session's controller
 
