@@ -44,14 +44,20 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def fail_a_skip(report: pytest.TestReport) -> None:
+    """Turn a skipped test's report into a failure that gives the skip's reason."""
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test must run: {reason}"
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, object]:
     """CI runs every test: a skip there (chromium missing, say) is a failure, not a pass."""
     report = yield
-    if _in_ci() and report.skipped and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
-        report.outcome = "failed"
-        report.longrepr = f"skipped in CI, where every test must run: {reason}"
+    if _in_ci():
+        fail_a_skip(report)
     return report
 
 

@@ -15,11 +15,12 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 
 import isolation
-from conftest import REAL_HOME, REPO_ROOT
+from conftest import REAL_HOME, REPO_ROOT, fail_a_skip
 from driftguard.cli import main
 from driftguard.fsutil import write_atomic
 from driftguard.sim.inprocess import data_dir
@@ -147,3 +148,36 @@ def test_the_session_check_sees_what_a_subprocess_leaves_in_the_checkout(tmp_pat
 
 def test_a_folder_that_is_no_checkout_has_no_state(tmp_path: Path) -> None:
     assert isolation.tree_state(tmp_path) is None
+
+
+def _report(
+    outcome: Literal["passed", "skipped"], longrepr: Any, **extra: str
+) -> pytest.TestReport:
+    report = pytest.TestReport(
+        nodeid="tests/x.py::t",
+        location=("tests/x.py", 1, "t"),
+        keywords={},
+        outcome=outcome,
+        longrepr=longrepr,
+        when="setup",
+    )
+    for name, value in extra.items():
+        setattr(report, name, value)
+    return report
+
+
+def test_a_skip_fails_in_ci_but_an_expected_failure_does_not() -> None:
+    """CI runs every test: a missing chromium there must not read as a pass."""
+    skipped = _report("skipped", ("tests/x.py", 1, "Skipped: chromium is not installed"))
+    fail_a_skip(skipped)
+    assert skipped.failed
+    assert (
+        skipped.longrepr
+        == "skipped in CI, where every test must run: Skipped: chromium is not installed"
+    )
+    xfail = _report("skipped", None, wasxfail="known")
+    fail_a_skip(xfail)
+    assert xfail.skipped
+    passed = _report("passed", None)
+    fail_a_skip(passed)
+    assert passed.passed
