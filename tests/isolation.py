@@ -102,8 +102,6 @@ class Sandbox:
         if event == "open":
             path, _mode, flags = args
             checks = [(path, None, isinstance(flags, int) and bool(flags & _WRITE_FLAGS))]
-        elif event == "os.mkdir" and isinstance(args[0], str | bytes) and os.path.isdir(args[0]):
-            return  # an existing folder: nothing changes (Path.mkdir(exist_ok=True))
         elif event in _CHANGES:
             checks = [
                 (args[i], args[d] if d is not None and d < len(args) else None, True)
@@ -114,8 +112,8 @@ class Sandbox:
             return
         for raw, dir_fd, write in checks:
             path = _absolute(raw, dir_fd)
-            if path is None:
-                continue
+            if path is None or (event == "os.mkdir" and os.path.isdir(path)):
+                continue  # no file, or an existing folder (Path.mkdir(exist_ok=True)): no change
             reason = self.refusal(event, path, write)
             if reason is not None:
                 self.violations.append(reason)
