@@ -3,7 +3,8 @@
 An audit hook (PEP 578) sees every ``open`` and every file-system change the test process makes.
 While a test runs, it refuses (PermissionError) and records:
 
-- a write, rename, removal or new folder inside the repository tree, except ``__pycache__``;
+- a write, rename, removal or new folder inside the repository tree, except ``__pycache__``
+  (wherever the clone is, the system's temp folder included);
 - a write anywhere but the temporary folders (pytest's base folder, the system's temp folder) and
   ``/dev``, so the real home folder and the demo's real state are out of reach;
 - any read inside the real home folder other than Python's own installation and ``sys.path``.
@@ -74,7 +75,8 @@ def _roots(*paths: str | Path) -> tuple[str, ...]:
 @dataclass
 class Sandbox:
     repo: tuple[str, ...]
-    writable: tuple[str, ...]
+    scratch: tuple[str, ...]  # pytest's base folder: writable even inside the repository
+    writable: tuple[str, ...]  # the system's temp folder (which may hold the repository) and /dev
     real_home: tuple[str, ...]
     readable_home: tuple[str, ...]
     active: bool = False
@@ -82,7 +84,9 @@ class Sandbox:
 
     def refusal(self, event: str, path: str, write: bool) -> str | None:
         """Why the access breaks the rules, or None when it is allowed."""
-        if _under(path, self.repo) and not _under(path, self.writable):
+        if _under(path, self.scratch):
+            return None
+        if _under(path, self.repo):
             if write and not _BUILD_DIRS.intersection(Path(path).parts):
                 return f"{event} inside the repository: {path}"
             return None
@@ -144,7 +148,8 @@ def sandbox(repo: Path, basetemp: Path, real_home: Path) -> Sandbox:
     readable = [*prefixes, *(p for p in sys.path if p and os.path.isabs(p))]
     return Sandbox(
         repo=_roots(repo),
-        writable=_roots(basetemp, tempfile.gettempdir(), "/dev"),
+        scratch=_roots(basetemp),
+        writable=_roots(tempfile.gettempdir(), "/dev"),
         real_home=_roots(real_home),
         readable_home=_roots(*readable),
     )

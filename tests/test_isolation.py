@@ -67,6 +67,7 @@ def test_a_write_outside_the_temporary_folders_is_refused(
     sandbox: isolation.Sandbox, write: Callable[[Path], object], where: str
 ) -> None:
     target = (REPO_ROOT if where == "repository" else REAL_HOME) / "isolation-probe.txt"
+    assert sandbox.refusal("open", str(target), True) is not None  # before trying for real
     with sandbox.expecting_refusal() as refused, pytest.raises(PermissionError, match="isolation"):
         write(target)
     assert refused and f"{target.parent}{os.sep}" in refused[0] and "isolation-probe" in refused[0]
@@ -76,25 +77,29 @@ def test_a_write_outside_the_temporary_folders_is_refused(
 def test_a_relative_path_from_the_checkout_is_refused(
     sandbox: isolation.Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    assert sandbox.refusal("open", str(REPO_ROOT / "reports" / "x.json"), True) is not None
     monkeypatch.chdir(REPO_ROOT)
     with sandbox.expecting_refusal() as refused, pytest.raises(PermissionError):
         Path("reports/isolation-probe.json").write_text("{}", encoding="utf-8")
     assert refused == [f"open inside the repository: {REPO_ROOT / 'reports/isolation-probe.json'}"]
 
 
-def test_replacing_or_removing_a_file_of_the_checkout_is_refused(
+def test_replacing_or_removing_in_the_checkout_is_refused(
     sandbox: isolation.Sandbox, tmp_path: Path
 ) -> None:
+    # Paths that do not exist: even a broken guard could not damage the checkout here.
+    probe = REPO_ROOT / "isolation-probe"
+    assert not probe.exists() and sandbox.refusal("os.rename", str(probe), True) is not None
     mine = tmp_path / "mine.txt"
     mine.write_text("x", encoding="utf-8")
     with sandbox.expecting_refusal() as refused:
         with pytest.raises(PermissionError):
-            os.replace(mine, REPO_ROOT / "README.md")
+            os.replace(mine, probe)
         with pytest.raises(PermissionError):
-            (REPO_ROOT / "README.md").unlink()
+            probe.unlink()
         with pytest.raises(PermissionError):
-            shutil.rmtree(REPO_ROOT / "isolation-probe")
-    assert len(refused) == 3 and (REPO_ROOT / "README.md").is_file()
+            shutil.rmtree(probe)
+    assert len(refused) == 3 and not probe.exists() and mine.exists()
 
 
 def test_a_read_in_the_real_home_folder_is_refused(sandbox: isolation.Sandbox) -> None:
@@ -112,6 +117,16 @@ def test_what_a_test_may_touch(sandbox: isolation.Sandbox, tmp_path: Path) -> No
     assert sandbox.refusal("open", str(REPO_ROOT / "src" / "__pycache__" / "x.pyc"), True) is None
     assert sandbox.refusal("open", os.devnull, True) is None
     assert sandbox.refusal("open", sys.base_prefix, False) is None  # the interpreter may live there
+
+
+def test_a_clone_in_the_temp_folder_is_still_the_checkout(tmp_path: Path) -> None:
+    """CI clones into a temporary folder: the checkout's rule wins over the temp folder's."""
+    clone, base = tmp_path / "clone", tmp_path / "clone" / "pytest-base"
+    rules = isolation.sandbox(clone, base, REAL_HOME)
+    assert rules.refusal("open", str(clone / "README.md"), True) is not None
+    assert rules.refusal("open", str(clone / "README.md"), False) is None
+    assert rules.refusal("open", str(base / "t0" / "out.json"), True) is None
+    assert rules.refusal("open", str(tmp_path / "elsewhere.json"), True) is None
 
 
 def test_a_violation_fails_the_test_in_teardown(sandbox: isolation.Sandbox) -> None:
