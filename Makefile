@@ -4,7 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+# Test processes: pytest-xdist's `auto` is one per core. `make quick` leaves out the slow tests
+# and the Chromium ones for a fast local loop; `make test` (and CI) runs every test.
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist worksteal
+
+.PHONY: demo test quick lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +29,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(PYTEST)
 
 test: lint typecheck pytest
+
+quick: $(STAMP)
+	$(PYTEST) -m "not slow and not chromium"
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

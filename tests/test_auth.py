@@ -411,28 +411,33 @@ class _Tty(io.StringIO):
         return True
 
 
+class _Person(_Tty):
+    """A terminal with a person at it: the person approves the sign-in when the code is shown
+    (the simulator holds the code by then), so no polling loop races the command."""
+
+    def __init__(self, sim: Simulator, user: str) -> None:
+        super().__init__()
+        self.sim, self.user, self.approved = sim, user, False
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if not self.approved and "code" in text.lower():
+            self.sim.approve_device_code(self.user)
+            self.approved = True
+        return written
+
+
 def test_cli_device_code_prompt_goes_to_stderr_on_a_terminal(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from driftguard.cli import main
 
     base = _device_code_baseline(sim, tmp_path)
-
-    def approve_when_asked() -> None:
-        for _ in range(200):
-            try:
-                sim.approve_device_code("exadmin@tenant-0001.example.com")
-                return
-            except LookupError:
-                threading.Event().wait(0.02)
-
-    approver = threading.Thread(target=approve_when_asked)
-    approver.start()
-    stderr = _Tty()
+    stderr = _Person(sim, "exadmin@tenant-0001.example.com")
     monkeypatch.setattr(sys, "stderr", stderr)
     monkeypatch.setattr(sys, "stdin", _Tty())
     code = main(["diff", "--baseline", str(base), "--tenant", "tenant-0001", "--deadline", "20"])
-    approver.join()
+    assert stderr.approved
     assert code in (0, 2)
     assert "code" in stderr.getvalue().lower()
     assert [r.endpoint for r in sim.requests_log].count("devicecode") == 1

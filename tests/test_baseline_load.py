@@ -523,6 +523,7 @@ def _parse_or_problem(folder: Path, raw: bytes) -> None:
         assert problem.path == "x.yaml"
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     document=st.dictionaries(_keys, _values, max_size=8)

@@ -167,10 +167,13 @@ def test_untrusted_names_are_stripped_on_the_terminal(
 def _run_on_a_terminal(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> str:
     master, slave = os.openpty()
     stream = io.TextIOWrapper(os.fdopen(slave, "wb", buffering=0), encoding="utf-8")
-    monkeypatch.setattr(sys, "stdout", stream)
-    monkeypatch.setenv("TERM", "xterm-256color")
+    # A nested context undoes only its own patches: the suite's temporary HOME and network guard
+    # stay in place.
     try:
-        code = main(argv)
+        with monkeypatch.context() as patched:
+            patched.setattr(sys, "stdout", stream)
+            patched.setenv("TERM", "xterm-256color")
+            code = main(argv)
         stream.flush()
         chunks = []
         os.set_blocking(master, False)
@@ -183,7 +186,6 @@ def _run_on_a_terminal(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> str:
                 break
             chunks.append(chunk)
     finally:
-        monkeypatch.undo()
         stream.close()
         os.close(master)
     assert code == 2

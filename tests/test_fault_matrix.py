@@ -25,6 +25,7 @@ def diff(base: Path, out: Path, *extra: str) -> tuple[int, dict[str, dict[str, A
     return code, {t["tenant"]: t for t in report["tenants"]}
 
 
+@pytest.mark.slow
 def test_every_fault_ends_in_the_right_verdict_or_a_named_error(
     sim_factory: Callable[..., Simulator], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

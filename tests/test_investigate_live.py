@@ -273,6 +273,7 @@ def _t(row: dict[str, Any]) -> datetime:
     return received_at(row["Received"])
 
 
+@pytest.mark.slow
 def test_fifty_thousand_audit_records_in_one_session(sim: Simulator, tmp_path: Path) -> None:
     folder = baseline_for(sim, tmp_path / "b", [TENANT])
     tenant = sim.tenant(TENANT)
@@ -429,6 +430,7 @@ def test_explain_attaches_the_trail_without_changing_the_verdict(
     assert explained.evidence["sources"]["message_trace"] == "not requested"
 
 
+@pytest.mark.slow
 def test_graph_sources_give_the_same_answers(
     sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

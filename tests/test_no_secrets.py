@@ -49,6 +49,7 @@ def exception_texts(exc: BaseException | None) -> Iterator[str]:
         exc = exc.__cause__ or exc.__context__
 
 
+@pytest.mark.slow
 def test_canaries_never_leak(
     sim_factory: Callable[..., Simulator],
     tmp_path: Path,

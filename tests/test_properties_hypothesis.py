@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -129,6 +130,7 @@ def _tenant(data: dict[str, Any]) -> TenantBaseline:
     return TenantBaseline(CONFIG, (BaselineConnector("c.yaml", pinned, {}, conn),))
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), base=_connector())
 def test_reformatting_is_never_drift(data: st.DataObject, base: dict[str, Any]) -> None:
@@ -136,6 +138,7 @@ def test_reformatting_is_never_drift(data: st.DataObject, base: dict[str, Any]) 
     assert findings_for(_tenant(base), [live]) == ()
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), base=_connector(), prop=st.sampled_from(SETTABLE))
 def test_a_single_change_is_exactly_one_finding(

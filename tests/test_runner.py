@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -14,11 +13,20 @@ from driftguard.model import Snapshot, TenantConfig
 
 
 class FakeSource:
-    """A hand-written Source: sleeps a little, fails for chosen tenants, counts reads in flight."""
+    """A hand-written Source: fails for chosen tenants, counts reads in flight.
 
-    def __init__(self, failing: dict[str, Exception] | None = None, delay: float = 0.01) -> None:
+    With a ``gate`` (a barrier), each read waits until as many reads as the barrier has parties
+    are in flight together: reaching it proves that many reads run at once, with no sleep and no
+    timing to go wrong on a busy machine (a runner that cannot reach it breaks the barrier).
+    """
+
+    def __init__(
+        self,
+        failing: dict[str, Exception] | None = None,
+        gate: threading.Barrier | None = None,
+    ) -> None:
         self.failing = failing or {}
-        self.delay = delay
+        self.gate = gate
         self.in_flight = 0
         self.peak = 0
         self.lock = threading.Lock()
@@ -28,7 +36,8 @@ class FakeSource:
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
         try:
-            time.sleep(self.delay)
+            if self.gate is not None:
+                self.gate.wait()  # the barrier's own timeout
             if tenant.name in self.failing:
                 raise self.failing[tenant.name]
             return Snapshot(
@@ -47,14 +56,21 @@ def tenants(n: int) -> list[TenantConfig]:
 
 
 def test_results_keep_input_order_and_concurrency_is_bounded() -> None:
-    source = FakeSource(delay=0.02)
+    source = FakeSource(gate=threading.Barrier(5, timeout=60))  # 40 reads: 8 rounds of 5
     items = tenants(40)[::-1]
     results = read_tenants(items, source, concurrency=5)
     assert [r.tenant for r in results] == [t.name for t in items]
-    assert all(r.ok for r in results)
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
     assert results[0].snapshot is not None
     assert results[0].snapshot.records[0]["Name"] == f"c-{items[0].name}"
-    assert 2 <= source.peak <= 5
+    assert source.peak == 5
+
+
+def test_a_runner_with_fewer_reads_in_flight_breaks_the_gate() -> None:
+    """The gate is not a rubber stamp: three workers never bring five reads together."""
+    source = FakeSource(gate=threading.Barrier(5, timeout=0.5))
+    results = read_tenants(tenants(6), source, concurrency=3)
+    assert not any(r.ok for r in results) and source.peak <= 3
 
 
 def test_one_failure_is_isolated_and_named() -> None:

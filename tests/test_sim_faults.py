@@ -191,7 +191,30 @@ def test_faults_spare_entra_and_are_counted(sim_factory: Callable[..., Simulator
     assert [r.status for r in sim.requests_log if r.endpoint == "invoke"] == [503, 503]
 
 
-def test_latency_is_concurrent(sim_factory: Callable[..., Simulator]) -> None:
+class _Rendezvous:
+    """Stands in for the simulator's stop event while requests wait out their latency: the wait
+    ends when ``parties`` requests are waiting at once, which only a server that serves them side
+    by side reaches. No clock is read, so a busy machine cannot fail it."""
+
+    def __init__(self, parties: int, stopping: threading.Event) -> None:
+        self.barrier = threading.Barrier(parties, timeout=60)
+        self.stopping = stopping
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.barrier.wait()
+        return False
+
+    def is_set(self) -> bool:
+        return self.stopping.is_set()
+
+    def set(self) -> None:
+        self.stopping.set()
+        self.barrier.abort()
+
+
+def test_latency_is_concurrent(
+    sim_factory: Callable[..., Simulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
     sim = sim_factory(tenants=1)
     token = sim_token(sim, T)
     sim.state.knobs.latency_ms = 400
@@ -201,25 +224,48 @@ def test_latency_is_concurrent(sim_factory: Callable[..., Simulator]) -> None:
         results.append(get(sim, token).status_code)
 
     threads = [threading.Thread(target=one) for _ in range(8)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
-    assert results == [200] * 8
-    assert elapsed < 8 * 0.4 * 0.6  # served side by side, not one after another
+    with monkeypatch.context() as patched:
+        patched.setattr(sim.state, "stopping", _Rendezvous(8, sim.state.stopping))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert results == [200] * 8  # all eight were in their latency wait together
 
 
-def test_tokens_expire_by_their_lifetime(sim_factory: Callable[..., Simulator]) -> None:
-    # exp is whole seconds, so a 1 s lifetime can be over almost at once: give 3 s, then sleep
-    # until just past the token's own exp claim rather than for a fixed time.
-    sim = sim_factory(tenants=1, knobs=ServerKnobs(token_lifetime=3))
-    token = sim_token(sim, T)
-    assert get(sim, token).status_code == 200
+class _Clock:
+    """The simulator's token clock: the real time until the test sets ``now``."""
+
+    def __init__(self) -> None:
+        self.now: float | None = None
+
+    def time(self) -> float:
+        return time.time() if self.now is None else self.now
+
+
+def _claims(token: str) -> dict[str, Any]:
     payload = token.split(".")[1]
-    exp = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
-    time.sleep(max(0.0, exp - time.time()) + 0.2)
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
+
+
+def test_tokens_expire_by_their_lifetime(
+    sim_factory: Callable[..., Simulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from driftguard.sim import tokens
+
+    clock = _Clock()
+    monkeypatch.setattr(tokens, "time", clock)
+    sim = sim_factory(tenants=1, knobs=ServerKnobs(token_lifetime=600))
+    token = sim_token(sim, T)
+    claims = _claims(token)
+    assert claims["exp"] - claims["iat"] == 600
+    assert get(sim, token).status_code == 200  # verified once, then kept with its expiry
+    clock.now = claims["exp"] - 1
+    assert get(sim, token).status_code == 200
+    clock.now = claims["exp"]  # the lifetime is over
     expired = get(sim, token)
     assert expired.status_code == 401
     assert "expired" in expired.headers["WWW-Authenticate"]

