@@ -228,7 +228,7 @@ def test_markdown_summary_first_details_collapsed() -> None:
     assert table < text.index("<details")
     assert "| contoso | ⚠️ drift | 2 | 1 | 1 | 1 | 1 | 1 |" in text
     assert text.count("<details") == text.count("</details>")
-    assert "\\+ 203\\.0\\.113\\.0\\/24" in text
+    assert "\\+ 203.0.113.0/24" in text
 
 
 def test_markdown_caps_long_tables() -> None:
@@ -284,5 +284,53 @@ def test_markdown_stays_under_the_step_summary_limit() -> None:
     many = tuple(replace(tenant, tenant=f"tenant-{i:04d}") for i in range(1500))
     text = render(Report(GENERATED_AT, many), "markdown")
     assert len(text.encode("utf-8")) < 1024 * 1024
-    assert "| tenant\\-1499 |" in text  # every tenant is still in the summary table
-    assert "more tenant(s) omitted here" in text
+    assert "| tenant-1499 |" in text  # every tenant is still in the summary table
+    assert "the details of " in text and "1 MiB summary limit" in text
+
+
+def _japanese_tenants(count: int, name_chars: int) -> tuple[TenantReport, ...]:
+    """Tenants whose connector names are Japanese: three bytes of UTF-8 a character."""
+    from dataclasses import replace
+
+    tenant = sample_report().tenants[0]
+    name = ("受信コネクタ日本中継" * name_chars)[:name_chars]
+    findings = tuple(replace(f, connector=f"{name} {i}") for i, f in enumerate(tenant.findings))
+    return tuple(replace(tenant, tenant=f"tenant-{i:04d}", findings=findings) for i in range(count))
+
+
+def test_markdown_cap_counts_bytes_not_characters() -> None:
+    from driftguard.report.markdown_format import MAX_BYTES
+
+    text = render(Report(GENERATED_AT, _japanese_tenants(2000, 300)), "markdown")
+    size = len(text.encode("utf-8"))
+    assert MAX_BYTES - 20_000 < size <= MAX_BYTES < 1024 * 1024
+    # 800,000 characters of this text, the old cap, would be far more than 1 MiB
+    assert size / len(text) * 800_000 > 1.25 * 1024 * 1024
+    assert "| tenant-1999 |" in text
+    cut = [line for line in text.splitlines() if "1 MiB summary limit" in line]
+    assert len(cut) == 1 and "the details of " in cut[0] and text.endswith(cut[0] + "\n")
+    shown = text.count("### tenant-")
+    assert f"the details of {2000 - shown} tenants" in cut[0]
+    assert text.count("<details") == text.count("</details>")  # no section is cut in half
+
+
+def test_markdown_cap_shortens_the_tenant_table_itself() -> None:
+    from dataclasses import replace
+
+    long_names = tuple(
+        replace(t, tenant=f"{'テナント' * 200}{i:05d}")
+        for i, t in enumerate(_japanese_tenants(900, 5))
+    )
+    text = render(Report(GENERATED_AT, long_names), "markdown")
+    assert len(text.encode("utf-8")) < 1024 * 1024
+    listed = sum(1 for line in text.splitlines() if line.startswith("| テナント"))
+    assert 0 < listed < 900
+    assert f"{900 - listed} tenants from the table above" in text
+    assert "the details of 900 tenants" in text
+    assert "### " not in text
+
+
+def test_markdown_does_not_cut_what_fits() -> None:
+    text = render(sample_report(), "markdown")
+    assert "summary limit" not in text
+    assert "Generated 2026-11-29T21:00:00Z." in text  # a time reads as it is

@@ -99,9 +99,41 @@ def _check_markdown(text: str) -> None:
 
 
 def test_markdown_escaping_round_trip_is_literal() -> None:
-    assert markdown_inline("[a](http://x)") == "\\[a\\]\\(http\\:\\/\\/x\\)"
-    assert markdown_inline("<b>&</b>") == "&lt;b&gt;&amp;&lt;\\/b&gt;"
+    assert markdown_inline("[a](http://x)") == "\\[a\\](http:&#8203;//x)"
+    assert markdown_inline("<b>&</b>") == "&lt;b&gt;&amp;&lt;/b&gt;"
     assert markdown_inline("a|b\nc") == "a\\|b c"
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        # what Markdown does not act on is left as people read it
+        ("2026-12-01T21:28:46Z", "2026-12-01T21:28:46Z"),
+        ("1,883", "1,883"),
+        ("10.0.0.0/8", "10.0.0.0/8"),
+        ("Set-InboundConnector", "Set-InboundConnector"),
+        ("snake_case_name", "snake_case_name"),
+        ("1.2.3", "1.2.3"),
+        ("日本の中継コネクタ", "日本の中継コネクタ"),
+        # emphasis, code, strikethrough, links, table pipes
+        ("*em* _u_ `c` ~~s~~", "\\*em\\* \\_u\\_ \\`c\\` \\~\\~s\\~\\~"),
+        ("![i](x)", "!\\[i\\](x)"),
+        # a block opened by a value at the start of a list item
+        ("# h", "\\# h"),
+        ("- x", "\\- x"),
+        ("---", "\\---"),
+        ("1. a", "1\\. a"),
+        ("3) a", "3\\) a"),
+        # GitHub's links and notifications: a zero-width space, no visible change
+        ("ceo@contoso.com", "ceo@&#8203;contoso.com"),
+        ("ping @octocat", "ping @&#8203;octocat"),
+        ("see #12", "see #&#8203;12"),
+        ("https://evil.example", "https:&#8203;//evil.example"),
+        ("www.evil.example", "www&#8203;.evil.example"),
+    ],
+)
+def test_markdown_escapes_only_what_markdown_acts_on(text: str, escaped: str) -> None:
+    assert markdown_inline(text) == escaped
 
 
 class _Tags(HTMLParser):

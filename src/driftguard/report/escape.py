@@ -16,27 +16,50 @@ from driftguard.textsafe import one_line, strip_controls
 
 # What XML 1.0 cannot carry at all (even as a character reference).
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_ASCII_PUNCTUATION = frozenset("!\"#$%'()*+,-./:;=?@[\\]^_`{|}~")
 _MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# Characters that start or end inline Markdown anywhere: code spans, emphasis, strikethrough,
+# links and images, table cells, and the backslash itself.
+_MARKDOWN_ALWAYS = frozenset("\\`*~[]|")
+# A heading, list item, thematic break or ordered-list marker ("1." or "1)") at the start of a
+# value, where it would open a block (a value starts a line in a list item).
+_BLOCK_MARKER = re.compile(r"([#+=-])(?=\1| |$)|\d{1,9}([.)])(?= |$)")
+# What GitHub turns into a link or a notification: URLs, www. hosts, e-mail addresses and
+# @mentions, #123 references. A zero-width space breaks each without changing what people read.
+_GITHUB_LINKS = re.compile(r"(?<=:)(?=//)|(?<=\bwww)(?=\.)|(?<=@)(?=\w)|(?<=#)(?=\d)", re.I)
+_ZERO_WIDTH_SPACE = "&#8203;"
 
 
 def markdown_inline(text: str) -> str:
     """Untrusted text as literal Markdown (GitHub flavour) on one line, safe inside a table cell.
 
-    Every ASCII punctuation character is backslash-escaped (CommonMark allows it for all of them),
-    which neutralises emphasis, code spans, links, images, headings, lists, table pipes and GitHub
-    autolinks (``https\\://``, ``www\\.``, ``a\\@b``) alike; ``<``, ``>`` and ``&`` become
-    entities so no raw HTML or entity survives; newlines fold to spaces so a table row stays one.
+    Only what Markdown would act on is escaped, so times, numbers and addresses read as they are:
+    code spans, emphasis, strikethrough, links, images and table pipes are backslash-escaped
+    (``_`` only where it could start or end emphasis, not inside a word), a heading or list
+    marker at the start is escaped, ``<``, ``>`` and ``&`` become entities so no raw HTML or entity
+    survives, and URLs, ``www.`` hosts, e-mail addresses, ``@mentions`` and ``#123`` references get
+    a zero-width space so GitHub neither links them nor notifies anyone. Newlines fold to spaces
+    so a table row stays one.
     """
+    line = one_line(text)
     out: list[str] = []
-    for char in one_line(text):
+    for i, char in enumerate(line):
         if char in _MARKDOWN_ENTITIES:
             out.append(_MARKDOWN_ENTITIES[char])
-        elif char in _ASCII_PUNCTUATION:
+        elif char in _MARKDOWN_ALWAYS or (char == "_" and not _inside_word(line, i)):
             out.append("\\" + char)
         else:
             out.append(char)
-    return "".join(out)
+    escaped = "".join(out)
+    marker = _BLOCK_MARKER.match(escaped)
+    if marker:
+        at = marker.start(1) if marker.group(1) else marker.start(2)
+        escaped = f"{escaped[:at]}\\{escaped[at:]}"
+    return _GITHUB_LINKS.sub(_ZERO_WIDTH_SPACE, escaped)
+
+
+def _inside_word(text: str, index: int) -> bool:
+    """``_`` between two letters or digits, where it can neither open nor close emphasis."""
+    return 0 < index < len(text) - 1 and text[index - 1].isalnum() and text[index + 1].isalnum()
 
 
 def html_text(text: str) -> str:

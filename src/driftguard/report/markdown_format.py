@@ -26,8 +26,11 @@ from driftguard.report.summary import (
 
 MAX_ROWS = 200
 """Rows per table; GitHub caps a step summary at 1 MiB, and the full data is in the JSON/HTML."""
-MAX_CHARS = 800_000
-"""Tenant sections stop before the document grows past this (GitHub's 1 MiB summary limit)."""
+MAX_BYTES = 1_000_000
+"""The document stays under this many bytes of UTF-8: GitHub drops a step summary over 1 MiB
+(1,048,576 bytes), and a connector name in Japanese takes three bytes a character."""
+_CUT_ROOM = 400
+"""Bytes kept free for the line that says what was left out."""
 
 _STATUS_BADGE = {
     Status.OK: "✅ no drift",
@@ -40,37 +43,78 @@ def render(report: Report) -> str:
     report = bounded(report)
     md = markdown_inline
     generated = shown_time(report.generated_at)
-    lines = [
-        f"## driftguard {md(report.command)} report",
-        "",
-        f"**{md(headline(report))}** Generated {md(generated)}.",
-        "",
-    ]
-    if report.tenants:
-        lines += [
-            "| Tenant | Status | Critical | High | Medium | Low | Suppressed | Warnings |",
-            "|---|---|--:|--:|--:|--:|--:|--:|",
+    page = _Page(MAX_BYTES - _CUT_ROOM)
+    page.add(
+        [
+            f"## driftguard {md(report.command)} report",
+            "",
+            f"**{md(headline(report))}** Generated {md(generated)}.",
+            "",
         ]
+    )
+    listed = 0
+    if report.tenants:
+        page.add(
+            [
+                "| Tenant | Status | Critical | High | Medium | Low | Suppressed | Warnings |",
+                "|---|---|--:|--:|--:|--:|--:|--:|",
+            ]
+        )
         for tenant in report.tenants:
-            counts = severity_counts(tenant.findings)
-            cells = [md(tenant.tenant), _STATUS_BADGE[tenant.status]]
-            cells += [str(counts[s]) for s in SEVERITIES]
-            cells += [str(len(tenant.suppressed)), str(len(tenant.warnings))]
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
-    size = sum(len(line) + 1 for line in lines)
+            if not page.add([_tenant_row(tenant)]):
+                break
+            listed += 1
+        page.add([""])
     sections = [section for section in map(_tenant, report.tenants) if section]
-    for shown, section in enumerate(sections):
-        length = sum(len(line) + 1 for line in section)
-        if size + length > MAX_CHARS:
-            left = len(sections) - shown
-            lines.append(
-                f"_Details of {left} more tenant(s) omitted here; see the JSON or HTML report._"
-            )
-            break
-        lines += section
-        size += length
-    return "\n".join(lines).rstrip("\n") + "\n"
+    detailed = 0
+    if listed == len(report.tenants):
+        for section in sections:
+            if not page.add(section):
+                break
+            detailed += 1
+    cut = _cut_line(len(report.tenants) - listed, len(sections) - detailed)
+    return "\n".join([*page.lines, *cut]).rstrip("\n") + "\n"
+
+
+class _Page:
+    """Lines added whole while they fit in ``limit`` bytes of UTF-8."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.lines: list[str] = []
+
+    def add(self, lines: list[str]) -> bool:
+        size = sum(len(line.encode("utf-8")) + 1 for line in lines)
+        if self.size + size > self.limit:
+            return False
+        self.lines += lines
+        self.size += size
+        return True
+
+
+def _tenant_row(tenant: TenantReport) -> str:
+    counts = severity_counts(tenant.findings)
+    cells = [markdown_inline(tenant.tenant), _STATUS_BADGE[tenant.status]]
+    cells += [str(counts[s]) for s in SEVERITIES]
+    cells += [str(len(tenant.suppressed)), str(len(tenant.warnings))]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _cut_line(unlisted: int, undetailed: int) -> list[str]:
+    """What the size limit left out, in one line (nothing when all of it fits)."""
+    parts = []
+    if unlisted:
+        parts.append(f"{unlisted} tenant{'s' if unlisted != 1 else ''} from the table above")
+    if undetailed:
+        parts.append(f"the details of {undetailed} tenant{'s' if undetailed != 1 else ''}")
+    if not parts:
+        return []
+    return [
+        "",
+        f"_Left out to stay under GitHub's 1 MiB summary limit: {' and '.join(parts)}; "
+        "see the JSON or HTML report._",
+    ]
 
 
 def _tenant(tenant: TenantReport) -> list[str]:
