@@ -19,6 +19,7 @@ from driftguard.model import (
     BaselineConnector,
     Connector,
     IgnoreEntry,
+    Location,
     Snapshot,
     Status,
     TenantBaseline,
@@ -153,6 +154,7 @@ def tenant_report(
         findings=split.kept,
         suppressed=split.suppressed,
         warnings=tuple(warnings),
+        location=tenant.config.location,
     )
 
 
@@ -182,13 +184,16 @@ def _text_key(record: Mapping[str, Any], key: str) -> str | None:
     return None
 
 
-def error_report(tenant: str, error: Exception) -> TenantReport:
-    """A tenant whose live state could not be read: ``error``, never a verdict."""
+def error_report(
+    tenant: str, error: Exception, location: Location | None = None
+) -> TenantReport:
+    """A tenant whose live state could not be read: ``error``, never a verdict. ``location``: its
+    ``tenant.yaml``, where reports point the error."""
     message = getattr(error, "message", None) or str(error) or type(error).__name__
     hint = getattr(error, "hint", None)
     if hint:
         message = f"{message} (hint: {hint})"
-    return TenantReport(tenant=tenant, status=Status.ERROR, error=message)
+    return TenantReport(tenant=tenant, status=Status.ERROR, error=message, location=location)
 
 
 def _show(value: Any) -> str:

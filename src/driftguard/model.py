@@ -226,6 +226,7 @@ class TenantReport:
     suppressed: tuple[Suppressed, ...] = ()
     warnings: tuple[str, ...] = ()
     evidence: Mapping[str, Any] | None = None  # investigation output, JSON-ready
+    location: Location | None = None  # the tenant's tenant.yaml, where reports point tenant-wide
 
 
 @dataclass(frozen=True)

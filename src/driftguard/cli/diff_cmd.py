@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         live = snapshots[name]
         if isinstance(live, Exception):
-            tenants.append(error_report(name, live))
+            tenants.append(error_report(name, live, baseline.tenants[name].config.location))
         else:
             tenants.append(tenant_report(baseline.tenants[name], live, baseline.ignores, today))
     report = Report(generated_at=now, tenants=tuple(tenants), command="diff")

@@ -243,9 +243,9 @@ def _investigate(
     from driftguard.errors import LiveReadError
     from driftguard.investigate.timeline import investigated
 
-    if isinstance(live, Exception):
-        return error_report(name, live)
     tenant = baseline.tenants[name]
+    if isinstance(live, Exception):
+        return error_report(name, live, tenant.config.location)
     report = tenant_report(tenant, live, baseline.ignores, now.date())
     if report.status.value == "error":
         return report
@@ -253,7 +253,7 @@ def _investigate(
     try:
         evidence = _evidence(args, tenant.config, connectors, _inputs(args, start, end), now)
     except LiveReadError as exc:
-        return error_report(name, exc)
+        return error_report(name, exc, tenant.config.location)
     return investigated(report, tenant.config, connectors, evidence, start=start, end=end)
 
 
@@ -379,7 +379,7 @@ def explain(
         try:
             evidence = _evidence(args, config, connectors, inputs, now)
         except LiveReadError as exc:
-            out.append(error_report(tenant.tenant, exc))
+            out.append(error_report(tenant.tenant, exc, config.location))
             continue
         explained = investigated(tenant, config, connectors, evidence, start=start, end=end)
         # --explain adds the trail; the verdict stays the diff's own.

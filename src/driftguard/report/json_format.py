@@ -112,6 +112,7 @@ def _tenant(t: TenantReport) -> dict[str, Any]:
         ],
         "warnings": list(t.warnings),
         "evidence": _jsonable(t.evidence) if t.evidence is not None else None,
+        "location": _location(t.location),
     }
 
 
@@ -212,6 +213,7 @@ def _tenant_from(d: Mapping[str, Any]) -> TenantReport:
         ),
         warnings=tuple(str(w) for w in d.get("warnings") or ()),
         evidence=d.get("evidence"),
+        location=_location_from(d.get("location")),
     )
 
 

@@ -3,18 +3,21 @@
 One rule per finding kind (plus one for a tenant that could not be checked). Each result points at
 the baseline file and line of the drifted property (``Finding.location``), relative to the
 repository root under the ``%SRCROOT%`` base; connectors that have no baseline file (unknown ones,
-tenant errors) point at the tenant's ``tenant.yaml``. ``partialFingerprints`` identify a finding
-by tenant, kind, connector and field, so the same drift on the next night is the same alert.
-Suppressed findings are included with an external suppression carrying the ignore entry's reason.
+tenant errors) point at the tenant's ``tenant.yaml``, in whatever folder ``--baseline`` named.
+``partialFingerprints`` identify a finding by tenant, kind, connector and field, so the same drift
+on the next night is the same alert. Each result carries its own ``level`` and
+``properties.security-severity`` (a rule's covers results from low to critical). Suppressed
+findings are included with an external suppression carrying the ignore entry's reason. A run holds
+at most GitHub's 25,000 results: the worst are kept and one more result says what was left out.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -22,9 +25,12 @@ from driftguard import __version__
 from driftguard.model import Finding, FindingKind, Report, Severity, TenantReport
 from driftguard.report.bounds import bounded
 from driftguard.report.escape import plain, value_text
+from driftguard.report.locations import tenant_file, under_root
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
+MAX_RESULTS = 25_000
+"""GitHub code scanning refuses a run with more results than this."""
 
 LEVELS: dict[Severity, str] = {
     Severity.CRITICAL: "error",
@@ -51,6 +57,7 @@ class Rule:
 
 
 ERROR_RULE = "DG-ERROR"
+OMITTED_RULE = "DG-OMITTED"
 RULES: tuple[Rule, ...] = (
     Rule(
         "DG-UNKNOWN",
@@ -101,6 +108,16 @@ RULES: tuple[Rule, ...] = (
         "Read the error message; check the app registration, its permissions and the network.",
         Severity.HIGH,
     ),
+    Rule(
+        OMITTED_RULE,
+        "ResultsLeftOut",
+        "More results than one SARIF upload can carry",
+        "GitHub code scanning takes at most 25,000 results per run; the worst were kept and "
+        "the rest left out of this file.",
+        "See the JSON or HTML report for every finding, or split the tenants into shards "
+        "(`--shard K/N`) with one upload each.",
+        Severity.MEDIUM,
+    ),
 )
 _RULE_INDEX = {rule.id: i for i, rule in enumerate(RULES)}
 
@@ -113,6 +130,7 @@ def render(report: Report, *, root: str | None = None) -> str:
     results: list[dict[str, Any]] = []
     for tenant in report.tenants:
         results += _tenant_results(tenant, base)
+    results = _capped(results, base, report)
     errors = [t for t in report.tenants if t.error]
     run: dict[str, Any] = {
         "tool": {
@@ -161,7 +179,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
 
 
 def _tenant_results(tenant: TenantReport, base: Path) -> list[dict[str, Any]]:
-    fallback = _tenant_file(tenant)
+    fallback = tenant_file(tenant).path
     out = [_result(tenant.tenant, f, base, fallback) for f in tenant.findings]
     for item in tenant.suppressed:
         result = _result(tenant.tenant, item.finding, base, fallback)
@@ -187,7 +205,11 @@ def _tenant_results(tenant: TenantReport, base: Path) -> list[dict[str, Any]]:
                 },
                 "locations": [_location(fallback, 1, 1, base, tenant.tenant, None)],
                 "partialFingerprints": {"driftguardFinding/v1": _digest(tenant.tenant, "error")},
-                "properties": {"tenant": plain(tenant.tenant)},
+                "properties": {
+                    "tenant": plain(tenant.tenant),
+                    "severity": Severity.HIGH.value,
+                    "security-severity": SECURITY_SEVERITY[Severity.HIGH],
+                },
             }
         )
     return out
@@ -264,27 +286,53 @@ def _location(
 
 def _artifact(path: str, base: Path) -> dict[str, Any]:
     """A URI relative to ``%SRCROOT%`` when the file is under ``base``, else an absolute one."""
-    candidate = Path(os.path.normpath(path))
-    if not candidate.is_absolute() and candidate.parts[:1] == ("..",):
-        candidate = Path(os.path.normpath(base.absolute() / candidate))
-    if candidate.is_absolute():
-        try:
-            candidate = candidate.relative_to(base.absolute())
-        except ValueError:
-            return {"uri": candidate.as_uri()}
-    posix = PurePosixPath(*candidate.parts).as_posix()
-    return {"uri": quote(posix, safe="/-._~"), "uriBaseId": SRCROOT}
+    where = under_root(path, base)
+    if where.is_absolute():
+        return {"uri": Path(where).as_uri()}
+    return {"uri": quote(where.as_posix(), safe="/-._~"), "uriBaseId": SRCROOT}
 
 
-def _tenant_file(tenant: TenantReport) -> str:
-    """The tenant's ``tenant.yaml``, beside the ``inbound/`` folder of any located finding."""
-    located = [f.location for f in tenant.findings if f.location is not None]
-    located += [s.finding.location for s in tenant.suppressed if s.finding.location is not None]
-    for location in located:
-        folder = PurePosixPath(Path(location.path).as_posix()).parent
-        if folder.name == "inbound":
-            return str(folder.parent / "tenant.yaml")
-    return f"baseline/{tenant.tenant}/tenant.yaml"
+def _capped(results: list[dict[str, Any]], base: Path, report: Report) -> list[dict[str, Any]]:
+    """At most ``MAX_RESULTS``: the worst kept in their order, one more saying what was left out.
+
+    Unsuppressed results go before suppressed ones, and a tenant that was not checked counts as
+    high; ties keep the report's order (tenant by tenant), so the cut is the same every run.
+    """
+    if len(results) <= MAX_RESULTS:
+        return results
+    ranked = sorted(range(len(results)), key=lambda i: -_priority(results[i]))
+    kept = sorted(ranked[: MAX_RESULTS - 1])
+    left = [results[i] for i in ranked[MAX_RESULTS - 1 :]]
+    counts = Counter(r["properties"]["severity"] for r in left)
+    by_severity = ", ".join(f"{counts[s.value]} {s.value}" for s in Severity if counts[s.value])
+    suppressed = sum(1 for r in left if r.get("suppressions"))
+    text = (
+        f"{len(left)} more results ({by_severity}; {suppressed} of them suppressed) were left out: "
+        f"GitHub code scanning takes at most {MAX_RESULTS:,} results per run. "
+        "The JSON report has every finding."
+    )
+    first = report.tenants[0]
+    summary = {
+        "ruleId": OMITTED_RULE,
+        "ruleIndex": _RULE_INDEX[OMITTED_RULE],
+        "level": "warning",
+        "message": {"text": text},
+        "locations": [_location(tenant_file(first).path, 1, 1, base, first.tenant, None)],
+        "partialFingerprints": {"driftguardFinding/v1": _digest("omitted")},
+        "properties": {
+            "omitted": len(left),
+            "omittedBySeverity": {s.value: counts[s.value] for s in Severity},
+            "severity": Severity.MEDIUM.value,
+            "security-severity": SECURITY_SEVERITY[Severity.MEDIUM],
+        },
+    }
+    return [*(results[i] for i in kept), summary]
+
+
+def _priority(result: dict[str, Any]) -> int:
+    if result.get("suppressions"):
+        return 0
+    return Severity(result["properties"]["severity"]).rank
 
 
 def _digest(*parts: str | None) -> str:
