@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from driftguard.model import Report, Status, TenantReport
+from driftguard.model import Report, Severity, Status, TenantReport
 from driftguard.report import render
 from report_samples import GENERATED_AT, sample_report
 
@@ -334,3 +334,52 @@ def test_markdown_does_not_cut_what_fits() -> None:
     text = render(sample_report(), "markdown")
     assert "summary limit" not in text
     assert "Generated 2026-11-29T21:00:00Z." in text  # a time reads as it is
+
+
+def test_sarif_severity_and_level_per_result() -> None:
+    from driftguard.report.sarif_format import LEVELS, SECURITY_SEVERITY
+
+    run = json.loads(render(sample_report(), "sarif"))["runs"][0]
+    results = run["results"]
+    # one rule (DG-CHANGED) covers results from low to critical: each says its own
+    changed = {r["properties"]["severity"] for r in results if r["ruleId"] == "DG-CHANGED"}
+    assert {"critical", "high", "medium", "low"} <= changed
+    for result in results:
+        severity = Severity(result["properties"]["severity"])
+        assert result["properties"]["security-severity"] == SECURITY_SEVERITY[severity]
+        assert result["level"] == LEVELS[severity]
+
+
+def test_sarif_caps_results_at_githubs_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from driftguard.report import sarif_format
+
+    assert sarif_format.MAX_RESULTS == 25_000  # GitHub's limit per run
+    monkeypatch.setattr(sarif_format, "MAX_RESULTS", 60)  # the same cut, quicker to render
+    limit = sarif_format.MAX_RESULTS
+    tenant = sample_report().tenants[0]
+    low = replace(tenant.findings[3], severity=Severity.LOW)
+    critical = tenant.findings[0]
+    lows = tuple(replace(low, connector=f"scanner {i}") for i in range(limit + 10))
+    crowded = replace(tenant, findings=(*lows, critical))  # the critical one comes last
+    report = Report(GENERATED_AT, (crowded,))
+    document = json.loads(render(report, "sarif"))
+    results = document["runs"][0]["results"]
+    assert len(results) == limit
+    assert not list(sarif_validator().iter_errors(document))
+    assert any(r["properties"]["severity"] == "critical" for r in results)  # worst kept
+    summary = results[-1]
+    assert summary["ruleId"] == "DG-OMITTED" and summary["level"] == "warning"
+    left = len(crowded.findings) + len(crowded.suppressed) - (limit - 1)
+    assert summary["properties"]["omitted"] == left
+    assert summary["message"]["text"].startswith(f"{left} more results (")
+    assert "at most 60 results per run" in summary["message"]["text"]
+    suppressed = [r for r in results if r.get("suppressions")]
+    assert not suppressed  # suppressed results go first when something must go
+    assert summary["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "baseline/contoso/tenant.yaml"
+    )
+    kept = [r["properties"]["connector"] for r in results[:-1]]
+    # the report's order is kept; the lows that went are the last ones
+    assert kept == [*(f"scanner {i}" for i in range(limit - 2)), critical.connector]

@@ -184,9 +184,7 @@ def _text_key(record: Mapping[str, Any], key: str) -> str | None:
     return None
 
 
-def error_report(
-    tenant: str, error: Exception, location: Location | None = None
-) -> TenantReport:
+def error_report(tenant: str, error: Exception, location: Location | None = None) -> TenantReport:
     """A tenant whose live state could not be read: ``error``, never a verdict. ``location``: its
     ``tenant.yaml``, where reports point the error."""
     message = getattr(error, "message", None) or str(error) or type(error).__name__

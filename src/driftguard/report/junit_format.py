@@ -4,48 +4,56 @@ Shape (the common JUnit XSD): ``<testsuites>`` with ``tests/failures/errors/skip
 ``<testsuite>`` per tenant; a ``<testcase classname=TENANT name="(tenant)">`` for the tenant as a
 whole (an ``<error>`` when it could not be checked, warnings in ``<system-out>``) and one
 ``<testcase classname=TENANT name=CONNECTOR>`` per connector with findings (``<failure>``) or only
-suppressed findings (``<skipped>``). Built with xml.etree, which escapes markup; characters XML 1.0
-cannot carry are removed first.
+suppressed findings (``<skipped>``). Every case has ``file`` and ``line`` (the attributes
+annotation actions read): the baseline file and line of the connector's worst located finding,
+else the tenant's ``tenant.yaml``, relative to the repository root (the working directory). Built
+with xml.etree, which escapes markup; characters XML 1.0 cannot carry are removed first.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from pathlib import Path
 
-from driftguard.model import Finding, FindingKind, Report, Suppressed, TenantReport
+from driftguard.model import Finding, FindingKind, Location, Report, Suppressed, TenantReport
 from driftguard.report.bounds import bounded
 from driftguard.report.escape import value_text, xml_text
+from driftguard.report.locations import tenant_file, under_root
 from driftguard.report.summary import by_connector, by_severity
 from driftguard.textsafe import one_line
 
 TENANT_CASE = "(tenant)"
 
 
-def render(report: Report) -> str:
+def render(report: Report, *, root: str | None = None) -> str:
+    """``root``: the repository root that ``file`` attributes are relative to (default: the
+    working directory, where CI runs driftguard)."""
     report = bounded(report)
+    base = Path(root) if root is not None else Path.cwd()
     timestamp = report.generated_at.strftime("%Y-%m-%dT%H:%M:%S")
-    root = ET.Element("testsuites", {"name": f"driftguard {xml_text(report.command)}"})
+    suites = ET.Element("testsuites", {"name": f"driftguard {xml_text(report.command)}"})
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for tenant in report.tenants:
-        suite = _suite(tenant, timestamp)
-        root.append(suite)
+        suite = _suite(tenant, timestamp, base)
+        suites.append(suite)
         for key in totals:
             totals[key] += int(suite.get(key, "0"))
     for key, value in totals.items():
-        root.set(key, str(value))
-    root.set("time", "0")
-    ET.indent(root)
-    body = ET.tostring(root, encoding="unicode")
+        suites.set(key, str(value))
+    suites.set("time", "0")
+    ET.indent(suites)
+    body = ET.tostring(suites, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
 
 
-def _suite(tenant: TenantReport, timestamp: str) -> ET.Element:
+def _suite(tenant: TenantReport, timestamp: str, base: Path) -> ET.Element:
     name = _attr(tenant.tenant)
     suite = ET.Element("testsuite", {"name": name, "timestamp": timestamp, "time": "0"})
     cases: list[ET.Element] = []
+    fallback = tenant_file(tenant)
 
-    whole = _case(name, TENANT_CASE)
+    whole = _case(name, TENANT_CASE, fallback, base)
     if tenant.error:
         error = ET.SubElement(whole, "error", {"message": _attr(tenant.error), "type": "error"})
         error.text = xml_text(tenant.error)
@@ -58,7 +66,7 @@ def _suite(tenant: TenantReport, timestamp: str) -> ET.Element:
     for item in tenant.suppressed:
         suppressed.setdefault(_key(item.finding), []).append(item)
     for group in by_connector(tenant.findings):
-        case = _case(name, _attr(group.name))
+        case = _case(name, _attr(group.name), _where(group.findings, fallback), base)
         failure = ET.SubElement(
             case,
             "failure",
@@ -71,7 +79,8 @@ def _suite(tenant: TenantReport, timestamp: str) -> ET.Element:
             out.text = _suppressed_text(suppressed.pop(key))
         cases.append(case)
     for items in suppressed.values():
-        case = _case(name, _attr(items[0].finding.connector))
+        where = _where([item.finding for item in items], fallback)
+        case = _case(name, _attr(items[0].finding.connector), where, base)
         skipped = ET.SubElement(case, "skipped", {"message": "accepted exception"})
         skipped.text = _suppressed_text(items)
         cases.append(case)
@@ -84,8 +93,20 @@ def _suite(tenant: TenantReport, timestamp: str) -> ET.Element:
     return suite
 
 
-def _case(classname: str, name: str) -> ET.Element:
-    return ET.Element("testcase", {"classname": classname, "name": name, "time": "0"})
+def _case(classname: str, name: str, where: Location, base: Path) -> ET.Element:
+    attributes = {
+        "classname": classname,
+        "name": name,
+        "file": _attr(under_root(where.path, base).as_posix()),
+        "line": str(max(where.line, 1)),
+        "time": "0",
+    }
+    return ET.Element("testcase", attributes)
+
+
+def _where(findings: Sequence[Finding], fallback: Location) -> Location:
+    """The worst located finding's place (findings come worst first), else ``fallback``."""
+    return next((f.location for f in by_severity(findings) if f.location), fallback)
 
 
 def _key(finding: Finding) -> str:
