@@ -346,7 +346,8 @@ def test_investigate_demo_from_files(tmp_path: Path, capsys: pytest.CaptureFixtu
     for fmt in ("markdown", "html", "sarif", "junit"):
         out = tmp_path / f"report.{fmt}"
         assert main([*args, "--format", fmt, "--output", str(out)]) == 2
-        rendered = out.read_text("utf-8").replace("\\", "")  # markdown escapes punctuation
+        # Markdown keeps GitHub from linking an address with a zero-width space after the @
+        rendered = out.read_text("utf-8").replace("@&#8203;", "@")
         assert ATTACKER in rendered or fmt in ("sarif", "junit")
 
 

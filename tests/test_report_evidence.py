@@ -282,9 +282,9 @@ def test_oddly_typed_evidence_renders_without_raising(value: Any) -> None:
 def test_markdown_evidence_has_the_same_tables() -> None:
     text = render(_report(story_evidence()), "markdown")
     assert "**Actors**" in text and "| Actor | Verdict | Reasons |" in text
-    assert "| Hybrid relay | 4 | 805 | 13\\.9\\% | 3 | 2026\\-11\\-15\\: 561 messages" in text
-    assert "- **Window start**: 2026\\-10\\-30T22\\:54\\:02Z" in text
-    assert "| triage\\_note | looked at by the night shift |" in text
+    assert "| Hybrid relay | 4 | 805 | 13.9% | 3 | 2026-11-15: 561 messages" in text
+    assert "- **Window start**: 2026-10-30T22:54:02Z" in text
+    assert "| triage_note | looked at by the night shift |" in text
     assert "outside_domains" not in text
     _check_markdown(text)
 
