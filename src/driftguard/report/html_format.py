@@ -26,6 +26,7 @@ from driftguard.report.summary import (
     by_severity,
     distinct_events,
     event_row,
+    has_details,
     headline,
     severity_counts,
     shown_time,
@@ -49,22 +50,27 @@ COLUMN_CLASSES: dict[str, str] = {
     "parameters": "mono col-wide",
     "flags": "col-wide",
 }
-"""CSS classes per timeline/audit column: short tokens never wrap, free text wraps anywhere."""
+"""CSS classes per timeline column: short tokens never wrap, free text wraps anywhere."""
+EVENT_CLASSES: dict[str, str] = {**COLUMN_CLASSES, "operation": "mono nowrap"}
+"""CSS classes per column of a connector's audit events, whose operations are cmdlet names."""
 
 
 def render(report: Report) -> str:
     report = bounded(report)
     template = _environment().get_template("report.html.j2")
+    tenants = [_tenant_view(t) for t in report.tenants]
     return template.render(
         report=report,
         generated=shown_time(report.generated_at),
         headline=headline(report),
         totals=totals(report),
-        tenants=[_tenant_view(t) for t in report.tenants],
+        tenants=tenants,
+        clean_hidden=sum(1 for t in tenants if not t["detailed"]),
         severities=[s.value for s in SEVERITIES],
         event_fields=EVENT_FIELDS,
         titles=COLUMN_TITLES,
         column_classes=COLUMN_CLASSES,
+        event_classes=EVENT_CLASSES,
         version=__version__,
     )
 
@@ -76,6 +82,7 @@ def _tenant_view(tenant: TenantReport) -> dict[str, Any]:
         "name": tenant.tenant,
         "status": tenant.status.value,
         "status_title": STATUS_TITLES[tenant.status],
+        "detailed": has_details(tenant),
         "error": tenant.error,
         "counts": {s.value: n for s, n in counts.items()},
         "findings": [_finding_view(f) for f in by_severity(tenant.findings)],

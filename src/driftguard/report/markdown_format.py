@@ -17,6 +17,7 @@ from driftguard.report.summary import (
     KIND_TITLES,
     SEVERITIES,
     by_severity,
+    has_details,
     headline,
     severity_counts,
     shown_time,
@@ -119,7 +120,7 @@ def _cut_line(unlisted: int, undetailed: int) -> list[str]:
 
 def _tenant(tenant: TenantReport) -> list[str]:
     md = markdown_inline
-    if tenant.status is Status.OK and not (tenant.warnings or tenant.suppressed or tenant.evidence):
+    if not has_details(tenant):
         return []
     lines = [f"### {md(tenant.tenant)}: {_STATUS_BADGE[tenant.status]}", ""]
     if tenant.error:

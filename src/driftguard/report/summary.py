@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from driftguard.model import AuditEvent, Finding, FindingKind, Report, Severity, Status
+from driftguard.model import (
+    AuditEvent,
+    Finding,
+    FindingKind,
+    Report,
+    Severity,
+    Status,
+    TenantReport,
+)
 
 SEVERITIES: tuple[Severity, ...] = (
     Severity.CRITICAL,
@@ -92,6 +100,14 @@ def totals(report: Report) -> dict[str, int]:
         out[severity.value] = count
     out["suppressed"] = sum(len(t.suppressed) for t in report.tenants)
     return out
+
+
+def has_details(tenant: TenantReport) -> bool:
+    """Whether a tenant has anything to show beyond its row in the overview: a clean tenant with
+    no warning, exception or evidence has not."""
+    return tenant.status is not Status.OK or bool(
+        tenant.warnings or tenant.suppressed or tenant.evidence
+    )
 
 
 def shown_time(moment: datetime) -> str:
@@ -177,7 +193,7 @@ def timeline(evidence: Mapping[str, Any] | None) -> list[dict[str, str]]:
             row = {}
             for name in TIMELINE_FIELDS:
                 value = next((item[k] for k in _ALIASES[name] if k in item), None)
-                row[name] = _field_text(value)
+                row[name] = _flags_text(value) if name == "flags" else _field_text(value)
             rows.append(row)
     return rows
 
@@ -228,6 +244,22 @@ def cell_text(value: Any, limit: int = _MAX_TEXT) -> str:
     if len(text) > limit:
         text = text[:limit] + " … (truncated; see the JSON report)"
     return text
+
+
+def _flags_text(value: Any) -> str:
+    """An event's flags, each label once: ``["suspect: a", "suspect: b"]`` reads
+    ``suspect: a; b``, not the label twice."""
+    if not isinstance(value, list | tuple):
+        return _field_text(value)
+    reasons: dict[str, list[str]] = {}
+    for flag in value:
+        label, sep, reason = _field_text(flag).partition(": ")
+        known = reasons.setdefault(label, [])
+        if sep and reason not in known:
+            known.append(reason)
+    return ", ".join(
+        f"{label}: {'; '.join(items)}" if items else label for label, items in reasons.items()
+    )
 
 
 def _field_text(value: Any) -> str:
