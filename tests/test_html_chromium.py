@@ -185,3 +185,65 @@ def test_demo_report_renders_something_visible(
     assert white < 0.97 * len(pixels[::7])
     # the severity colours of the demo's critical findings are on screen (#9b1c1c)
     assert any(abs(p[0] - 0x9B) < 12 and p[1] < 60 and p[2] < 60 for p in pixels)
+
+
+# Measures the rendered page from inside (in a copy without the CSP): an e-mail address in a table
+# cell stays on one line, one in running text breaks at most after a hyphen, never inside a word;
+# at phone width the findings table is stacked (each cell as wide as the page, not a column
+# squeezed to a word). The result goes into the title, which --dump-dom shows.
+MEASURE = """<script>
+const broken = [];
+const address = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+/g;
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+const lineOf = (n, i) => {
+  const r = document.createRange();
+  r.setStart(n, i);
+  r.setEnd(n, i + 1);
+  return Math.round(r.getBoundingClientRect().top);
+};
+for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+  const inCell = n.parentElement.closest("td") !== null;
+  for (const m of n.data.matchAll(address)) {
+    for (let i = m.index + 1; i < m.index + m[0].length; i++) {
+      if (lineOf(n, i) !== lineOf(n, i - 1) && (inCell || n.data[i - 1] !== "-")) {
+        broken.push(m[0] + " at " + (i - m.index));
+        break;
+      }
+    }
+  }
+}
+const cells = [...document.querySelectorAll("table.findings td")].map((td) => td.offsetWidth);
+document.title = JSON.stringify({broken, narrowest: Math.min(...cells), seen: cells.length});
+</script>"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_addresses_stay_whole_and_findings_fit_the_width(
+    chromium: str, tmp_path: Path, width: int
+) -> None:
+    import re
+    from dataclasses import replace
+
+    from driftguard.model import Report
+    from driftguard.report import render
+    from report_samples import EVENT, sample_report
+
+    long_actor = "helpdesk.temporary-admin@contoso-international.onmicrosoft.com"
+    report = sample_report()
+    tenant = report.tenants[0]
+    events = (replace(EVENT, actor=long_actor),)
+    findings = tuple(replace(f, events=events) if f.events else f for f in tenant.findings)
+    report = Report(report.generated_at, (replace(tenant, findings=findings), *report.tenants[1:]))
+    page = render(report, "html")
+    assert long_actor in page
+    probe = tmp_path / "probe.html"
+    csp = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+    probe.write_text(page.replace(csp, "").replace("</body>", MEASURE + "</body>"), "utf-8")
+    dom, _ = _run(chromium, tmp_path, probe, "--dump-dom", f"--window-size={width},2000")
+    title = re.search(r"<title>(.*?)</title>", dom, re.S)
+    assert title, dom[:500]
+    measured = json.loads(title.group(1).replace("&quot;", '"'))
+    assert measured["seen"] > 0
+    assert measured["broken"] == [], measured
+    # at 390 px each cell is a block the width of the page; at 1400 the columns are readable
+    assert measured["narrowest"] >= (250 if width == 390 else 60), measured

@@ -383,3 +383,31 @@ def test_sarif_caps_results_at_githubs_limit(monkeypatch: pytest.MonkeyPatch) ->
     kept = [r["properties"]["connector"] for r in results[:-1]]
     # the report's order is kept; the lows that went are the last ones
     assert kept == [*(f"scanner {i}" for i in range(limit - 2)), critical.connector]
+
+
+def test_an_events_flag_label_is_shown_once() -> None:
+    from dataclasses import replace
+
+    tenant = sample_report().tenants[0]
+    evidence = dict(tenant.evidence or {})
+    event = dict(evidence["timeline"][0])
+    event["flags"] = [
+        "possibly compromised admin account: not a listed admin",
+        "possibly compromised admin account: unusual IP 203.0.113.50",
+        "possibly compromised admin account: not a listed admin",
+    ]
+    evidence["timeline"] = [event]
+    report = Report(GENERATED_AT, (replace(tenant, evidence=evidence),))
+    merged = "possibly compromised admin account: not a listed admin; unusual IP 203.0.113.50"
+    for fmt in ("html", "markdown"):
+        text = render(report, fmt)
+        assert text.count("possibly compromised admin account") == 1, fmt
+        assert merged.replace(".", "") in text.replace(".", ""), fmt
+
+
+def test_html_clean_tenants_are_a_row_not_a_section() -> None:
+    page = render(sample_report(), "html")
+    assert '<td class="col-connector">fabrikam</td>' in page  # in the table, not a link
+    assert 'href="#tenant-2"' not in page and 'id="tenant-2"' not in page
+    assert 'href="#tenant-3"' in page and 'id="tenant-3"' in page  # the error tenant has one
+    assert "1 tenant with no drift, warning or exception has no section" in page
