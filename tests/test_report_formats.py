@@ -255,8 +255,8 @@ def test_html_is_self_contained_and_complete() -> None:
     assert "Suppressed findings" in page and "Fabrikam rotates to mx" in page
     assert "could not be checked" in page
     # side by side: field, baseline value, live value
-    assert '<td class="mono">198.51.100.0/24</td>' in page
-    assert '<td class="mono">198.51.100.0/24, 203.0.113.0/24</td>' in page
+    assert '<td class="mono" data-label="Baseline (approved)">198.51.100.0/24</td>' in page
+    assert '<td class="mono" data-label="Live">198.51.100.0/24, 203.0.113.0/24</td>' in page
 
 
 # --------------------------------------------------------------------------- JSON
