@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from functools import cache
@@ -405,9 +406,32 @@ def test_an_events_flag_label_is_shown_once() -> None:
         assert merged.replace(".", "") in text.replace(".", ""), fmt
 
 
-def test_html_clean_tenants_are_a_row_not_a_section() -> None:
+def test_html_clean_tenants_are_listed_not_given_a_section() -> None:
     page = render(sample_report(), "html")
-    assert '<td class="col-connector">fabrikam</td>' in page  # in the table, not a link
+    assert "<summary>1 tenant with no drift, warning or exception" in page
+    assert "<li>fabrikam</li>" in page
     assert 'href="#tenant-2"' not in page and 'id="tenant-2"' not in page
     assert 'href="#tenant-3"' in page and 'id="tenant-3"' in page  # the error tenant has one
-    assert "1 tenant with no drift, warning or exception has no section" in page
+
+
+def test_html_overview_puts_tenants_that_need_a_look_first() -> None:
+    from dataclasses import replace
+
+    drift, clean, error = sample_report().tenants
+    low_only = replace(drift, tenant="low-only", findings=(drift.findings[3],), evidence=None)
+    tenants = [
+        replace(clean, tenant=f"clean-{i:04d}") if i % 3 else replace(low_only, tenant=f"low-{i}")
+        for i in range(1, 1200)
+    ]
+    tenants += [drift, error]
+    page = render(Report(GENERATED_AT, tuple(tenants)), "html")
+    table = page[page.index('<table class="tenants">') : page.index("</table>")]
+    names = re.findall(r'<td class="col-tenant"><a href="#tenant-(\d+)">([^<]+)</a>', table)
+    assert [n for _, n in names[:3]] == ["northwind", "contoso", "low-3"]  # error, critical, low
+    assert len(names) == 2 + 1199 // 3 and not any(n.startswith("clean-") for _, n in names)
+    anchor, name = names[0]
+    assert name == "northwind" and anchor == str(len(tenants))  # numbered in report order
+    assert f'<section id="tenant-{anchor}">' in page
+    assert "<summary>800 tenants with no drift, warning or exception" in page
+    assert "<li>clean-0001</li>" in page and 'id="tenant-1"' not in page
+    assert "1,201 tenants checked" in page and '<span class="n">800</span>' in page

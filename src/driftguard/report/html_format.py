@@ -22,6 +22,7 @@ from driftguard.report.summary import (
     KIND_TITLES,
     SEVERITIES,
     STATUS_TITLES,
+    attention,
     by_connector,
     by_severity,
     distinct_events,
@@ -58,14 +59,17 @@ EVENT_CLASSES: dict[str, str] = {**COLUMN_CLASSES, "operation": "mono nowrap"}
 def render(report: Report) -> str:
     report = bounded(report)
     template = _environment().get_template("report.html.j2")
-    tenants = [_tenant_view(t) for t in report.tenants]
+    # Tenants that need a look first; the anchors keep the report's numbering.
+    order = sorted(range(len(report.tenants)), key=lambda i: attention(report.tenants[i]))
+    shown = [i for i in order if has_details(report.tenants[i])]
+    quiet = [report.tenants[i].tenant for i in order if not has_details(report.tenants[i])]
     return template.render(
         report=report,
         generated=shown_time(report.generated_at),
         headline=headline(report),
         totals=totals(report),
-        tenants=tenants,
-        clean_hidden=sum(1 for t in tenants if not t["detailed"]),
+        tenants=[_tenant_view(report.tenants[i], f"tenant-{i + 1}") for i in shown],
+        quiet=quiet,
         severities=[s.value for s in SEVERITIES],
         event_fields=EVENT_FIELDS,
         titles=COLUMN_TITLES,
@@ -75,14 +79,14 @@ def render(report: Report) -> str:
     )
 
 
-def _tenant_view(tenant: TenantReport) -> dict[str, Any]:
+def _tenant_view(tenant: TenantReport, anchor: str) -> dict[str, Any]:
     counts = severity_counts(tenant.findings)
     rows = timeline(tenant.evidence)
     return {
         "name": tenant.tenant,
         "status": tenant.status.value,
         "status_title": STATUS_TITLES[tenant.status],
-        "detailed": has_details(tenant),
+        "anchor": anchor,
         "error": tenant.error,
         "counts": {s.value: n for s, n in counts.items()},
         "findings": [_finding_view(f) for f in by_severity(tenant.findings)],

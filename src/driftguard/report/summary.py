@@ -102,6 +102,14 @@ def totals(report: Report) -> dict[str, int]:
     return out
 
 
+def attention(tenant: TenantReport) -> tuple[int, ...]:
+    """Sort key putting the tenants that need a look first: those that could not be checked (no
+    verdict), then drift by its findings worst first, then the rest; ties keep their order."""
+    counts = severity_counts(tenant.findings)
+    rank = {Status.ERROR: 0, Status.DRIFT: 1, Status.OK: 2}[tenant.status]
+    return (rank, *(-counts[s] for s in SEVERITIES))
+
+
 def has_details(tenant: TenantReport) -> bool:
     """Whether a tenant has anything to show beyond its row in the overview: a clean tenant with
     no warning, exception or evidence has not."""
@@ -124,11 +132,11 @@ def headline(report: Report) -> str:
     noun = "tenant" if tenants == 1 else "tenants"
     if not tenants:
         return "No tenants were checked."
-    parts = [f"{tenants} {noun} checked"]
+    parts = [f"{tenants:,} {noun} checked"]
     if drift:
-        parts.append(f"{drift} with drift ({findings} finding{'s' if findings != 1 else ''})")
+        parts.append(f"{drift:,} with drift ({findings:,} finding{'s' if findings != 1 else ''})")
     if errors:
-        parts.append(f"{errors} could not be checked")
+        parts.append(f"{errors:,} could not be checked")
     if not drift and not errors:
         parts.append("no drift")
     return ", ".join(parts) + "."
