@@ -435,3 +435,17 @@ def test_html_overview_puts_tenants_that_need_a_look_first() -> None:
     assert "<summary>800 tenants with no drift, warning or exception" in page
     assert "<li>clean-0001</li>" in page and 'id="tenant-1"' not in page
     assert "1,201 tenants checked" in page and '<span class="n">800</span>' in page
+
+
+def test_markdown_cut_leaves_out_the_least_urgent_tenants() -> None:
+    from dataclasses import replace
+
+    drift, _, error = sample_report().tenants
+    low = replace(drift, findings=(drift.findings[3],))
+    many = [replace(low, tenant=f"low-{i:04d}") for i in range(1999)]
+    many += [replace(error, tenant="broken"), replace(drift, tenant="breached")]
+    text = render(Report(GENERATED_AT, tuple(many)), "markdown")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "|--" not in line]
+    assert rows[1].startswith("| broken |") and rows[2].startswith("| breached |")
+    assert text.index("### broken") < text.index("### breached") < text.index("### low-0000")
+    assert "1 MiB summary limit: the details of " in text  # the low ones at the end went

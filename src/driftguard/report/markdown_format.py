@@ -1,7 +1,9 @@
 """Markdown for ``$GITHUB_STEP_SUMMARY`` and pull-request comments.
 
-The verdict and a table of tenants come first; each tenant's findings, warnings, suppressed
-findings and investigation timeline sit in collapsed ``<details>`` blocks. Every string the report
+The verdict and a table of tenants come first (those that need a look first: errors, then drift
+by its worst findings); each tenant's findings, warnings, suppressed findings and investigation
+timeline sit in collapsed ``<details>`` blocks. The document stays under GitHub's 1 MiB summary
+limit counted in bytes, ending with a line that says what was left out. Every string the report
 carries from outside (connector names, values, reasons, audit data) goes through
 ``escape.markdown_inline`` (or ``escape.html_text`` inside raw HTML).
 """
@@ -16,6 +18,7 @@ from driftguard.report.summary import (
     COLUMN_TITLES,
     KIND_TITLES,
     SEVERITIES,
+    attention,
     by_severity,
     has_details,
     headline,
@@ -53,27 +56,29 @@ def render(report: Report) -> str:
             "",
         ]
     )
+    # Tenants that need a look first, so that what the size limit cuts is the least urgent.
+    tenants = sorted(report.tenants, key=attention)
     listed = 0
-    if report.tenants:
+    if tenants:
         page.add(
             [
                 "| Tenant | Status | Critical | High | Medium | Low | Suppressed | Warnings |",
                 "|---|---|--:|--:|--:|--:|--:|--:|",
             ]
         )
-        for tenant in report.tenants:
+        for tenant in tenants:
             if not page.add([_tenant_row(tenant)]):
                 break
             listed += 1
         page.add([""])
-    sections = [section for section in map(_tenant, report.tenants) if section]
+    sections = [section for section in map(_tenant, tenants) if section]
     detailed = 0
-    if listed == len(report.tenants):
+    if listed == len(tenants):
         for section in sections:
             if not page.add(section):
                 break
             detailed += 1
-    cut = _cut_line(len(report.tenants) - listed, len(sections) - detailed)
+    cut = _cut_line(len(tenants) - listed, len(sections) - detailed)
     return "\n".join([*page.lines, *cut]).rstrip("\n") + "\n"
 
 
