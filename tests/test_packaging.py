@@ -31,7 +31,11 @@ def test_the_distribution_name_is_not_the_unrelated_driftguard(repo_root: Path) 
     assert project["name"] == driftguard.DISTRIBUTION == "driftguard-exo"
     assert project["scripts"] == {"driftguard": "driftguard.cli:console_main"}
     readme = (repo_root / "README.md").read_text("utf-8")
-    assert "pip install driftguard\n" not in readme and "pip install driftguard " not in readme
+    assert not re.search(r"pip(x)? install driftguard(\s|==|$)", readme, flags=re.MULTILINE)
+    install = readme[readme.index("## Install") :]
+    version = project["version"]
+    assert f'pipx install "git+https://github.com/OWNER/driftguard@v{version}"' in install
+    assert f"driftguard {version}" in install
 
 
 def test_one_version_source(repo_root: Path) -> None:
