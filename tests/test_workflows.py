@@ -223,7 +223,7 @@ def test_no_workflow_installs_driftguard_by_name(repo_root: Path) -> None:
         assert "pip install" not in text, name
     action = (repo_root / "action.yml").read_text("utf-8")
     installs = re.findall(r"pip install .*", action)
-    assert installs and all(line.endswith('"$GITHUB_ACTION_PATH"') for line in installs)
+    assert installs and all(line.endswith('"${GITHUB_ACTION_PATH}[notify]"') for line in installs)
 
 
 def test_baseline_pr_contract(repo_root: Path) -> None:
