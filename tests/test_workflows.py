@@ -121,8 +121,10 @@ def test_init_workflows_in_a_scratch_repository_pass_actionlint_and_zizmor(
     assert [p.stem for p in written] == sorted(("nightly", "baseline-pr", "plan-apply"))
     lint = _run(_tool("actionlint"), "-no-color", *map(str, written), cwd=repo)
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    audit = _zizmor(repo_root, *map(str, written))
+    # zizmor's defaults, as in a stranger's repository (no zizmor.yml there)
+    audit = _run(_tool("zizmor"), "--offline", "--no-progress", *map(str, written), cwd=repo)
     assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "No findings to report" in audit.stdout + audit.stderr
     for path in written:
         refs = re.findall(r"uses:\s*(\S+)", path.read_text("utf-8"))
         assert action in refs and "./" not in refs, path.name
