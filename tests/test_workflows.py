@@ -350,3 +350,65 @@ def test_pre_commit_hook_definition(repo_root: Path) -> None:
     assert hook["pass_filenames"] is False
     assert re.compile(hook["files"]).search("baseline/contoso/inbound/relay.yaml")
     assert not re.compile(hook["files"]).search("src/baseline.py")
+
+
+FAKE_GH = """#!/bin/sh
+# stands in for the GitHub CLI: records each call, answers the comment search from $FAKE_EXISTING
+printf '%s\\n' "$*" >> "$FAKE_GH_LOG"
+case "$*" in
+  *--method*)
+    for arg in "$@"; do
+      case "$arg" in body=@*) cp "${arg#body=@}" "$FAKE_GH_BODY" ;; esac
+    done ;;
+  *) printf '%s' "$FAKE_EXISTING" ;;
+esac
+"""
+
+
+@pytest.mark.parametrize(("existing", "method"), [("", "POST"), ("4242\n", "PATCH")])
+def test_baseline_pr_comment_is_updated_not_appended(
+    repo_root: Path, tmp_path: Path, existing: str, method: str
+) -> None:
+    from driftguard.report import render
+    from report_samples import hostile_report
+
+    step = next(
+        s
+        for s in _workflow(repo_root, "baseline-pr.yml")["jobs"]["check"]["steps"]
+        if "comment" in s.get("name", "")
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(FAKE_GH, encoding="utf-8")
+    (bin_dir / "gh").chmod(0o755)
+    (tmp_path / "reports").mkdir()
+    big = hostile_report()
+    big = big.__class__(big.generated_at, big.tenants * 40, big.command)  # a long report
+    (tmp_path / "reports" / "pr.json").write_text(render(big, "json"), encoding="utf-8")
+    path = (str(bin_dir), str(Path(sys.executable).parent), os.environ["PATH"])
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join(path),
+        "GH_TOKEN": "t",
+        "PR": "7",
+        "REPORT": "reports/pr.json",
+        "STATUS": "drift",
+        "GITHUB_REPOSITORY": "contoso/baseline",
+        "FAKE_EXISTING": existing,
+        "FAKE_GH_LOG": str(tmp_path / "gh.log"),
+        "FAKE_GH_BODY": str(tmp_path / "body.md"),
+    }
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    calls = (tmp_path / "gh.log").read_text("utf-8").splitlines()
+    assert len(calls) == 2 and "repos/contoso/baseline/issues/7/comments --paginate" in calls[0]
+    assert f"--method {method}" in calls[1]
+    target = "issues/comments/4242" if method == "PATCH" else "issues/7/comments"
+    assert f"repos/contoso/baseline/{target}" in calls[1]
+    body = (tmp_path / "body.md").read_text("utf-8")
+    assert body.startswith("<!-- driftguard:baseline-pr -->\n")
+    assert len(body) < 65_536 and body.endswith("the full report is in the job summary\n")
+    assert "<script>" not in body  # the Markdown renderer escaped the hostile names
