@@ -249,8 +249,12 @@ def test_init_refuses_bad_arguments(
     assert not (tmp_path / "b").exists()
 
 
+ACTION = "contoso/driftguard@" + "0123456789abcdef" * 2 + "01234567"
+
+
 def test_init_writes_the_workflows_once(tmp_path: Path, demo_live: Path, repo_root: Path) -> None:
-    from driftguard.workflows import NAMES, workflow_text
+    from driftguard import __version__
+    from driftguard.workflows import NAMES, workflow_for, workflow_text
 
     for name in NAMES:  # the packaged copies are the project's own workflows
         own = (repo_root / ".github" / "workflows" / f"{name}.yml").read_text(encoding="utf-8")
@@ -261,7 +265,25 @@ def test_init_writes_the_workflows_once(tmp_path: Path, demo_live: Path, repo_ro
     (workflows / "nightly.yml").write_text("# mine\n", encoding="utf-8")
     argv = ["init", "--baseline", str(root), "--name", "t", "--live", str(demo_live)]
     argv += ["--tenant-id", "5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13", "--workflows"]
-    assert main(argv) == 0
+    assert main([*argv, "--action", ACTION]) == 0
     assert (workflows / "nightly.yml").read_text(encoding="utf-8") == "# mine\n"
-    assert (workflows / "plan-apply.yml").read_text(encoding="utf-8") == workflow_text("plan-apply")
+    plan_apply = (workflows / "plan-apply.yml").read_text(encoding="utf-8")
+    assert plan_apply == workflow_for("plan-apply", ACTION, __version__)
+    assert f"uses: {ACTION} # v{__version__}\n" in plan_apply
+    assert "uses: ./" not in plan_apply
     assert (workflows / "baseline-pr.yml").exists()
+
+
+@pytest.mark.parametrize(
+    "action",
+    [None, "contoso/driftguard@v0.2.0", "contoso/driftguard@main", "driftguard@" + "0" * 40],
+)
+def test_init_workflows_need_an_action_pinned_by_sha(
+    tmp_path: Path, demo_live: Path, capsys: pytest.CaptureFixture[str], action: str | None
+) -> None:
+    root = tmp_path / "repo" / "baseline"
+    argv = ["init", "--baseline", str(root), "--name", "t", "--live", str(demo_live)]
+    argv += ["--tenant-id", "5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13", "--workflows"]
+    assert main(argv if action is None else [*argv, "--action", action]) == 1
+    assert "--workflows needs --action OWNER/REPO@SHA" in capsys.readouterr().err
+    assert not root.exists() and not (tmp_path / "repo" / ".github").exists()

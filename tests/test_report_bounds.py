@@ -23,7 +23,7 @@ from driftguard.sim import Simulator
 from driftkit import HYBRID, wire, write_baseline
 from report_samples import clean_tenant, hostile_report
 
-FORMATS = ("text", "json", "markdown", "html", "sarif", "junit")
+FORMATS = ("text", "json", "markdown", "html", "sarif", "junit", "github")
 HUGE = 3_000_000
 MARKER = "more characters not shown"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-FORMATS: tuple[str, ...] = ("text", "json", "markdown", "html", "sarif", "junit")
+FORMATS: tuple[str, ...] = ("text", "json", "markdown", "html", "sarif", "junit", "github")
 
 
 def add_baseline(parser: argparse.ArgumentParser) -> None:

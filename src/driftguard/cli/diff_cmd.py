@@ -9,6 +9,7 @@ from typing import Any
 
 from driftguard.cli._common import add_baseline, add_output, add_tenants
 from driftguard.cli._live import add_live
+from driftguard.cli._notify import add_notify, notifying
 from driftguard.cli.investigate_cmd import add_explain
 
 
@@ -24,7 +25,8 @@ def register(sub: Any) -> None:
     add_live(parser)
     add_explain(parser)
     add_output(parser)
-    parser.set_defaults(func=run)
+    add_notify(parser)
+    parser.set_defaults(func=notifying("diff", run))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         emit_report(report, args.format, args.output)
     _errors_to_stderr(report)
+    from driftguard.cli._notify import notify
+    from driftguard.notify import notice_for_report
+
+    notify(args, notice_for_report(report))
     return report.exit_code
 
 

@@ -32,6 +32,12 @@ def register(sub: Any) -> None:
         help="also write the nightly, baseline-PR and plan-apply GitHub workflows into "
         ".github/workflows/ beside the baseline folder (existing files are kept)",
     )
+    parser.add_argument(
+        "--action",
+        metavar="OWNER/REPO@SHA",
+        help="with --workflows: driftguard's composite action the workflows run, pinned by a "
+        "full commit SHA (the repository you install driftguard from, at a release's commit)",
+    )
     add_live(parser)
     parser.set_defaults(func=run)
 
@@ -65,6 +71,15 @@ def run(args: argparse.Namespace) -> int:
         tenant_id = str(uuid.UUID(args.tenant_id))
     except ValueError:
         raise InputError(f"--tenant-id {args.tenant_id!r} is not a GUID") from None
+    if args.workflows:
+        from driftguard.workflows import ACTION_REF
+
+        if not args.action or not ACTION_REF.fullmatch(args.action):
+            raise InputError(
+                f"--workflows needs --action OWNER/REPO@SHA, got {args.action!r}",
+                hint="the repository driftguard comes from and a release's full 40-character "
+                "commit SHA, e.g. --action contoso/driftguard@<sha of tag v0.2.0>",
+            )
     folder = Path(args.baseline) / args.name
     if folder.exists():
         raise InputError(
@@ -90,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         taken.add(path.name.lower())
         changes.append(FileChange(Action.CREATE, path, conn.name, connector_yaml(conn)))
     if args.workflows:
-        from driftguard.workflows import NAMES, workflow_text
+        from driftguard import __version__
+        from driftguard.workflows import NAMES, workflow_for
 
         target = Path(args.baseline).absolute().parent / ".github" / "workflows"
         for workflow in NAMES:
@@ -98,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
             if path.exists():
                 info(f"kept the existing {path}")
                 continue
-            changes.append(FileChange(Action.CREATE, path, "", workflow_text(workflow)))
+            text = workflow_for(workflow, args.action, __version__)
+            changes.append(FileChange(Action.CREATE, path, "", text))
     write_changes(changes)
     for change in changes:
         info(f"created {change.path}")

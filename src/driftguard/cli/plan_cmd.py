@@ -7,6 +7,7 @@ from typing import Any
 
 from driftguard.cli._common import add_baseline, add_tenants
 from driftguard.cli._live import add_live
+from driftguard.cli._notify import add_notify, notifying
 
 DEFAULT_EXPIRY_HOURS = 24.0
 
@@ -64,7 +65,8 @@ def register(sub: Any) -> None:
         help="read the message trace of the last HOURS (read credential) and require --force "
         "for actions on connectors that carried mail in it (default: off)",
     )
-    parser.set_defaults(func=run)
+    add_notify(parser)
+    parser.set_defaults(func=notifying("plan", run))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,6 +144,10 @@ def run(args: argparse.Namespace) -> int:
         emit(dumps(plan), None)
     else:
         emit(safe_terminal(render_text(plan)), None)
+    from driftguard.cli._notify import notify
+    from driftguard.notify import notice_for_plan
+
+    notify(args, notice_for_plan(name, len(plan.actions)))
     return 2 if plan.actions else 0
 
 

@@ -161,7 +161,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
 
 
 def _tenant_results(tenant: TenantReport, base: Path) -> list[dict[str, Any]]:
-    fallback = _tenant_file(tenant)
+    fallback = tenant_file(tenant)
     out = [_result(tenant.tenant, f, base, fallback) for f in tenant.findings]
     for item in tenant.suppressed:
         result = _result(tenant.tenant, item.finding, base, fallback)
@@ -214,7 +214,7 @@ def _result(tenant: str, finding: Finding, base: Path, fallback: str) -> dict[st
         "ruleId": rule_id,
         "ruleIndex": _RULE_INDEX[rule_id],
         "level": LEVELS[finding.severity],
-        "message": {"text": _message(tenant, finding)},
+        "message": {"text": finding_message(tenant, finding)},
         "locations": [_location(path, line, column, base, tenant, finding.connector)],
         "partialFingerprints": {
             "driftguardFinding/v1": _digest(tenant, finding.kind.value, identity, finding.field)
@@ -223,7 +223,7 @@ def _result(tenant: str, finding: Finding, base: Path, fallback: str) -> dict[st
     }
 
 
-def _message(tenant: str, finding: Finding) -> str:
+def finding_message(tenant: str, finding: Finding) -> str:
     """Plain text; each untrusted piece is cleaned before it is joined."""
     c = plain
     subject = f"{c(tenant)}: connector '{c(finding.connector)}'"
@@ -264,6 +264,15 @@ def _location(
 
 def _artifact(path: str, base: Path) -> dict[str, Any]:
     """A URI relative to ``%SRCROOT%`` when the file is under ``base``, else an absolute one."""
+    candidate = repo_relative(path, base)
+    if candidate.is_absolute():
+        return {"uri": candidate.as_uri()}
+    posix = PurePosixPath(*candidate.parts).as_posix()
+    return {"uri": quote(posix, safe="/-._~"), "uriBaseId": SRCROOT}
+
+
+def repo_relative(path: str, base: Path) -> Path:
+    """``path`` relative to ``base`` when the file is under it, else absolute."""
     candidate = Path(os.path.normpath(path))
     if not candidate.is_absolute() and candidate.parts[:1] == ("..",):
         candidate = Path(os.path.normpath(base.absolute() / candidate))
@@ -271,12 +280,11 @@ def _artifact(path: str, base: Path) -> dict[str, Any]:
         try:
             candidate = candidate.relative_to(base.absolute())
         except ValueError:
-            return {"uri": candidate.as_uri()}
-    posix = PurePosixPath(*candidate.parts).as_posix()
-    return {"uri": quote(posix, safe="/-._~"), "uriBaseId": SRCROOT}
+            return candidate
+    return candidate
 
 
-def _tenant_file(tenant: TenantReport) -> str:
+def tenant_file(tenant: TenantReport) -> str:
     """The tenant's ``tenant.yaml``, beside the ``inbound/`` folder of any located finding."""
     located = [f.location for f in tenant.findings if f.location is not None]
     located += [s.finding.location for s in tenant.suppressed if s.finding.location is not None]
