@@ -16,6 +16,7 @@ JSON path, so a damaged report is an error, never a quieter investigation.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -434,15 +435,21 @@ def _str(value: Any, path: str) -> str:
 
 
 def _int(value: Any, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise EvidenceError(path, f"expected a whole number, got {_kind(value)}")
+    """A count: a whole number, not negative."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise EvidenceError(path, f"expected a count (0 or more), got {_show(value)}")
     return value
 
 
 def _float(value: Any, path: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise EvidenceError(path, f"expected a number, got {_kind(value)}")
+    """A finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise EvidenceError(path, f"expected a finite number, got {_show(value)}")
     return float(value)
+
+
+def _show(value: Any) -> str:
+    return str(value) if type(value) in (int, float) else _kind(value)
 
 
 def _time(value: Any, path: str) -> datetime:
