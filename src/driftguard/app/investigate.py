@@ -174,22 +174,25 @@ def _investigated(
 
 
 def service_clients(source: ExchangeSource, deadline: float) -> ClientOpener:
-    """Clients of the real service: the source's Exchange client, and a Graph client on the same
-    kind of session (not in the China cloud, where Graph security APIs do not exist)."""
+    """Clients of the service: the source's Exchange client, and a Graph client on the same kind
+    of session (not in the China cloud, where Graph security APIs do not exist). A tenant pointing
+    at the demo host gets both from the in-process demo service."""
 
     @contextlib.contextmanager
     def opener(config: TenantConfig) -> Iterator[Clients]:
         from driftguard.investigate.graph import graph_client
         from driftguard.live import clouds
+        from driftguard.live.demo import source_for
 
-        with source.client(config) as client:
-            endpoints = clouds.resolve(config)
+        tenant_source, tenant = source_for(config, source)
+        with tenant_source.client(tenant) as client:
+            endpoints = clouds.resolve(tenant)
             if endpoints.cloud == "china":
                 yield client, None
                 return
-            session = source.session_factory(endpoints)
+            session = tenant_source.session_factory(endpoints)
             try:
-                yield client, graph_client(config, endpoints, session, deadline=deadline)
+                yield client, graph_client(tenant, endpoints, session, deadline=deadline)
             finally:
                 session.close()
 

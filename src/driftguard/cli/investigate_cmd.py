@@ -9,16 +9,15 @@ attach the audit trail to their findings.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from driftguard.cli._common import add_baseline, add_output, add_tenants
 
 if TYPE_CHECKING:
-    from driftguard.app.investigate import ClientOpener, Clients, Options
-    from driftguard.model import Baseline, Report, Snapshot, TenantConfig
+    from driftguard.app.investigate import ClientOpener, Options
+    from driftguard.model import Baseline, Report, Snapshot
 
 DEFAULT_DAYS = 30
 
@@ -182,52 +181,12 @@ def emit(report: Report, fmt: str, output: str | None) -> None:
 
 
 def clients(args: argparse.Namespace) -> ClientOpener:
-    """How to open a tenant's clients: the demo tenant's in-process service, or the real one."""
+    """How to open a tenant's clients, with the command's deadline and sign-in prompt."""
     from driftguard.app.investigate import service_clients
-    from driftguard.cli._live import DEFAULT_DEADLINE, DEMO_TENANT, exchange_source
+    from driftguard.cli._live import DEFAULT_DEADLINE, exchange_source
 
     deadline = float(getattr(args, "deadline", DEFAULT_DEADLINE))
-    service = service_clients(exchange_source(args), deadline)  # type: ignore[arg-type]
-    demo = _demo_clients()
-
-    def opener(config: TenantConfig) -> AbstractContextManager[Clients]:
-        if config.name == DEMO_TENANT and demo is not None:
-            return demo(config)
-        return service(config)
-
-    return opener
-
-
-def _demo_clients() -> ClientOpener | None:
-    """The demo tenant's evidence comes from the in-process simulator (no sockets)."""
-    import contextlib
-
-    try:
-        from driftguard.sim.inprocess import demo_environment
-    except ImportError:  # pragma: no cover - a build without the simulator
-        return None
-
-    @contextlib.contextmanager
-    def opener(_config: TenantConfig) -> Iterator[Clients]:
-        from dataclasses import replace
-
-        from driftguard.investigate.graph import graph_client
-        from driftguard.live import clouds
-        from driftguard.live.auth import token_provider
-        from driftguard.live.exchange import ExchangeClient
-
-        env = demo_environment()
-        host = env.tenant.endpoints.exchange_host
-        tenant = replace(env.tenant, endpoints=replace(env.tenant.endpoints, graph_host=host))
-        endpoints = clouds.resolve(tenant)
-        try:
-            tokens = token_provider(tenant, endpoints, env.session)
-            client = ExchangeClient(env.session, endpoints, tenant.tenant_id, tokens)
-            yield client, graph_client(tenant, endpoints, env.session)
-        finally:
-            env.session.close()
-
-    return opener
+    return service_clients(exchange_source(args), deadline)
 
 
 def explain(
