@@ -97,7 +97,21 @@ def test_a_damaged_evidence_is_an_error_naming_where(
     assert main(["report", "render", str(path), "--format", "html"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "tenants[0].evidence.mail_flow.spikes[0].volume: expected a count" in captured.err
+    assert "tenants[0].evidence.mail_flow.spikes[0].volume: 'many' is not of type" in captured.err
+
+
+def test_evidence_the_schema_accepts_but_the_reader_refuses_is_an_error(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Recent counts that disagree with the per-day counts they are the sum of."""
+    path = _investigated(sim, tmp_path, capsys)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["tenants"][0]["evidence"]["recent_messages"]["Inbound relay (temp)"] = 0
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["report", "render", str(path), "--format", "text"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "tenants[0].evidence.recent_messages: does not match" in captured.err
 
 
 def test_recent_mail_is_counted_by_the_investigation_rule(

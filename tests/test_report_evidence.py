@@ -390,6 +390,22 @@ def test_evidence_round_trips_exactly() -> None:
     assert from_json(json.loads(json.dumps(to_json(hostile)))) == hostile
 
 
+def test_the_schema_describes_the_evidence_the_reader_reads() -> None:
+    import jsonschema
+
+    from driftguard.report.json_format import report_to_dict, schema
+
+    hostile = TenantReport(tenant="x", status=Status.OK, evidence=hostile_investigation(HOSTILE))
+    (story,) = _report(story_evidence()).tenants
+    story = dataclasses.replace(story, status=Status.OK)  # drift needs a finding
+    for tenant in (story, hostile):
+        jsonschema.validate(report_to_dict(Report(GENERATED_AT, (tenant,))), schema())
+    broken = report_to_dict(Report(GENERATED_AT, (story,)))
+    broken["tenants"][0]["evidence"]["triage_note"] = "x"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema())
+
+
 @pytest.mark.parametrize("fmt", ["html", "markdown"])
 def test_hostile_evidence_renders_inert(fmt: str) -> None:
     tenant = TenantReport(
