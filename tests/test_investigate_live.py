@@ -427,7 +427,7 @@ def test_explain_attaches_the_trail_without_changing_the_verdict(
     assert finding.field == "Enabled"
     assert [(e.actor, e.operation) for e in finding.events] == [(ATTACKER, "Set-InboundConnector")]
     assert explained.evidence is not None
-    assert explained.evidence["sources"]["message_trace"] == "not requested"
+    assert explained.evidence.sources["message_trace"] == "not requested"
 
 
 @pytest.mark.slow

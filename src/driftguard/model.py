@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from driftguard.properties import Value
+
+if TYPE_CHECKING:
+    from driftguard.investigation import Investigation
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -225,7 +228,7 @@ class TenantReport:
     findings: tuple[Finding, ...] = ()
     suppressed: tuple[Suppressed, ...] = ()
     warnings: tuple[str, ...] = ()
-    evidence: Mapping[str, Any] | None = None  # investigation output, JSON-ready
+    evidence: Investigation | None = None  # investigate / --explain only
 
 
 @dataclass(frozen=True)

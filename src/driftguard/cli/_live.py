@@ -1,8 +1,9 @@
 """Where each tenant's live state comes from, for the commands that read it (diff, plan, ...).
 
-``--live FILE`` reads a file (one tenant only); the ``demo`` tenant reads the packaged demo state;
-real tenants read the Exchange admin API. A tenant that cannot be read gets its LiveReadError back
-instead of a snapshot, so the other tenants are still reported.
+``--live FILE`` reads a file (one tenant only); a tenant pointing at the demo host reads the
+in-process demo service (live/demo.py); real tenants read the Exchange admin API. A tenant that
+cannot be read gets its LiveReadError back instead of a snapshot, so the other tenants are still
+reported.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ if TYPE_CHECKING:
     from driftguard.errors import LiveReadError
     from driftguard.live.auth import DeviceCodePrompt
     from driftguard.live.exchange import RetryPolicy
+    from driftguard.live.service import ExchangeSource
     from driftguard.live.source import Source
     from driftguard.model import Baseline, Snapshot, TenantConfig
-    from driftguard.sim.inprocess import DemoEnvironment
 
-DEMO_TENANT = "demo"
 DEFAULT_DEADLINE = 900.0
 
 
@@ -151,28 +151,26 @@ def _local_source(args: argparse.Namespace, config: TenantConfig) -> Source | No
         from driftguard.live.files import FileSource
 
         return FileSource(live_file)
-    if config.name == DEMO_TENANT:
+    from driftguard.live.demo import is_demo
+
+    if is_demo(config):
         return _DemoService()
     return None
 
 
 class _DemoService:
-    """The demo tenant through the real client: msal + requests against the simulator app
+    """A demo tenant through the real client: msal + requests against the simulator app
     in-process (no sockets), its state kept in the per-user data folder between commands."""
 
     def snapshot(self, tenant: TenantConfig) -> Snapshot:
-        import dataclasses
-
+        from driftguard.live.demo import source_for
         from driftguard.live.service import ExchangeSource
 
-        env = demo_environment_for(tenant.name)
-        snapshot = ExchangeSource(session_factory=lambda _endpoints: env.session).snapshot(
-            env.tenant
-        )
-        return dataclasses.replace(snapshot, tenant=tenant.name)
+        source, effective = source_for(tenant, ExchangeSource())
+        return source.snapshot(effective)
 
 
-def exchange_source(args: argparse.Namespace) -> Source:
+def exchange_source(args: argparse.Namespace) -> ExchangeSource:
     """The Exchange admin API as a Source, with the command's deadline and sign-in prompt."""
     from driftguard.live.service import ExchangeSource, PooledSessions
 
@@ -234,19 +232,3 @@ class _ProgressBar:
         if self.drawn:
             self.stream.write("\n")
             self.stream.flush()
-
-
-def demo_environment_for(tenant: str) -> DemoEnvironment:
-    """The in-process demo service, or a LiveReadError saying its data folder is unusable."""
-    from driftguard.errors import LiveReadError, OutputError
-    from driftguard.sim.inprocess import demo_environment
-
-    try:
-        return demo_environment()
-    except (OSError, OutputError) as exc:
-        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise LiveReadError(
-            f"cannot prepare the demo tenant's data folder: {detail}",
-            tenant=tenant,
-            hint="set XDG_DATA_HOME to a writable folder",
-        ) from None

@@ -166,17 +166,13 @@ def _ask(plan: Plan, digest: str) -> str | None:
 def _source_for(config: TenantConfig) -> tuple[Any, TenantConfig]:
     """The ExchangeSource (and effective config) for a tenant.
 
-    The demo tenant runs against the simulator in-process, its state kept in the user's data
+    A demo tenant runs against the simulator in-process, its state kept in the user's data
     folder, so a following ``driftguard diff --tenant demo`` sees what apply changed.
     """
+    from driftguard.live.demo import source_for
     from driftguard.live.service import ExchangeSource
 
-    if config.name == "demo":
-        from driftguard.sim.inprocess import demo_environment
-
-        env = demo_environment()
-        return ExchangeSource(session_factory=lambda _endpoints: env.session), env.tenant
-    return ExchangeSource(), config
+    return source_for(config, ExchangeSource())
 
 
 @contextlib.contextmanager

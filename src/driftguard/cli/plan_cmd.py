@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     if args.explain:
         explain_to_stderr(args, baseline, report, live, now)
     connectors = live_connectors(live)
-    counts = mail_counts(report.evidence)
+    counts: dict[str, int] | None = None
     blocks = None
     if not args.live:
         blocks = blocked(tenant.config)
@@ -156,8 +156,8 @@ def explain_to_stderr(args: Any, baseline: Any, report: Any, live: Any, now: Any
     exactly the plan)."""
     from driftguard.cli._output import info
     from driftguard.cli.investigate_cmd import explain
-    from driftguard.investigate import textview
     from driftguard.model import Report
+    from driftguard.report import investigation_text
 
     explained = explain(
         Report(generated_at=now, tenants=(report,), command="plan"),
@@ -168,7 +168,7 @@ def explain_to_stderr(args: Any, baseline: Any, report: Any, live: Any, now: Any
     for tenant in explained.tenants:
         if tenant.error:
             info(f"warning: {tenant.tenant}: no explanation: {tenant.error}")
-    for line in textview.render(explained).splitlines():
+    for line in investigation_text.render(explained).splitlines():
         info(line)
 
 
@@ -197,25 +197,15 @@ def blocked(config: Any) -> list[Any] | None:
 
 
 def recent_mail(config: Any, connectors: Any, now: Any, hours: float) -> dict[str, int]:
-    """Messages per connector in the last ``hours`` of the message trace (attributed by FromIP,
-    deduplicated on MessageTraceId). A failed read is an error: the safety check needs it."""
+    """Messages per connector in the last ``hours`` of the message trace, counted as the
+    investigation counts them. A failed read is an error: the safety check needs it."""
     from datetime import timedelta
 
+    from driftguard.app.investigate import recent_messages
     from driftguard.cli.apply_cmd import read_client
-    from driftguard.investigate.messagetrace import ConnectorMatcher, trace_rows
 
-    matcher = ConnectorMatcher(connectors)
-    seen: set[str] = set()
-    counts: dict[str, int] = {}
     with read_client(config) as client:
-        for row in trace_rows(client, now - timedelta(hours=hours), now):
-            key = str(row.get("MessageTraceId") or "") + "/" + str(row.get("RecipientAddress"))
-            if key in seen:
-                continue
-            seen.add(key)
-            for name in matcher(row.get("FromIP")):
-                counts[name] = counts.get(name, 0) + 1
-    return counts
+        return recent_messages(client, connectors, now - timedelta(hours=hours), now)
 
 
 def baseline_commit(tenant_file: str | None) -> str | None:
@@ -242,16 +232,3 @@ def baseline_commit(tenant_file: str | None) -> str | None:
     if done.returncode != 0 or not 7 <= len(commit) <= 64:
         return None
     return commit if all(c in "0123456789abcdef" for c in commit) else None
-
-
-def mail_counts(evidence: Any) -> dict[str, int] | None:
-    """Recent messages per connector (name or Guid) from investigation evidence, when present.
-
-    Reads ``evidence["recent_messages"]``: a mapping of connector to message count.
-    """
-    if not isinstance(evidence, dict):
-        return None
-    counts = evidence.get("recent_messages")
-    if not isinstance(counts, dict):
-        return None
-    return {str(k): int(v) for k, v in counts.items() if isinstance(v, int)}

@@ -1,0 +1,1 @@
+"""The application layer: plain functions that wire sources, the core and renderers."""
