@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from applykit import TENANT, Setup, drifted
+from driftguard.app.clients import clients
 from driftguard.apply import apply_plan
 from driftguard.baseline.load import load_baseline
 from driftguard.cli import main
-from driftguard.cli.apply_cmd import clients
 from driftguard.errors import PlanError
 from driftguard.journal import read_journal
 from driftguard.planfile import read_plan

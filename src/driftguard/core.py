@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from driftguard.diff import findings_for, unpinned_properties
+from driftguard.diff import Drift, drift_for, unpinned_properties
 from driftguard.errors import LiveReadError
 from driftguard.ignore import apply_ignores
 from driftguard.model import (
@@ -69,12 +69,12 @@ def live_connectors(snapshot: Snapshot) -> tuple[Connector, ...]:
     return connectors
 
 
-def unknown_property_warnings(tenant: TenantBaseline, connectors: Sequence[Connector]) -> list[str]:
+def unknown_property_warnings(drift: Drift) -> list[str]:
     """One warning per unmodelled property whose value is not empty/null/false and that no
     baseline file pins, saying how to accept it."""
-    name = tenant.config.name
+    name = drift.tenant.config.name
     warnings: list[str] = []
-    for item in unpinned_properties(tenant, connectors):
+    for item in unpinned_properties(drift):
         conn = item.connector
         pin = f"{UNMODELLED}: {{{item.key}: {_show(item.value)}}}"
         if item.baseline_path is not None:
@@ -120,12 +120,31 @@ def duplicate_warnings(tenant: str, connectors: Sequence[Connector]) -> list[str
     return warnings
 
 
+@dataclass(frozen=True)
+class TenantDiff:
+    """A tenant's report and the drift behind it: the findings the report keeps (accepted
+    exceptions left out), joined to their connectors, for a plan to read."""
+
+    report: TenantReport
+    drift: Drift
+
+
 def tenant_report(
     tenant: TenantBaseline,
     snapshot: Snapshot,
     ignores: Sequence[IgnoreEntry],
     today: date,
 ) -> TenantReport:
+    """The report of :func:`tenant_diff`."""
+    return tenant_diff(tenant, snapshot, ignores, today).report
+
+
+def tenant_diff(
+    tenant: TenantBaseline,
+    snapshot: Snapshot,
+    ignores: Sequence[IgnoreEntry],
+    today: date,
+) -> TenantDiff:
     """Diff + risk + suppression + warnings for one tenant. A record that cannot be read makes
     the tenant ``error`` (never ``ok``), naming that connector; the others are still judged and
     their findings reported."""
@@ -133,11 +152,11 @@ def tenant_report(
     warnings = [*snapshot.warnings]
     live, unreadable = read_connectors(snapshot)
     judged = _without(tenant, unreadable)
+    drift = drift_for(judged, live)
     warnings += duplicate_warnings(name, live)
-    warnings += unknown_property_warnings(judged, live)
+    warnings += unknown_property_warnings(drift)
     warnings += note_warnings(name, judged.connectors, live)
-    findings = findings_for(judged, live)
-    split = apply_ignores(name, findings, ignores, today)
+    split = apply_ignores(name, drift.findings, ignores, today)
     warnings += split.warnings
     error = None
     if unreadable:
@@ -146,7 +165,7 @@ def tenant_report(
             + f" ({len(unreadable)} connector{'s' if len(unreadable) != 1 else ''} not judged; "
             "the others were compared)"
         )
-    return TenantReport(
+    report = TenantReport(
         tenant=name,
         status=Status.ERROR if error else Status.DRIFT if split.kept else Status.OK,
         error=error,
@@ -154,6 +173,7 @@ def tenant_report(
         suppressed=split.suppressed,
         warnings=tuple(warnings),
     )
+    return TenantDiff(report, drift.keeping(split.kept))
 
 
 def _without(tenant: TenantBaseline, unreadable: Sequence[Unreadable]) -> TenantBaseline:

@@ -183,13 +183,12 @@ class Unpinned:
     baseline_path: str | None  # the file to pin it in; None for a connector in no file
 
 
-def unpinned_properties(tenant: TenantBaseline, live: Sequence[Connector]) -> tuple[Unpinned, ...]:
+def unpinned_properties(drift: Drift) -> tuple[Unpinned, ...]:
     """Unmodelled live properties whose value is not empty, null or false and that the matching
     baseline file does not pin: each needs a person's decision (pin it, or model it)."""
-    matching = match(tenant.connectors, live)
-    file_of = {id(lv): bc for bc, lv in matching.pairs}
+    file_of = {id(lv): bc for bc, lv in drift.pairs}
     out: list[Unpinned] = []
-    for conn in live:
+    for conn in drift.live:
         bc = file_of.get(id(conn))
         pinned = {k.lower() for k in bc.connector.unmodelled} if bc is not None else set()
         for key, value in pinnable(conn).items():
@@ -203,26 +202,86 @@ def pinnable(live: Connector) -> dict[str, Any]:
     return {k: live.other[k] for k in live.unknown if not is_empty(live.other.get(k))}
 
 
-def findings_for(tenant: TenantBaseline, live: Sequence[Connector]) -> tuple[Finding, ...]:
+@dataclass(frozen=True)
+class Judged:
+    """A finding with the connectors it is about, so the plan acts on them without a lookup.
+
+    ``baseline`` is the approved connector (missing, changed), ``live`` the live one (unknown,
+    changed, and blocked when the blocked entry names a live connector).
+    """
+
+    finding: Finding
+    baseline: Connector | None = None
+    live: Connector | None = None
+
+
+@dataclass(frozen=True)
+class Drift:
+    """The diff of one tenant: matched (baseline, live) pairs, unknown and missing connectors, and
+    every finding joined to its connectors. What ``plan_for`` reads; nothing downstream re-matches.
+    """
+
+    tenant: TenantBaseline
+    live: tuple[Connector, ...]
+    pairs: tuple[tuple[BaselineConnector, Connector], ...]
+    missing: tuple[BaselineConnector, ...]
+    unknown: tuple[Connector, ...]
+    judged: tuple[Judged, ...]
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(j.finding for j in self.judged)
+
+    def keeping(self, findings: Sequence[Finding]) -> Drift:
+        """This drift with only ``findings`` (the same objects, e.g. what ignores kept)."""
+        kept = {id(f) for f in findings}
+        return replace(self, judged=tuple(j for j in self.judged if id(j.finding) in kept))
+
+    def with_blocked(self, findings: Sequence[Finding]) -> Drift:
+        """This drift plus the service's blocks, each joined to the live connector it names (by
+        Guid, else Name: the blocked list is another read than the connectors)."""
+        by_guid = {c.guid.lower(): c for c in reversed(self.live) if c.guid}
+        by_name = {c.name.casefold(): c for c in reversed(self.live)}
+        added = []
+        for f in findings:
+            hit = by_guid.get(f.guid.lower()) if f.guid else None
+            added.append(Judged(f, None, hit or by_name.get(f.connector.casefold())))
+        return replace(self, judged=(*self.judged, *added))
+
+
+def drift_for(tenant: TenantBaseline, live: Sequence[Connector]) -> Drift:
     """Every difference between the tenant's baseline and its live connectors, rated, in a
     deterministic order (worst first, then connector name, then property order)."""
     matching = match(tenant.connectors, live)
     config = tenant.config
-    findings: list[Finding] = []
+    judged: list[Judged] = []
     for conn in matching.unknown:
-        findings.append(_finding(Change(FindingKind.UNKNOWN, conn), config, None))
+        judged.append(Judged(_finding(Change(FindingKind.UNKNOWN, conn), config, None), None, conn))
     for bc in matching.missing:
         change = Change(FindingKind.MISSING, bc.connector)
-        findings.append(_finding(change, config, bc.connector.location))
+        judged.append(Judged(_finding(change, config, bc.connector.location), bc.connector))
     fields = changed_fields([(bc.connector, lv) for bc, lv in matching.pairs])
     for (bc, lv), names in zip(matching.pairs, fields, strict=True):
         for name in sorted(names, key=_ORDER.__getitem__):
             drift = _change(bc.connector, lv, name)
             if drift is not None:
-                findings.append(_finding(drift, config, _location(bc, name)))
+                finding = _finding(drift, config, _location(bc, name))
+                judged.append(Judged(finding, bc.connector, lv))
         for pinned in unmodelled_changes(bc.connector, lv):
-            findings.append(_unmodelled_finding(bc, lv, pinned, config))
-    return tuple(sorted(findings, key=finding_sort_key))
+            judged.append(Judged(_unmodelled_finding(bc, lv, pinned, config), bc.connector, lv))
+    return Drift(
+        tenant,
+        tuple(live),
+        matching.pairs,
+        matching.missing,
+        matching.unknown,
+        tuple(sorted(judged, key=lambda j: finding_sort_key(j.finding))),
+    )
+
+
+def findings_for(tenant: TenantBaseline, live: Sequence[Connector]) -> tuple[Finding, ...]:
+    """The findings of :func:`drift_for`."""
+    return drift_for(tenant, live).findings
 
 
 def finding_sort_key(f: Finding) -> tuple[int, str, str, int, int]:

@@ -45,3 +45,17 @@ def not_built(parser: argparse.ArgumentParser, what: str) -> None:
         raise DriftguardError(f"'driftguard {what}' is not built yet")
 
     parser.set_defaults(func=run)
+
+
+def add_apply_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that run a plan (apply, rollback)."""
+    parser.add_argument("--approve", metavar="DIGEST", help="the digest of the reviewed plan")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="run every check and step, but write nothing"
+    )
+    parser.add_argument(
+        "--journal",
+        metavar="FILE",
+        help="where to write the journal (default: next to the plan, named by its digest)",
+    )
+    add_baseline(parser)

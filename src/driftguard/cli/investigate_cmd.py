@@ -189,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
 def emit(report: Report, fmt: str, output: str | None) -> None:
     """Render like every report; the text format gets the investigation appended (the other
     formats carry it in each finding's ``events`` and the tenant's ``evidence``)."""
-    from driftguard.cli.diff_cmd import emit_report
+    from driftguard.cli._output import emit_report
 
     if fmt != "text":
         emit_report(report, fmt, output)

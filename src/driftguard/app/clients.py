@@ -1,0 +1,43 @@
+"""Admin API clients for one tenant: the read credential, and the separate write credential."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from driftguard.apply import Invoker
+from driftguard.live.service import ExchangeSource
+from driftguard.model import TenantConfig
+
+
+def _source_for(config: TenantConfig) -> tuple[ExchangeSource, TenantConfig]:
+    """The ExchangeSource (and effective config) for a tenant.
+
+    The demo tenant runs against the simulator in-process, its state kept in the user's data
+    folder, so a following ``driftguard diff --tenant demo`` sees what apply changed.
+    """
+    if config.name == "demo":
+        from driftguard.sim.inprocess import demo_environment
+
+        env = demo_environment()
+        return ExchangeSource(session_factory=lambda _endpoints: env.session), env.tenant
+    return ExchangeSource(), config
+
+
+@contextlib.contextmanager
+def read_client(config: TenantConfig) -> Iterator[Invoker]:
+    """A client with the read credential only (plan never holds the write credential)."""
+    source, effective = _source_for(config)
+    with source.client(effective, purpose="read") as reader:
+        yield reader
+
+
+@contextlib.contextmanager
+def clients(config: TenantConfig) -> Iterator[tuple[Invoker, Invoker]]:
+    """A read client (the read credential) and a write client (the separate write credential)."""
+    source, effective = _source_for(config)
+    with (
+        source.client(effective, purpose="read") as reader,
+        source.client(effective, purpose="write") as writer,
+    ):
+        yield reader, writer
