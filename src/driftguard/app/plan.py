@@ -13,7 +13,7 @@ from driftguard.core import TenantDiff, tenant_diff
 from driftguard.derive import revert_plan
 from driftguard.diff import Drift
 from driftguard.errors import DriftguardError, LiveReadError
-from driftguard.live.files import snapshot_digest
+from driftguard.live.files import connectors_digest
 from driftguard.model import IgnoreEntry, Snapshot, Status, TenantBaseline, TenantConfig
 from driftguard.plan import PlanOptions
 from driftguard.planmodel import Plan
@@ -45,14 +45,13 @@ def diff_for_plan(
 
 def plan_for_tenant(
     diff: TenantDiff,
-    snapshot: Snapshot,
     ignores: Sequence[IgnoreEntry],
     request: PlanRequest,
     *,
     now: datetime,
     warn: Warn,
 ) -> Plan:
-    """The revert plan for ``diff`` (of ``snapshot``, made at ``now``), recording the live state
+    """The revert plan for ``diff`` (made at ``now``), recording the live state
     it was made from; the blocked list and the message trace are read with the read credential."""
     drift = diff.drift
     config = drift.tenant.config
@@ -66,7 +65,7 @@ def plan_for_tenant(
         ignores,
         created_at=now,
         expires_at=now + request.expires_in,
-        snapshot_digest=snapshot_digest(snapshot.records),
+        snapshot_digest=connectors_digest(drift.live),  # every record normalised: no error
         baseline_commit=baseline_commit(config.location.path if config.location else None),
         options=request.options,
         mail_counts=counts,

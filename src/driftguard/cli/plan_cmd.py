@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         read_service=not args.live,
     )
     plan = plan_for_tenant(
-        diff, live, baseline.ignores, request, now=now, warn=lambda m: info(f"warning: {m}")
+        diff, baseline.ignores, request, now=now, warn=lambda m: info(f"warning: {m}")
     )
     if args.out:
         write_plan(args.out, plan)
