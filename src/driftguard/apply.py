@@ -27,6 +27,7 @@ from driftguard.errors import DriftguardError, PlanError
 from driftguard.freshness import tenant_changes
 from driftguard.investigate.blocked import get_blocked
 from driftguard.journal import Journal, JournalState
+from driftguard.jsontype import Json
 from driftguard.model import Connector, FindingKind, IgnoreEntry, TenantBaseline, TenantConfig
 from driftguard.normalize import NormalizeError, connector_from_record
 from driftguard.planfile import DIGEST_PREFIX, format_time, plan_digest
@@ -36,8 +37,8 @@ from driftguard.tenantstate import BlockedEntry, ConnectorState, TenantState
 
 class Invoker(Protocol):
     def invoke(
-        self, cmdlet: str, parameters: Mapping[str, Any] | None = None
-    ) -> list[dict[str, Any]]: ...
+        self, cmdlet: str, parameters: Mapping[str, Json] | None = None
+    ) -> list[dict[str, Any]]: ...  # records as the service sent them
 
 
 class Outcome(StrEnum):
@@ -69,10 +70,10 @@ class ApplyResult:
 class Recorder:
     """The write step of a dry run: remembers each call, changes nothing."""
 
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Json]]] = field(default_factory=list)
 
     def invoke(
-        self, cmdlet: str, parameters: Mapping[str, Any] | None = None
+        self, cmdlet: str, parameters: Mapping[str, Json] | None = None
     ) -> list[dict[str, Any]]:
         self.calls.append((cmdlet, dict(parameters or {})))
         return []
@@ -138,7 +139,7 @@ def check_tenant(plan: Plan, tenant: TenantConfig) -> None:
 class Live:
     """A fresh read: raw records (for the journal), the same in canonical form, the blocked list."""
 
-    records: tuple[Mapping[str, Any], ...]
+    records: tuple[Mapping[str, Json], ...]
     connectors: tuple[Connector, ...]
     blocked: tuple[BlockedEntry, ...] | None = None
 
@@ -146,7 +147,7 @@ class Live:
         i = self._index(action)
         return None if i is None else self.connectors[i]
 
-    def record(self, action: Action) -> Mapping[str, Any] | None:
+    def record(self, action: Action) -> Mapping[str, Json] | None:
         i = self._index(action)
         return None if i is None else self.records[i]
 
@@ -413,7 +414,7 @@ class _Step:
             return self._finish(Outcome.FAILED, False, why_failed, after)
         return self._finish(Outcome.APPLIED, True, "applied and verified", after)
 
-    def _record(self, status: str, **extra: Any) -> None:
+    def _record(self, status: str, **extra: Json) -> None:
         if self.journal is None:
             return
         self.journal.record(
@@ -428,7 +429,7 @@ class _Step:
         )
 
     def _finish(
-        self, outcome: Outcome, verified: bool, message: str, after: Mapping[str, Any] | None
+        self, outcome: Outcome, verified: bool, message: str, after: Mapping[str, Json] | None
     ) -> ActionResult:
         result = ActionResult(self.action, outcome, verified, message)
         self._record(outcome.value, verified=verified, message=message, after=after)

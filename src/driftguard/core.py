@@ -10,11 +10,11 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from driftguard.diff import Drift, drift_for, unpinned_properties
 from driftguard.errors import LiveReadError
 from driftguard.ignore import apply_ignores
+from driftguard.jsontype import Json
 from driftguard.model import (
     BaselineConnector,
     Connector,
@@ -193,7 +193,7 @@ def _without(tenant: TenantBaseline, unreadable: Sequence[Unreadable]) -> Tenant
     return TenantBaseline(tenant.config, kept)
 
 
-def _text_key(record: Mapping[str, Any], key: str) -> str | None:
+def _text_key(record: object, key: str) -> str | None:
     if not isinstance(record, Mapping):
         return None
     for k, v in record.items():
@@ -211,6 +211,6 @@ def error_report(tenant: str, error: Exception) -> TenantReport:
     return TenantReport(tenant=tenant, status=Status.ERROR, error=message)
 
 
-def _show(value: Any) -> str:
+def _show(value: Json) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"

@@ -13,12 +13,12 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
 
 from driftguard.diff import Drift, drift_for
 from driftguard.errors import PlanError
 from driftguard.ignore import apply_ignores
 from driftguard.investigate.blocked import BlockedConnector, blocked_findings
+from driftguard.jsontype import Json
 from driftguard.model import Connector, IgnoreEntry, TenantBaseline
 from driftguard.plan import PlanOptions, plan_for
 from driftguard.planmodel import Action, Plan
@@ -145,7 +145,7 @@ def _differences(stated: Sequence[Action], derived: Sequence[Action]) -> list[st
     return out
 
 
-def _fields(a: Action) -> tuple[Any, ...]:
+def _fields(a: Action) -> tuple[object, ...]:
     return (
         a.kind,
         a.tenant,
@@ -157,5 +157,5 @@ def _fields(a: Action) -> tuple[Any, ...]:
     )
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> Json:
     return list(value) if isinstance(value, tuple) else str(value)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
+from driftguard.jsontype import Json
 from driftguard.model import (
     BaselineConnector,
     Connector,
@@ -26,6 +27,9 @@ from driftguard.model import (
 from driftguard.normalize import is_empty
 from driftguard.properties import BY_NAME, COMPARED, UNMODELLED, Kind, Value
 from driftguard.risk import Change, rate
+
+if TYPE_CHECKING:
+    from deepdiff.model import DiffLevel
 
 _ORDER = {name: i for i, name in enumerate(COMPARED)}
 _DEFAULTS = {name: BY_NAME[name].default for name in COMPARED}
@@ -101,8 +105,8 @@ class UnmodelledChange:
     """A property pinned under ``Unmodelled:`` whose live value is not the pinned one."""
 
     key: str  # as the baseline spells it
-    baseline: Any
-    live: Any  # None also when the live record lacks the property (``present`` says which)
+    baseline: Json
+    live: Json  # None also when the live record lacks the property (``present`` says which)
     present: bool
     description: str
     added: tuple[str, ...] = ()
@@ -117,13 +121,13 @@ def unmodelled_changes(base: Connector, live: Connector) -> tuple[UnmodelledChan
     from deepdiff import DeepDiff
 
     live_keys = {k.lower(): k for k in live.other}
-    current: dict[str, Any] = {}
+    current: dict[str, Json] = {}
     for key in base.unmodelled:
         live_key = live_keys.get(key.lower())
         if live_key is not None:
             current[key] = live.other[live_key]
     tree = DeepDiff(dict(base.unmodelled), current, ignore_order=True, view="tree")
-    by_key: dict[str, list[tuple[str, Any]]] = {}
+    by_key: dict[str, list[tuple[str, DiffLevel]]] = {}
     for report_type, items in tree.items():
         for item in items:
             path = item.path(output_format="list")
@@ -179,7 +183,7 @@ class Unpinned:
 
     connector: Connector  # the live connector
     key: str
-    value: Any
+    value: Json
     baseline_path: str | None  # the file to pin it in; None for a connector in no file
 
 
@@ -197,7 +201,7 @@ def unpinned_properties(drift: Drift) -> tuple[Unpinned, ...]:
     return tuple(out)
 
 
-def pinnable(live: Connector) -> dict[str, Any]:
+def pinnable(live: Connector) -> dict[str, Json]:
     """The live connector's unmodelled properties whose value is not empty, null or false."""
     return {k: live.other[k] for k in live.unknown if not is_empty(live.other.get(k))}
 
@@ -297,11 +301,11 @@ def finding_sort_key(f: Finding) -> tuple[int, str, str, int, int]:
 # --------------------------------------------------------------------------- helpers
 
 
-def _compared(conn: Connector) -> dict[str, Any]:
+def _compared(conn: Connector) -> dict[str, Value]:
     """The compared properties, defaults filled in; Name lower-cased (Kind.NAME is compared
     case-insensitively and kept as written)."""
     settings: Mapping[str, Value] = conn.settings
-    out: dict[str, Any] = {name: settings.get(name, _DEFAULTS[name]) for name in COMPARED}
+    out: dict[str, Value] = {name: settings.get(name, _DEFAULTS[name]) for name in COMPARED}
     name = out["Name"]
     if isinstance(name, str):
         out["Name"] = name.lower()
@@ -351,7 +355,7 @@ def _unmodelled_finding(
     return replace(finding, reason=reason)
 
 
-def _as_value(value: Any) -> Value:
+def _as_value(value: Json) -> Value:
     """An unmodelled value for a Finding: scalars as they are, anything else as compact JSON."""
     if value is None or isinstance(value, str | bool | int):
         return value
@@ -360,7 +364,7 @@ def _as_value(value: Any) -> Value:
     return _json(value)
 
 
-def _json(value: Any) -> str:
+def _json(value: object) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
@@ -369,11 +373,11 @@ def _few(items: Sequence[str], limit: int = 5) -> str:
     return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
 
 
-def _member(value: Any) -> str:
+def _member(value: object) -> str:
     return value if isinstance(value, str) else _json(value)
 
 
-def _json_type(value: Any) -> str:
+def _json_type(value: object) -> str:
     match value:
         case None:
             return "null"
@@ -390,7 +394,7 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
-def _sub_path(path: Sequence[Any]) -> str:
+def _sub_path(path: Sequence[object]) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") + (
         ": " if path else ""
     )

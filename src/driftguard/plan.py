@@ -19,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, assert_never
+from typing import assert_never
 
 from driftguard.diff import Drift
 from driftguard.errors import PlanError
+from driftguard.jsontype import Json
 from driftguard.model import Connector, Finding, FindingKind
 from driftguard.planmodel import ABSENT, Action, ActionKind, Plan, json_value
 from driftguard.properties import BY_NAME, COMPARED
@@ -131,8 +132,8 @@ class _Draft:
     connector: str
     guid: str | None
     cmdlet: str
-    parameters: dict[str, Any]
-    precondition: dict[str, Any] | str
+    parameters: dict[str, Json]
+    precondition: dict[str, Json] | str
 
     def build(self, action_id: str, tenant: str) -> Action:
         return Action(
@@ -190,8 +191,8 @@ def _stop_bleeding(lc: Connector, remove: bool) -> _Draft:
 
 
 def _revert(base: Connector, lc: Connector, fields: set[str], notes: list[str]) -> _Draft | None:
-    params: dict[str, Any] = {"Identity": _identity(lc)}
-    pre: dict[str, Any] = {}
+    params: dict[str, Json] = {"Identity": _identity(lc)}
+    pre: dict[str, Json] = {}
     for prop_name in COMPARED:  # table order: deterministic, Name first
         if prop_name not in fields:
             continue
@@ -247,17 +248,17 @@ def make_action(
     connector: str,
     guid: str | None,
     cmdlet: str,
-    parameters: dict[str, Any],
-    precondition: dict[str, Any] | str,
+    parameters: dict[str, Json],
+    precondition: dict[str, Json] | str,
 ) -> Action:
     """An action (for plans built elsewhere, e.g. rollback)."""
     draft = _Draft(kind, connector, guid, cmdlet, parameters, precondition)
     return draft.build(action_id, tenant)
 
 
-def create_parameters(base: Connector) -> dict[str, Any]:
+def create_parameters(base: Connector) -> dict[str, Json]:
     """New-InboundConnector parameters: Name, SenderDomains and every non-default property."""
-    params: dict[str, Any] = {}
+    params: dict[str, Json] = {}
     for prop_name in COMPARED:
         prop = BY_NAME[prop_name]
         value = base.settings.get(prop_name)

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What each command module's ``register`` adds its parser to."""
 
 FORMATS: tuple[str, ...] = ("text", "json", "markdown", "html", "sarif", "junit")
 
@@ -34,17 +39,6 @@ def add_output(
     parser.add_argument(
         "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout"
     )
-
-
-def not_built(parser: argparse.ArgumentParser, what: str) -> None:
-    """Mark a subcommand whose implementation has not landed yet: it says so and exits 1."""
-
-    def run(_args: argparse.Namespace) -> int:
-        from driftguard.errors import DriftguardError
-
-        raise DriftguardError(f"'driftguard {what}' is not built yet")
-
-    parser.set_defaults(func=run)
 
 
 def add_apply_options(parser: argparse.ArgumentParser) -> None:

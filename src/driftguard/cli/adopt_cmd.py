@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from driftguard.cli._common import add_baseline, add_tenants
 from driftguard.cli._live import add_live
 
+if TYPE_CHECKING:
+    from driftguard.cli._common import Subcommands
 
-def register(sub: Any) -> None:
+
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "adopt",
         help="write live connectors into the baseline files (to accept a change by PR)",

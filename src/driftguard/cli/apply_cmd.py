@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from driftguard.cli._common import add_apply_options
 
+if TYPE_CHECKING:
+    from driftguard.cli._common import Subcommands
 
-def register(sub: Any) -> None:
+
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "apply",
         help="apply a reviewed plan (needs its digest as approval)",

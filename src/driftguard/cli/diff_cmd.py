@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from driftguard.cli._common import add_baseline, add_output, add_tenants
 from driftguard.cli._live import add_live
 from driftguard.cli.investigate_cmd import add_explain
 
 if TYPE_CHECKING:
+    from driftguard.cli._common import Subcommands
     from driftguard.model import Report
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "diff",
         help="compare the baseline with the live connectors",

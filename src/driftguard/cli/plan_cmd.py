@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from driftguard.cli._common import add_baseline, add_tenants
 from driftguard.cli._live import add_live
@@ -11,12 +11,13 @@ from driftguard.cli._live import add_live
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from driftguard.cli._common import Subcommands
     from driftguard.model import Baseline, Snapshot, TenantReport
 
 DEFAULT_EXPIRY_HOURS = 24.0
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "plan",
         help="make a reviewed, digest-bound plan that reverts the drift",

@@ -7,12 +7,15 @@ approval, the stale check, its own journal and verification. Exit 0 restored, 1 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from driftguard.cli._common import add_apply_options
 
+if TYPE_CHECKING:
+    from driftguard.cli._common import Subcommands
 
-def register(sub: Any) -> None:
+
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "rollback",
         help="undo an applied plan from its journal (needs the rollback plan's digest)",

@@ -11,12 +11,16 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from driftguard.cli._common import add_baseline, add_tenants
 
+if TYPE_CHECKING:
+    from driftguard.cli._common import Subcommands
+    from driftguard.model import Snapshot
 
-def register(sub: Any) -> None:
+
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "snapshot",
         help="write the live connectors to a file",
@@ -84,7 +88,7 @@ def _targets(out: str, names: list[str]) -> dict[str, Path]:
     return {names[0]: path}
 
 
-def snapshot_document(snapshot: Any, tenant_id: str) -> str:
+def snapshot_document(snapshot: Snapshot, tenant_id: str) -> str:
     """The snapshot file's JSON text (format: shared decisions / live.files reads it back)."""
     import json
     from datetime import UTC
