@@ -31,7 +31,7 @@ from driftguard.jsontype import Json
 from driftguard.model import Connector, FindingKind, IgnoreEntry, TenantBaseline, TenantConfig
 from driftguard.normalize import NormalizeError, connector_from_record
 from driftguard.planfile import DIGEST_PREFIX, format_time, plan_digest
-from driftguard.planmodel import ABSENT, Action, Plan, same_value, show_value
+from driftguard.planmodel import ABSENT, Action, ActionKind, Plan, same_value, show_value
 from driftguard.tenantstate import BlockedEntry, ConnectorState, TenantState
 
 
@@ -186,19 +186,26 @@ def read_live(reader: Invoker, *, blocked: bool) -> Live:
 
 def _needs_blocked(plan: Plan) -> bool:
     recorded = plan.live is not None and plan.live.blocked is not None
-    return recorded or any(a.cmdlet == "Remove-BlockedConnector" for a in plan.actions)
+    return recorded or any(a.kind is ActionKind.UNBLOCK for a in plan.actions)
 
 
 def target_gaps(action: Action, live: Live) -> list[str]:
     """What still differs from the action's target state (empty: the target is in place)."""
-    if action.cmdlet == "Remove-BlockedConnector":
-        keys = {k.casefold() for k in (action.guid, action.connector) if k}
-        if live.blocked is None:
-            return ["blocked state unknown"]
-        return ["still blocked"] if any(keys & b.keys for b in live.blocked) else []
-    conn = live.find(action)
-    if action.cmdlet == "Remove-InboundConnector":
-        return [] if conn is None else ["still exists"]
+    match action.kind:
+        case ActionKind.UNBLOCK:
+            keys = {k.casefold() for k in (action.guid, action.connector) if k}
+            if live.blocked is None:
+                return ["blocked state unknown"]
+            return ["still blocked"] if any(keys & b.keys for b in live.blocked) else []
+        case ActionKind.REMOVE:
+            return [] if live.find(action) is None else ["still exists"]
+        case ActionKind.DISABLE | ActionKind.REVERT | ActionKind.RESTORE | ActionKind.CREATE:
+            return _setting_gaps(action, live.find(action))
+        case _ as unreachable:
+            assert_never(unreachable)
+
+
+def _setting_gaps(action: Action, conn: Connector | None) -> list[str]:
     if conn is None:
         return ["does not exist"]
     gaps = []
@@ -215,7 +222,7 @@ def stale_problems(action: Action, live: Live) -> list[str]:
     if not target_gaps(action, live):
         return []
     label = f"connector {action.connector!r}"
-    if action.cmdlet == "Remove-BlockedConnector":
+    if action.kind is ActionKind.UNBLOCK:
         return [] if live.blocked is not None else [f"{label}: blocked state unknown"]
     conn = live.find(action)
     if action.precondition == ABSENT:
@@ -383,7 +390,7 @@ class _Step:
 
     def run(self, live: Live) -> ActionResult:
         action = self.action
-        unblock = action.cmdlet == "Remove-BlockedConnector"
+        unblock = action.kind is ActionKind.UNBLOCK
         if unblock:  # read again right before it: the connector must be exactly its baseline
             live = read_live(self.reader, blocked=True)
             if isinstance(self.writer, Recorder):  # a dry run: as its writes would have left it

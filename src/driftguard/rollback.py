@@ -10,7 +10,7 @@ approve, and the same apply path, journal included. An unblock cannot be undone 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from driftguard.errors import ApplyError
 from driftguard.journal import JournalState
@@ -73,8 +73,8 @@ def _inverse(
     action: Action, before: Any, after: Any, notes: list[str]
 ) -> tuple[ActionKind, str, str | None, str, dict[str, Any], Any] | None:
     forward_target = {k: v for k, v in action.parameters.items() if k != "Identity"}
-    match action.cmdlet:
-        case "Set-InboundConnector":
+    match action.kind:
+        case ActionKind.DISABLE | ActionKind.REVERT | ActionKind.RESTORE:
             if before is None:
                 return None
             old = _settings(before, action)
@@ -88,7 +88,7 @@ def _inverse(
                 params,
                 forward_target,
             )
-        case "New-InboundConnector":
+        case ActionKind.CREATE:
             guid = (
                 str(after["Guid"]).lower()
                 if isinstance(after, dict) and after.get("Guid")
@@ -102,7 +102,7 @@ def _inverse(
                 {"Identity": guid or action.connector},
                 forward_target,
             )
-        case "Remove-InboundConnector":
+        case ActionKind.REMOVE:
             if before is None:
                 return None
             conn = connector_from_record(before)
@@ -115,6 +115,8 @@ def _inverse(
                 create_parameters(conn),
                 ABSENT,
             )
-        case _:
+        case ActionKind.UNBLOCK:
             notes.append(f"{action.id} ({action.cmdlet}) cannot be undone by driftguard")
             return None
+        case _ as unreachable:
+            assert_never(unreachable)

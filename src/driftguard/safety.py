@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 from driftguard.model import Connector
-from driftguard.planmodel import Action
+from driftguard.planmodel import Action, ActionKind
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,12 @@ def unsafe_reasons(
 
 
 def _stops_mail(a: Action) -> bool:
-    return a.kind == "remove" or (
-        a.cmdlet == "Set-InboundConnector" and a.parameters.get("Enabled") is False
-    )
+    match a.kind:
+        case ActionKind.REMOVE:
+            return True
+        case ActionKind.DISABLE | ActionKind.REVERT | ActionKind.RESTORE:
+            return a.parameters.get("Enabled") is False
+        case ActionKind.CREATE | ActionKind.UNBLOCK:
+            return False
+        case _ as unreachable:
+            assert_never(unreachable)
