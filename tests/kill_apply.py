@@ -12,10 +12,11 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from driftguard.apply import Outcome
 from driftguard.cli import main
 from driftguard.journal import Journal
 
-OUTCOMES = frozenset({"applied", "skipped", "failed"})
+OUTCOMES = frozenset(o.value for o in Outcome)
 
 
 def kill_after(n: int) -> None:

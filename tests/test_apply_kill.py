@@ -147,3 +147,15 @@ def test_terminal_approval_by_the_digest_prefix(
     assert code == 0, output
     assert "4 applied, 0 skipped, 0 failed" in output
     assert setup.diff() == 0
+
+
+def test_driftguard_itself_has_no_crash_hook(repo_root: Path) -> None:
+    """The crash above is the harness's (kill_apply.py): no switch in driftguard kills it."""
+    sources = sorted((repo_root / "src" / "driftguard").rglob("*.py"))
+    assert sources
+    hooks = [
+        p.relative_to(repo_root)
+        for p in sources
+        if "DRIFTGUARD_TEST" in (text := p.read_text(encoding="utf-8")) or "SIGKILL" in text
+    ]
+    assert hooks == []

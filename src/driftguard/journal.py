@@ -27,7 +27,6 @@ from driftguard.fsutil import fsync_dir
 
 JOURNAL_VERSION = 1
 MAX_JOURNAL_BYTES = 256 * 1024 * 1024
-FINAL = frozenset({"applied", "skipped", "failed"})
 DONE = frozenset({"applied", "skipped"})
 
 
