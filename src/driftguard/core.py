@@ -113,8 +113,8 @@ def duplicate_warnings(tenant: str, connectors: Sequence[Connector]) -> list[str
         key = conn.name.lower()
         if key in seen:
             warnings.append(
-                f"{tenant}: two live connectors are named {conn.name!r}: only the first is "
-                "matched by name, the other is reported as unknown"
+                f"{tenant}: two live connectors are named {conn.name!r}: only one is matched by "
+                "name (the first in Guid order), the other is reported as unknown"
             )
         seen[key] = conn.name
     return warnings

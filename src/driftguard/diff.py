@@ -52,10 +52,16 @@ def match(baseline: Sequence[BaselineConnector], live: Sequence[Connector]) -> M
     Guid is a different object (deleted and re-created, or an impostor) and shows as unknown,
     while the pinned one shows as missing. Only a live record that carries no Guid at all (an
     export that left it out) can match a pinned connector by Name; core warns about such records.
+
+    Where two live connectors share a Guid or a Name, the first in (Name, Guid) order wins, not
+    the first the service listed: the same live state gives the same pairs in any read order, so
+    the plan made from a read and the one apply derives from its recorded state agree.
     """
+    order = sorted(range(len(live)), key=lambda i: (live[i].name.casefold(), live[i].guid or ""))
     claimed: set[int] = set()
     by_guid: dict[str, int] = {}
-    for i, conn in enumerate(live):
+    for i in order:
+        conn = live[i]
         if conn.guid:
             by_guid.setdefault(conn.guid.lower(), i)
     pairs: list[tuple[BaselineConnector, Connector]] = []
@@ -69,9 +75,9 @@ def match(baseline: Sequence[BaselineConnector], live: Sequence[Connector]) -> M
             claimed.add(index)
             pairs.append((bc, live[index]))
     by_name: dict[str, int] = {}
-    for i, conn in enumerate(live):
+    for i in order:
         if i not in claimed:
-            by_name.setdefault(conn.name.lower(), i)
+            by_name.setdefault(live[i].name.lower(), i)
     missing: list[BaselineConnector] = []
     for bc in by_name_only:
         index = by_name.get(bc.connector.name.lower())
