@@ -47,7 +47,7 @@ def unsafe_reasons(
         counts = {k.casefold(): v for k, v in mail_counts.items()}
         named: set[str] = set()
         for a in actions:
-            if a.kind in ("create", "unblock"):  # neither can cut off mail that flows now
+            if not _touches_live_settings(a):  # a New or an unblock cuts off no mail that flows
                 continue
             keys = [a.connector.casefold()] + ([a.guid.casefold()] if a.guid else [])
             recent = max((counts.get(k, 0) for k in keys), default=0)
@@ -58,6 +58,16 @@ def unsafe_reasons(
                     f"(action {a.id}: {a.cmdlet})"
                 )
     return reasons
+
+
+def _touches_live_settings(a: Action) -> bool:
+    match a.kind:
+        case ActionKind.DISABLE | ActionKind.REVERT | ActionKind.RESTORE | ActionKind.REMOVE:
+            return True
+        case ActionKind.CREATE | ActionKind.UNBLOCK:
+            return False
+        case _ as unreachable:
+            assert_never(unreachable)
 
 
 def _stops_mail(a: Action) -> bool:
