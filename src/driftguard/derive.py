@@ -1,10 +1,10 @@
 """A revert plan as a function of the baseline and a recorded live state, and the check that a
 plan file is exactly that function's value (pure).
 
-``plan`` builds every revert plan through :func:`revert_plan` from the live state it records in
-the plan; ``apply`` calls it again with the baseline it reads and the plan's recorded state, and
-refuses a plan whose actions or notes differ. So the actions that run are the ones driftguard
-derives from the approved baseline, never ones a plan file merely states.
+``plan`` builds every revert plan through :func:`revert_plan` from the diff of the read whose
+live state it records in the plan; ``apply`` diffs the baseline it reads against that recorded
+state, calls it again, and refuses a plan whose actions or notes differ. So the actions that run
+are the ones driftguard derives from the approved baseline, never ones a plan file merely states.
 """
 
 from __future__ import annotations
