@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from driftguard.cli import main
-from driftguard.cli.diff_cmd import emit_report
+from driftguard.cli._output import emit_report
 from driftguard.errors import DriftguardError
 from driftguard.model import Report
 from driftkit import HYBRID, PARTNER, assert_valid_report, wire, write_baseline, write_live

@@ -136,7 +136,7 @@ def test_blocked_connector_is_a_finding_and_the_plan_unblocks_after_the_revert(
     assert any(e["kind"] == "blocked" for e in tenant["evidence"]["timeline"])
 
     # The plan: revert first, unblock last.
-    from driftguard.core import live_connectors
+    from driftguard.core import tenant_diff
     from driftguard.investigate.blocked import blocked_findings, get_blocked
     from driftguard.model import Snapshot
     from driftguard.plan import plan_for
@@ -145,17 +145,11 @@ def test_blocked_connector_is_a_finding_and_the_plan_unblocks_after_the_revert(
     with _client(folder) as (client, _config):
         records = client.invoke("Get-InboundConnector", {"ResultSize": "Unlimited"})
         snapshot = Snapshot(TENANT, tuple(records), "test", datetime.now(UTC))
-        live = live_connectors(snapshot)
-        from driftguard.core import tenant_report
-
-        findings = tenant_report(
-            baseline.tenants[TENANT], snapshot, (), date(2026, 11, 29)
-        ).findings + tuple(blocked_findings(get_blocked(client), live))
+        drift = tenant_diff(baseline.tenants[TENANT], snapshot, (), date(2026, 11, 29)).drift
+        drift = drift.with_blocked(blocked_findings(get_blocked(client), drift.live))
     now = datetime(2026, 11, 29, tzinfo=UTC)
     plan = plan_for(
-        baseline.tenants[TENANT],
-        live,
-        findings,
+        drift,
         created_at=now,
         expires_at=now + timedelta(hours=1),
     )

@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
 
 def emit(report: Report, fmt: str, output: str | None) -> None:
     """Render like every report (the text format appends each tenant's investigation)."""
-    from driftguard.cli.diff_cmd import emit_report
+    from driftguard.cli._output import emit_report
 
     emit_report(report, fmt, output)
 

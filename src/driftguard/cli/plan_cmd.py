@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from driftguard.cli._common import add_baseline, add_tenants
 from driftguard.cli._live import add_live
 from driftguard.cli._notify import add_notify, notifying
 
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from driftguard.cli._common import Subcommands
+    from driftguard.model import Baseline, Snapshot, TenantReport
+
 DEFAULT_EXPIRY_HOURS = 24.0
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "plan",
         help="make a reviewed, digest-bound plan that reverts the drift",
@@ -72,18 +78,14 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
+    from driftguard.app.plan import PlanRequest, diff_for_plan, plan_for_tenant
     from driftguard.baseline.load import load_requested
     from driftguard.cli._live import selected_tenants, snapshots_for
     from driftguard.cli._output import emit, info, safe_terminal
-    from driftguard.core import live_connectors, tenant_report
-    from driftguard.derive import revert_plan
-    from driftguard.errors import InputError, LiveReadError
-    from driftguard.live.files import snapshot_digest
-    from driftguard.model import Status
+    from driftguard.errors import InputError
     from driftguard.plan import PlanOptions
     from driftguard.planfile import dumps, render_text, write_plan
     from driftguard.safety import SafetyLimits
-    from driftguard.tenantstate import TenantState
 
     if args.max_disable < 0 or not 0 <= args.max_disable_share <= 100:
         raise InputError("--max-disable must be 0 or more, --max-disable-share 0 to 100")
@@ -99,35 +101,16 @@ def run(args: argparse.Namespace) -> int:
             hint="add --tenant T",
         )
     name = names[0]
-    tenant = baseline.tenants[name]
     live = snapshots_for(args, baseline, names)[name]
     if isinstance(live, Exception):
         raise live
     now = datetime.now(UTC).replace(microsecond=0)
-    report = tenant_report(tenant, live, baseline.ignores, now.date())
-    if report.status is Status.ERROR:
-        raise LiveReadError(f"tenant {name}: {report.error}", tenant=name)
-    for warning in report.warnings:
+    diff = diff_for_plan(baseline.tenants[name], live, baseline.ignores, now)
+    for warning in diff.report.warnings:
         info(f"warning: {warning}")
     if args.explain:
-        explain_to_stderr(args, baseline, report, live, now)
-    connectors = live_connectors(live)
-    counts: dict[str, int] | None = None
-    blocks = None
-    if not args.live:
-        blocks = blocked(tenant.config)
-        if args.mail_window > 0:
-            counts = recent_mail(tenant.config, connectors, now, args.mail_window)
-    plan = revert_plan(
-        tenant,
-        TenantState.of(connectors, blocks),
-        baseline.ignores,
-        created_at=now,
-        expires_at=now + timedelta(hours=args.expires_in),
-        snapshot_digest=snapshot_digest(live.records),
-        baseline_commit=baseline_commit(
-            tenant.config.location.path if tenant.config.location else None
-        ),
+        explain_to_stderr(args, baseline, diff.report, live, now)
+    request = PlanRequest(
         options=PlanOptions(
             remove_unknown=args.remove_unknown,
             force=args.force,
@@ -135,7 +118,12 @@ def run(args: argparse.Namespace) -> int:
                 max_disabled=args.max_disable, max_fraction=args.max_disable_share / 100
             ),
         ),
-        mail_counts=counts,
+        expires_in=timedelta(hours=args.expires_in),
+        mail_window=timedelta(hours=args.mail_window) if args.mail_window > 0 else None,
+        read_service=not args.live,
+    )
+    plan = plan_for_tenant(
+        diff, baseline.ignores, request, now=now, warn=lambda m: info(f"warning: {m}")
     )
     if args.out:
         write_plan(args.out, plan)
@@ -151,7 +139,13 @@ def run(args: argparse.Namespace) -> int:
     return 2 if plan.actions else 0
 
 
-def explain_to_stderr(args: Any, baseline: Any, report: Any, live: Any, now: Any) -> None:
+def explain_to_stderr(
+    args: argparse.Namespace,
+    baseline: Baseline,
+    report: TenantReport,
+    live: Snapshot,
+    now: datetime,
+) -> None:
     """``--explain``: who made the changes the plan reverts, on stderr (the plan on stdout stays
     exactly the plan)."""
     from driftguard.cli._output import info
@@ -170,65 +164,3 @@ def explain_to_stderr(args: Any, baseline: Any, report: Any, live: Any, now: Any
             info(f"warning: {tenant.tenant}: no explanation: {tenant.error}")
     for line in investigation_text.render(explained).splitlines():
         info(line)
-
-
-def blocked(config: Any) -> list[Any] | None:
-    """The connectors the service restricted (read with the read credential), or None.
-
-    A failed read of the blocked list leaves the unblock step out, with a warning: it cannot
-    hide drift, and reverting the connectors matters more than unblocking them. The plan then
-    records that the blocked list was not read.
-    """
-    from driftguard.cli._output import info
-    from driftguard.cli.apply_cmd import read_client
-    from driftguard.errors import DriftguardError
-    from driftguard.investigate.blocked import get_blocked
-    from driftguard.tenantstate import BlockedEntry
-
-    try:
-        with read_client(config) as client:
-            return [BlockedEntry(b.connector_id, b.name) for b in get_blocked(client)]
-    except DriftguardError as exc:
-        info(
-            f"warning: {config.name}: blocked connectors not read ({exc.message}); "
-            "the plan has no unblock step"
-        )
-        return None
-
-
-def recent_mail(config: Any, connectors: Any, now: Any, hours: float) -> dict[str, int]:
-    """Messages per connector in the last ``hours`` of the message trace, counted as the
-    investigation counts them. A failed read is an error: the safety check needs it."""
-    from datetime import timedelta
-
-    from driftguard.app.investigate import recent_messages
-    from driftguard.cli.apply_cmd import read_client
-
-    with read_client(config) as client:
-        return recent_messages(client, connectors, now - timedelta(hours=hours), now)
-
-
-def baseline_commit(tenant_file: str | None) -> str | None:
-    """``git rev-parse HEAD`` of the folder holding the tenant's baseline, when it is in git."""
-    import shutil
-    import subprocess
-    from pathlib import Path
-
-    git = shutil.which("git")
-    if git is None or tenant_file is None:
-        return None
-    folder = Path(tenant_file).resolve().parent
-    try:
-        done = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            [git, "-C", str(folder), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = done.stdout.strip().lower()
-    if done.returncode != 0 or not 7 <= len(commit) <= 64:
-        return None
-    return commit if all(c in "0123456789abcdef" for c in commit) else None
