@@ -1,0 +1,195 @@
+"""`driftguard watch`: read every tenant each interval, notify on a change of verdict.
+
+Exit codes with ``--once`` / ``--sweeps N`` are those of the last sweep (0 clean, 2 drift, 1 an
+error); run as a service it stops on SIGTERM or Ctrl-C and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from driftguard.cli._common import add_baseline, add_tenants
+from driftguard.cli._live import add_live_options
+
+if TYPE_CHECKING:
+    from driftguard.live.source import Source
+    from driftguard.model import Baseline, Snapshot, TenantConfig, TenantReport
+
+DEFAULT_STATE = ".driftguard/watch.sqlite"
+EVIDENCE_DAYS = 2  # how far back the audit trail of a new drift is searched
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "watch",
+        help="check every tenant each interval and notify when a verdict changes",
+        description="Read every tenant each interval (reads spread over the interval, jittered), "
+        "keep the history in a SQLite state file and notify on a change of verdict: new drift, "
+        "drift resolved, tenant unreadable. With --once or --sweeps N: exit 0 clean, "
+        "2 drift, 1 error.",
+    )
+    add_baseline(parser)
+    add_tenants(parser)
+    add_state(parser)
+    parser.add_argument(
+        "--interval",
+        type=_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="time from one sweep's start to the next (default: 300)",
+    )
+    parser.add_argument(
+        "--spread",
+        type=_fraction,
+        default=0.5,
+        metavar="F",
+        help="start the reads evenly over this part of the interval (0 = all at once; "
+        "default: 0.5)",
+    )
+    parser.add_argument(
+        "--jitter",
+        type=_fraction,
+        default=0.1,
+        metavar="F",
+        help="move each sweep's start by up to this part of the interval (default: 0.1)",
+    )
+    stop = parser.add_mutually_exclusive_group()
+    stop.add_argument("--once", action="store_true", help="one sweep, then exit (for CI jobs)")
+    stop.add_argument("--sweeps", type=_count, metavar="N", help="N sweeps, then exit")
+    parser.add_argument(
+        "--notify",
+        action="append",
+        metavar="TARGET",
+        help="where notifications go: 'log' (stderr, the default), 'command:PROGRAM ARGS' "
+        "(JSON on stdin) or 'webhook:https://...' (repeatable)",
+    )
+    add_live_options(parser)
+    parser.set_defaults(func=run)
+
+
+def add_state(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state",
+        default=DEFAULT_STATE,
+        metavar="FILE",
+        help=f"the watch state database (default: {DEFAULT_STATE})",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0.1 <= value <= 86400:
+        raise argparse.ArgumentTypeError("must be between 0.1 and 86400 seconds")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 0.9:
+        raise argparse.ArgumentTypeError("must be between 0 and 0.9")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    import time
+    from datetime import UTC, datetime
+
+    from driftguard.baseline.load import load_requested
+    from driftguard.cli._live import exchange_source, selected_tenants
+    from driftguard.cli._output import info
+    from driftguard.watch import loop
+    from driftguard.watch.notify import notifier_for
+    from driftguard.watch.schedule import Schedule
+    from driftguard.watch.state import opened
+
+    notifiers = [notifier_for(spec, info) for spec in args.notify or ["log"]]
+    names = [n.name for n in notifiers]
+    if len(set(names)) != len(names):
+        from driftguard.errors import InputError
+
+        raise InputError("--notify: the same target is given twice")
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM,)}
+    exchange = exchange_source(args)
+    edges = loop.Edges(
+        load=lambda: load_requested(args.baseline, args.tenants),
+        select=lambda baseline: selected_tenants(args, baseline),
+        source=_Tenants(args, exchange),
+        evidence=lambda report, baseline, snapshot: _evidence(args, report, baseline, snapshot),
+        notifiers=notifiers,
+        say=info,
+        clock=lambda: datetime.now(UTC),
+        monotonic=time.monotonic,
+        wait=stop.wait,
+        concurrency=args.concurrency,
+    )
+    schedule = Schedule(interval=args.interval, spread=args.spread, jitter=args.jitter)
+    sweeps = 1 if args.once else args.sweeps
+    try:
+        with opened(Path(args.state)) as state:
+            return loop.run(state, schedule, edges, sweeps=sweeps)
+    except KeyboardInterrupt:
+        info("watch stopped")
+        return 0
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        close = getattr(getattr(exchange, "session_factory", None), "close", None)
+        if close is not None:
+            close()
+
+
+class _Tenants:
+    """The demo tenant from its in-process service, every other tenant from Exchange."""
+
+    def __init__(self, args: argparse.Namespace, exchange: Source) -> None:
+        self.args = args
+        self.exchange = exchange
+
+    def snapshot(self, tenant: TenantConfig) -> Snapshot:
+        from driftguard.cli._live import _local_source
+
+        return (_local_source(self.args, tenant) or self.exchange).snapshot(tenant)
+
+
+def _evidence(
+    args: argparse.Namespace, report: TenantReport, baseline: Baseline, snapshot: Snapshot
+) -> TenantReport:
+    """``report`` with the audit trail of its findings; a trail that cannot be read is a
+    warning of the notification, never a change of the drift verdict."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from driftguard.cli.investigate_cmd import explain
+    from driftguard.model import Report, Status
+
+    now = snapshot.taken_at
+    window = argparse.Namespace(**vars(args))
+    window.since, window.until = now - timedelta(days=EVIDENCE_DAYS), None
+    window.audit_log = window.message_trace = window.live = None
+    single = Report(generated_at=now, tenants=(report,), command="watch")
+    [explained] = explain(single, baseline, window, {report.tenant: snapshot}).tenants
+    if explained.status is Status.ERROR:
+        note = f"{report.tenant}: audit evidence could not be read: {explained.error}"
+        return replace(report, warnings=(*report.warnings, note))
+    return explained
