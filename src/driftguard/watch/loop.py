@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +35,10 @@ from driftguard.watch.verdict import (
     payload,
     verdict_of,
 )
+
+KILL_AT_ENV = "DRIFTGUARD_TEST_KILL_IN_WATCH"
+"""Test-only: SIGKILL this process at a named point ("recorded": after a notification's outbox
+row is committed; "sent": after its target accepted it, before it is marked sent)."""
 
 # (report, baseline, snapshot) -> the report with the audit trail attached to its findings
 Evidence = Callable[[TenantReport, Baseline, Snapshot], TenantReport]
@@ -184,6 +190,8 @@ def sweep(state: WatchState, schedule: Schedule, edges: Edges) -> SweepResult | 
             ),
         )
         reports.append(report)
+        if outgoing is not None:
+            _test_kill("recorded")
     deliver(state, edges)
     duration = edges.monotonic() - t0
     overran = duration > schedule.interval
@@ -243,5 +251,11 @@ def deliver(state: WatchState, edges: Edges) -> int:
             state.mark_failed(row, exc.message)
             edges.say(f"warning: {exc.message}: {row.key} stays in the outbox")
             continue
+        _test_kill("sent")
         state.mark_sent(row, edges.clock())
     return left
+
+
+def _test_kill(point: str) -> None:
+    if os.environ.get(KILL_AT_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -161,8 +161,8 @@ class WatchState:
                         f"{path}: no watch state here",
                         hint="run `driftguard watch` first, or pass --state FILE",
                     )
-                uri = f"{path.resolve().as_uri()}?mode=ro"
-                self.db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT)
+                self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
+                self.db.execute("PRAGMA query_only=ON")
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
