@@ -1,0 +1,114 @@
+"""The watch state and the history renderer: compression, bounds, hostile names, every property."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driftguard.errors import InputError
+from driftguard.watch.history import Kind, Point, differences, render_json, render_text
+from driftguard.watch.state import COMPRESS_ABOVE, Outgoing, Transition, opened
+
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def _conn(name: str, guid: str | None, ips: list[str], **unknown: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "guid": guid,
+        "settings": {"Name": name, "SenderIPAddresses": ips, "Enabled": True},
+        "unknown": unknown,
+    }
+
+
+def _doc(*connectors: dict[str, Any]) -> dict[str, Any]:
+    return {"connectors": list(connectors), "blocked": None}
+
+
+def _transition(doc: dict[str, Any] | None, digest: str, *, notify: bool = False) -> Transition:
+    out = Outgoing("k1", "tenant: new drift", "{}", ("log",)) if notify else None
+    return Transition("contoso", "ok", "", None, doc, digest, out)
+
+
+def test_large_snapshots_are_compressed_and_only_changes_are_kept(tmp_path: Path) -> None:
+    big = _doc(*(_conn(f"c{i}", f"g{i}", [f"10.0.{i % 250}.0/24"]) for i in range(200)))
+    assert len(json.dumps(big)) > COMPRESS_ABOVE
+    path = tmp_path / "w.sqlite"
+    with opened(path) as state:
+        for sweep, digest in enumerate(["a", "a", "b"], start=1):
+            state.record(sweep, T0 + timedelta(minutes=sweep), _transition(big, digest))
+        stored = state.snapshots("contoso")
+        assert [(s.sweep, s.digest) for s in stored] == [(1, "a"), (3, "b")]
+        assert stored[0].document == big
+        [(compressed, size)] = state.db.execute(
+            "SELECT compressed, length(body) FROM snapshots WHERE digest='a'"
+        ).fetchall()
+        assert compressed == 1 and size < len(json.dumps(big)) / 3
+        assert state.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_verdict_since_is_kept_while_the_verdict_holds(tmp_path: Path) -> None:
+    with opened(tmp_path / "w.sqlite") as state:
+        state.record(1, T0, _transition(None, "x"))
+        state.record(2, T0 + timedelta(minutes=5), _transition(None, "x"))
+        verdict = state.verdict("contoso")
+        assert verdict is not None
+        assert verdict.since == T0 and verdict.checked_at == T0 + timedelta(minutes=5)
+
+
+def test_a_notification_is_recorded_with_its_verdict_or_not_at_all(tmp_path: Path) -> None:
+    with opened(tmp_path / "w.sqlite") as state:
+        bad = Transition("contoso", "drift", "f", None, {"x": {1, 2}}, "d", None)  # not JSON
+        with pytest.raises(TypeError):
+            state.record(1, T0, bad)
+        assert state.verdict("contoso") is None  # rolled back whole
+        state.record(1, T0, _transition(None, "x", notify=True))
+        state.record(2, T0, _transition(None, "x", notify=True))  # same key: one row
+        assert [(p.key, p.target) for p in state.pending()] == [("k1", "log")]
+
+
+def test_a_damaged_snapshot_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "w.sqlite"
+    with opened(path) as state:
+        state.record(1, T0, _transition(_doc(), "x"))
+    db = sqlite3.connect(path)
+    db.execute("UPDATE snapshots SET body=x'00ff'")
+    db.commit()
+    db.close()
+    with opened(path, readonly=True) as state, pytest.raises(InputError, match="snapshot 1 of"):
+        state.snapshots("contoso")
+
+
+def test_every_property_and_connector_change_is_named() -> None:
+    old = _doc(_conn("Hybrid", "G1", ["10.0.0.0/24"], Foo="a"), _conn("Gone", None, []))
+    new = _doc(
+        _conn("Hybrid", "g1", ["10.0.0.0/24", "203.0.113.0/24"], Foo="b"),
+        _conn("Rogue", "g2", ["0.0.0.0/1"]),
+    )
+    found = {
+        (d.kind, d.connector, d.property, str(d.before), str(d.after))
+        for d in differences(old, new)
+    }
+    assert (Kind.ADDED, "Hybrid", "SenderIPAddresses", "None", "203.0.113.0/24") in found
+    assert (Kind.CHANGED, "Hybrid", "unknown property Foo", "a", "b") in found
+    kinds = {(d.kind, d.connector) for d in differences(old, new)}
+    assert (Kind.CONNECTOR_ADDED, "Rogue") in kinds and (Kind.CONNECTOR_REMOVED, "Gone") in kinds
+    assert len(found) == 4
+
+
+def test_hostile_names_are_shown_not_acted_on() -> None:
+    evil = "Evil\x1b[2J\nFAKE LINE"
+    points = [
+        Point(1, T0, _doc()),
+        Point(2, T0 + timedelta(minutes=5), _doc(_conn(evil, "g9", ["1.2.3.4/32"]))),
+    ]
+    text = render_text("contoso", points)
+    assert "\x1b" not in text and "\nFAKE LINE" not in text
+    assert f"+ connector {evil!r} [g9] appeared" in text
+    doc = json.loads(render_json("contoso", points))
+    assert doc["changes"][0]["differences"][0]["connector"] == evil
