@@ -176,3 +176,18 @@ def test_history_refuses_a_file_that_is_not_a_watch_state(
     other.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
     assert main(["history", "--tenant", TENANT, "--state", str(other)]) == 1
     assert "watch state" in capsys.readouterr().err
+
+
+def test_sign_in_is_kept_between_sweeps(estate: tuple[Simulator, Path], tmp_path: Path) -> None:
+    """Three sweeps of two tenants: one discovery and one token per tenant, three reads each."""
+    sim, base = estate
+    state = tmp_path / "watch.sqlite"
+    args = ["--sweeps", "3", "--interval", "0.2", "--spread", "0", "--jitter", "0"]
+    assert main(["watch", "--baseline", str(base), "--state", str(state), *args]) == 0
+    counts: dict[tuple[str | None, str], int] = {}
+    for r in sim.requests_log:
+        counts[(r.tenant, r.endpoint)] = counts.get((r.tenant, r.endpoint), 0) + 1
+    for tenant in ("tenant-0001", "tenant-0002"):
+        assert counts.get((tenant, "token")) == 1, counts
+        assert counts.get((tenant, "invoke")) == 3, counts
+    assert sum(n for (_, endpoint), n in counts.items() if endpoint == "openid") == 2, counts

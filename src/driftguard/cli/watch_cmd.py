@@ -115,12 +115,14 @@ def run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from driftguard.baseline.load import load_requested
-    from driftguard.cli._live import exchange_source, selected_tenants
+    from driftguard.cli._live import retry_policy, selected_tenants, sign_in_prompt
     from driftguard.cli._output import info
+    from driftguard.live.service import ExchangeSource, PooledSessions
     from driftguard.watch import loop
     from driftguard.watch.notify import notifier_for
     from driftguard.watch.schedule import Schedule
     from driftguard.watch.state import opened
+    from driftguard.watch.tokens import KeptTokens
 
     notifiers = [notifier_for(spec, info) for spec in args.notify or ["log"]]
     names = [n.name for n in notifiers]
@@ -130,10 +132,24 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--notify: the same target is given twice")
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM,)}
-    exchange = exchange_source(args)
+    # One connection pool and one sign-in per tenant for the whole watch (watch/tokens.py).
+    pool = PooledSessions(pool_size=args.concurrency)
+    tokens = KeptTokens(sign_in_prompt())
+    exchange = ExchangeSource(
+        policy=retry_policy(args),
+        device_code_prompt=sign_in_prompt(),
+        session_factory=pool,
+        tokens=tokens,
+    )
+
+    def select(baseline: Baseline) -> list[str]:
+        names = selected_tenants(args, baseline)
+        tokens.forget_all_but(set(names))
+        return names
+
     edges = loop.Edges(
         load=lambda: load_requested(args.baseline, args.tenants),
-        select=lambda baseline: selected_tenants(args, baseline),
+        select=select,
         source=_Tenants(args, exchange),
         evidence=lambda report, baseline, snapshot: _evidence(args, report, baseline, snapshot),
         notifiers=notifiers,
@@ -154,9 +170,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        close = getattr(getattr(exchange, "session_factory", None), "close", None)
-        if close is not None:
-            close()
+        pool.close()
 
 
 class _Tenants:
