@@ -112,3 +112,36 @@ def test_hostile_names_are_shown_not_acted_on() -> None:
     assert f"+ connector {evil!r} [g9] appeared" in text
     doc = json.loads(render_json("contoso", points))
     assert doc["changes"][0]["differences"][0]["connector"] == evil
+
+
+def test_the_baseline_is_loaded_again_only_when_a_file_changed(tmp_path: Path) -> None:
+    from driftguard.baseline.load import load_baseline
+    from driftguard.errors import BaselineError
+    from driftguard.watch.baselinecache import ReloadOnChange
+    from driftkit import HYBRID, PARTNER, write_baseline
+
+    root = tmp_path / "baseline"
+    write_baseline(root, [HYBRID, PARTNER])
+    loads: list[int] = []
+
+    def load() -> Any:
+        loads.append(1)
+        return load_baseline(root)
+
+    cached = ReloadOnChange(load, root)
+    first = cached()
+    assert cached() is first and len(loads) == 1
+    [path] = [p for p in (root / "contoso" / "inbound").iterdir() if "hybrid" in p.read_text()]
+    text = path.read_text("utf-8")
+    assert "Exchange 2019 hybrid relay" in text
+    path.write_text(text.replace("Exchange 2019 hybrid relay", "changed by a merged PR"), "utf-8")
+    second = cached()
+    assert second is not first and len(loads) == 2
+    assert any(
+        c.connector.settings.get("Comment") == "changed by a merged PR"
+        for c in second.tenants["contoso"].connectors
+    )
+    path.write_text("Name: [unclosed\n", "utf-8")
+    for _ in range(2):  # an invalid baseline is never kept, nor the old one silently used
+        with pytest.raises(BaselineError):
+            cached()

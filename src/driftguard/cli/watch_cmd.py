@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
     from driftguard.cli._output import info
     from driftguard.live.service import ExchangeSource, PooledSessions
     from driftguard.watch import loop
+    from driftguard.watch.baselinecache import ReloadOnChange
     from driftguard.watch.notify import notifier_for
     from driftguard.watch.schedule import Schedule
     from driftguard.watch.state import opened
@@ -148,7 +149,9 @@ def run(args: argparse.Namespace) -> int:
         return names
 
     edges = loop.Edges(
-        load=lambda: load_requested(args.baseline, args.tenants),
+        load=ReloadOnChange(
+            lambda: load_requested(args.baseline, args.tenants), Path(args.baseline)
+        ),
         select=select,
         source=_Tenants(args, exchange),
         evidence=lambda report, baseline, snapshot: _evidence(args, report, baseline, snapshot),
