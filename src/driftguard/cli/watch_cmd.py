@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from driftguard.model import Baseline, Snapshot, TenantConfig, TenantReport
 
 DEFAULT_STATE = ".driftguard/watch.sqlite"
+MIN_DEADLINE = 30.0
 EVIDENCE_DAYS = 2  # how far back the audit trail of a new drift is searched
 
 
@@ -28,7 +29,7 @@ def register(sub: Any) -> None:
         description="Read every tenant each interval (reads spread over the interval, jittered), "
         "keep the history in a SQLite state file and notify on a change of verdict: new drift, "
         "drift resolved, tenant unreadable. With --once or --sweeps N: exit 0 clean, "
-        "2 drift, 1 error.",
+        "2 drift, 1 error. Here --deadline defaults to the interval (at least 30 s), not 900.",
     )
     add_baseline(parser)
     add_tenants(parser)
@@ -66,7 +67,9 @@ def register(sub: Any) -> None:
         "(JSON on stdin) or 'webhook:https://...' (repeatable)",
     )
     add_live_options(parser)
-    parser.set_defaults(func=run)
+    # A read may take as long as one interval unless --deadline says otherwise (at least 30 s):
+    # the default of the one-shot commands (900 s) would let one slow tenant hold three sweeps.
+    parser.set_defaults(func=run, deadline=None)
 
 
 def add_state(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     from driftguard.watch.state import opened
     from driftguard.watch.tokens import KeptTokens
 
+    if args.deadline is None:
+        args.deadline = max(MIN_DEADLINE, args.interval)
     notifiers = [notifier_for(spec, info) for spec in args.notify or ["log"]]
     names = [n.name for n in notifiers]
     if len(set(names)) != len(names):
