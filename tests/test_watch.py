@@ -191,3 +191,31 @@ def test_sign_in_is_kept_between_sweeps(estate: tuple[Simulator, Path], tmp_path
         assert counts.get((tenant, "token")) == 1, counts
         assert counts.get((tenant, "invoke")) == 3, counts
     assert sum(n for (_, endpoint), n in counts.items() if endpoint == "openid") == 2, counts
+
+
+def test_a_baseline_that_stops_loading_is_told_once_and_its_return_too(
+    estate: tuple[Simulator, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, base = estate
+    state = tmp_path / "watch.sqlite"
+    receiver = Receiver.make(tmp_path / "receiver")
+    notify = ["--notify", receiver.target]
+    assert watch(base, state, "--once", *notify) == 0
+    tenant_yaml = base / TENANT / "tenant.yaml"
+    good = tenant_yaml.read_text("utf-8")
+    tenant_yaml.write_text(good + "colour: blue\n", "utf-8")
+    assert watch(base, state, "--once", *notify) == 1  # nothing judged is never "no drift"
+    assert watch(base, state, "--once", *notify) == 1
+    err = capsys.readouterr().err
+    assert "colour" in err
+    tenant_yaml.write_text(good, "utf-8")
+    assert watch(base, state, "--once", *notify) == 0
+    got = [(n["tenant"], n["change"]) for n in receiver.received()]
+    assert got == [("(baseline)", "unreadable"), ("(baseline)", "readable_again")]
+    assert "colour" in receiver.received()[0]["summary"]
+    assert query(state, "SELECT tenants, errors FROM sweeps ORDER BY id") == [
+        (2, 0),
+        (0, 0),
+        (0, 0),
+        (2, 0),
+    ]

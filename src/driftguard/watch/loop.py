@@ -24,9 +24,10 @@ from driftguard.live.runner import read_tenants
 from driftguard.live.source import Source
 from driftguard.model import Baseline, Snapshot, Status, TenantConfig, TenantReport
 from driftguard.tenantstate import TenantState
+from driftguard.textsafe import bounded
 from driftguard.watch.notify import Notification, Notifier, NotifyError
 from driftguard.watch.schedule import Schedule
-from driftguard.watch.state import Outgoing, Transition, WatchState
+from driftguard.watch.state import WHOLE, Outgoing, Transition, WatchState
 from driftguard.watch.verdict import (
     Change,
     Verdict,
@@ -35,6 +36,8 @@ from driftguard.watch.verdict import (
     payload,
     verdict_of,
 )
+
+WHOLE_LABEL = "(baseline)"  # how the watch's own verdict is named in notifications
 
 KILL_AT_ENV = "DRIFTGUARD_TEST_KILL_IN_WATCH"
 """Test-only: SIGKILL this process at a named point ("recorded": after a notification's outbox
@@ -135,13 +138,24 @@ def _asked_to_stop(edges: Edges) -> bool:
 
 
 def sweep(state: WatchState, schedule: Schedule, edges: Edges) -> SweepResult | None:
-    """One sweep over every selected tenant; None when a stop interrupted it (not recorded)."""
-    baseline = edges.load()
-    names = edges.select(baseline)
-    if not names:
-        raise InputError("no tenants to watch in the baseline")
+    """One sweep over every selected tenant; None when a stop interrupted it (not recorded).
+
+    A baseline that cannot be loaded fails the sweep (DriftguardError): nothing can be judged,
+    which is told once, as a change of the watch's own verdict, and again when it loads."""
     started, t0 = edges.clock(), edges.monotonic()
-    number = state.begin_sweep(started, schedule.interval, len(names))
+    number = state.begin_sweep(started, schedule.interval)
+    try:
+        baseline = edges.load()
+        names = edges.select(baseline)
+        if not names:
+            raise InputError("no tenants to watch in the baseline")
+    except DriftguardError as exc:
+        _record_whole(state, edges, number, exc)
+        deliver(state, edges)
+        duration = edges.monotonic() - t0
+        state.finish_sweep(number, edges.clock(), duration, tenants=0, errors=0, overran=False)
+        raise
+    _record_whole(state, edges, number, None)
     offsets = schedule.start_offsets(len(names))
     staggered = _Staggered(
         edges.source,
@@ -196,7 +210,9 @@ def sweep(state: WatchState, schedule: Schedule, edges: Edges) -> SweepResult | 
     duration = edges.monotonic() - t0
     overran = duration > schedule.interval
     errors = sum(1 for r in reports if r.status is Status.ERROR)
-    state.finish_sweep(number, edges.clock(), duration, errors, overran)
+    state.finish_sweep(
+        number, edges.clock(), duration, tenants=len(reports), errors=errors, overran=overran
+    )
     drift = sum(1 for r in reports if r.status is Status.DRIFT)
     edges.say(
         f"sweep {number}: {len(reports)} tenant{'s' if len(reports) != 1 else ''} in "
@@ -210,6 +226,32 @@ def sweep(state: WatchState, schedule: Schedule, edges: Edges) -> SweepResult | 
             "(raise --interval or --concurrency, or split the tenants with --shard)"
         )
     return SweepResult(number, duration, overran, tuple(reports), changes)
+
+
+def _record_whole(
+    state: WatchState, edges: Edges, number: int, error: DriftguardError | None
+) -> None:
+    """The watch's own verdict: ERROR while its baseline cannot be used, OK again after."""
+    previous = _previous(state, WHOLE)
+    if error is None and previous is None:
+        return  # never failed: nothing to record
+    message = None if error is None else bounded("; ".join(error.lines()))
+    report = TenantReport(
+        tenant=WHOLE_LABEL, status=Status.OK if error is None else Status.ERROR, error=message
+    )
+    current = verdict_of(report)
+    change = change_between(previous, current)
+    outgoing = None
+    if change is not None:
+        now = edges.clock()
+        key = notification_key(WHOLE_LABEL, number, change)
+        summary, body = payload(key, change, number, now, report)
+        outgoing = Outgoing(key, summary, body, tuple(n.name for n in edges.notifiers))
+    state.record(
+        number,
+        edges.clock(),
+        Transition(WHOLE, current.status.value, "", message, None, None, outgoing),
+    )
 
 
 def _previous(state: WatchState, tenant: str) -> Verdict | None:

@@ -27,6 +27,10 @@ MAX_DOCUMENT = 64 * 1024 * 1024  # a stored snapshot, uncompressed
 KEEP_SNAPSHOTS = 1000  # per tenant; older ones are pruned
 BUSY_TIMEOUT = 10.0
 
+WHOLE = ""
+"""The verdicts row of the watch as a whole (its baseline could be loaded or not): no tenant
+folder can have an empty name."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -214,21 +218,29 @@ class WatchState:
 
     # ------------------------------------------------------------------ sweeps
 
-    def begin_sweep(self, started: datetime, interval: float, tenants: int) -> int:
+    def begin_sweep(self, started: datetime, interval: float) -> int:
         with self.transaction() as db:
             cursor = db.execute(
-                "INSERT INTO sweeps (started_at, interval, tenants) VALUES (?, ?, ?)",
-                (_time(started), interval, tenants),
+                "INSERT INTO sweeps (started_at, interval, tenants) VALUES (?, ?, 0)",
+                (_time(started), interval),
             )
         return int(cursor.lastrowid or 0)
 
     def finish_sweep(
-        self, sweep: int, finished: datetime, duration: float, errors: int, overran: bool
+        self,
+        sweep: int,
+        finished: datetime,
+        duration: float,
+        *,
+        tenants: int,
+        errors: int,
+        overran: bool,
     ) -> None:
         with self.transaction() as db:
             db.execute(
-                "UPDATE sweeps SET finished_at=?, duration=?, errors=?, overran=? WHERE id=?",
-                (_time(finished), duration, errors, int(overran), sweep),
+                "UPDATE sweeps SET finished_at=?, duration=?, tenants=?, errors=?, overran=? "
+                "WHERE id=?",
+                (_time(finished), duration, tenants, errors, int(overran), sweep),
             )
 
     def sweeps(self, limit: int = 100) -> list[SweepRecord]:
@@ -352,7 +364,9 @@ class WatchState:
 
     def tenants(self) -> list[str]:
         rows = self.db.execute(
-            "SELECT tenant FROM verdicts UNION SELECT tenant FROM snapshots ORDER BY 1"
+            "SELECT tenant FROM verdicts WHERE tenant != ? UNION SELECT tenant FROM snapshots "
+            "ORDER BY 1",
+            (WHOLE,),
         ).fetchall()
         return [r[0] for r in rows]
 
