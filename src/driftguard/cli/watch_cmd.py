@@ -44,10 +44,9 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--spread",
         type=_fraction,
-        default=0.5,
         metavar="F",
         help="start the reads evenly over this part of the interval (0 = all at once; "
-        "default: 0.5)",
+        "default: 0.5, and 0 with --once)",
     )
     parser.add_argument(
         "--jitter",
@@ -124,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     from driftguard.watch import loop
     from driftguard.watch.baselinecache import ReloadOnChange
     from driftguard.watch.notify import notifier_for
-    from driftguard.watch.schedule import Schedule
+    from driftguard.watch.schedule import DEFAULT_SPREAD, Schedule
     from driftguard.watch.state import opened
     from driftguard.watch.tokens import KeptTokens
 
@@ -167,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
         wait=stop.wait,
         concurrency=args.concurrency,
     )
-    schedule = Schedule(interval=args.interval, spread=args.spread, jitter=args.jitter)
+    spread = args.spread if args.spread is not None else 0.0 if args.once else DEFAULT_SPREAD
+    schedule = Schedule(interval=args.interval, spread=spread, jitter=args.jitter)
     sweeps = 1 if args.once else args.sweeps
     try:
         with opened(Path(args.state)) as state:
