@@ -61,7 +61,14 @@ def test_sigkill_of_a_running_watch_loses_and_repeats_nothing(
     state = tmp_path / "watch.sqlite"
     receiver = Receiver.make(tmp_path / "receiver", up=False)  # the chat service is down
 
-    watch = subprocess.Popen(_command(base, state, receiver), stderr=subprocess.PIPE, text=True)
+    # Its own session, so the kill takes the notifier it may be running too, as systemd's
+    # default KillMode and a container's stop do: a notifier left running could still deliver
+    # after the kill, which is the one duplicate the Idempotency-Key is for (test below).
+    watch = subprocess.Popen(
+        _command(base, state, receiver),
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_for(lambda: _finished_sweeps(state) >= 1, "the first sweep")
         before = _finished_sweeps(state)
@@ -70,7 +77,7 @@ def test_sigkill_of_a_running_watch_loses_and_repeats_nothing(
             lambda: bool(query(state, "SELECT 1 FROM outbox WHERE tenant=?", TENANT)),
             "the notification to be recorded",
         )
-        os.kill(watch.pid, signal.SIGKILL)
+        os.killpg(watch.pid, signal.SIGKILL)
     finally:
         watch.kill()
         watch.wait(timeout=30)

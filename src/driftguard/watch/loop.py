@@ -15,12 +15,13 @@ import os
 import random
 import signal
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from driftguard.core import error_report, read_connectors, tenant_report
 from driftguard.errors import DriftguardError, InputError
-from driftguard.live.runner import read_tenants
+from driftguard.live.runner import TenantRead, read_tenants
 from driftguard.live.source import Source
 from driftguard.model import Baseline, Snapshot, Status, TenantConfig, TenantReport
 from driftguard.tenantstate import TenantState
@@ -171,41 +172,35 @@ def sweep(state: WatchState, schedule: Schedule, edges: Edges) -> SweepResult | 
     targets = tuple(n.name for n in edges.notifiers)
     reports: list[TenantReport] = []
     changes: dict[str, Change] = {}
-    for read in reads:
-        tenant = baseline.tenants[read.tenant]
-        document: dict[str, object] | None = None
-        if read.snapshot is None:
-            report = error_report(read.tenant, read.error or InputError("not read"))
-        else:
-            report = tenant_report(tenant, read.snapshot, baseline.ignores, now.date())
-            connectors, _ = read_connectors(read.snapshot)
-            document = TenantState.of(connectors, None).document()
-        current = verdict_of(report)
-        change = change_between(_previous(state, read.tenant), current)
-        if change is Change.NEW_DRIFT and read.snapshot is not None:
-            report = edges.evidence(report, baseline, read.snapshot)
+    judged = [_judged(state, baseline, read, now) for read in reads]
+    drifted = [j for j in judged if j.change is Change.NEW_DRIFT and j.snapshot is not None]
+    evidence = _evidence_for(drifted, baseline, edges)
+    if _asked_to_stop(edges):
+        return None
+    transitions: list[Transition] = []
+    for j in judged:
+        report = evidence.get(j.report.tenant, j.report)
         outgoing = None
-        if change is not None:
-            changes[read.tenant] = change
-            key = notification_key(read.tenant, number, change)
-            summary, body = payload(key, change, number, now, report)
+        if j.change is not None:
+            changes[report.tenant] = j.change
+            key = notification_key(report.tenant, number, j.change)
+            summary, body = payload(key, j.change, number, now, report)
             outgoing = Outgoing(key, summary, body, targets)
-        state.record(
-            number,
-            now,
+        transitions.append(
             Transition(
-                tenant=read.tenant,
-                verdict=current.status.value,
-                fingerprint=current.fingerprint,
+                tenant=report.tenant,
+                verdict=j.verdict.status.value,
+                fingerprint=j.verdict.fingerprint,
                 detail=report.error,
-                snapshot=document,
-                digest=_digest(document) if document is not None else None,
+                snapshot=j.document,
+                digest=_digest(j.document) if j.document is not None else None,
                 notification=outgoing,
-            ),
+            )
         )
         reports.append(report)
-        if outgoing is not None:
-            _test_kill("recorded")
+    state.record_all(number, now, transitions)  # one transaction: the whole sweep or none of it
+    if changes:
+        _test_kill("recorded")
     deliver(state, edges)
     duration = edges.monotonic() - t0
     overran = duration > schedule.interval
@@ -226,6 +221,53 @@ def sweep(state: WatchState, schedule: Schedule, edges: Edges) -> SweepResult | 
             "(raise --interval or --concurrency, or split the tenants with --shard)"
         )
     return SweepResult(number, duration, overran, tuple(reports), changes)
+
+
+@dataclass(frozen=True)
+class _Judged:
+    report: TenantReport
+    verdict: Verdict
+    change: Change | None
+    snapshot: Snapshot | None
+    document: Mapping[str, object] | None
+
+
+def _judged(state: WatchState, baseline: Baseline, read: TenantRead, now: datetime) -> _Judged:
+    """One tenant's read, judged against the baseline and its previous verdict (pure but for
+    reading that verdict)."""
+    document = None
+    if read.snapshot is None:
+        report = error_report(read.tenant, read.error or InputError("not read"))
+    else:
+        tenant = baseline.tenants[read.tenant]
+        report = tenant_report(tenant, read.snapshot, baseline.ignores, now.date())
+        connectors, _ = read_connectors(read.snapshot)
+        document = TenantState.of(connectors, None).document()
+    verdict = verdict_of(report)
+    change = change_between(_previous(state, read.tenant), verdict)
+    return _Judged(report, verdict, change, read.snapshot, document)
+
+
+def _evidence_for(
+    drifted: Sequence[_Judged], baseline: Baseline, edges: Edges
+) -> dict[str, TenantReport]:
+    """The audit trail of each new drift, read in parallel; a trail that cannot be read is a
+    warning on that report, never a lost verdict or a stopped sweep."""
+    if not drifted:
+        return {}
+
+    def one(j: _Judged) -> TenantReport:
+        if j.snapshot is None or _asked_to_stop(edges):
+            return j.report
+        try:
+            return edges.evidence(j.report, baseline, j.snapshot)
+        except Exception as exc:  # a bug in one trail must not cost the sweep its verdicts
+            note = f"{j.report.tenant}: audit evidence could not be read: {type(exc).__name__}"
+            return replace(j.report, warnings=(*j.report.warnings, note))
+
+    workers = max(1, min(edges.concurrency, len(drifted)))
+    with ThreadPoolExecutor(workers, thread_name_prefix="driftguard-evidence") as pool:
+        return {r.tenant: r for r in pool.map(one, drifted)}
 
 
 def _record_whole(

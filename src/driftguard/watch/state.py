@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -265,39 +265,49 @@ class WatchState:
 
     def record(self, sweep: int, now: datetime, change: Transition) -> None:
         """The verdict, the snapshot if it changed, and the notification, in one transaction."""
+        self.record_all(sweep, now, [change])
+
+    def record_all(self, sweep: int, now: datetime, changes: Sequence[Transition]) -> None:
+        """Every tenant's verdict, snapshot and notification of a sweep, in one transaction."""
         with self.transaction() as db:
-            since = _time(now)
-            old = db.execute(
-                "SELECT verdict, fingerprint, since FROM verdicts WHERE tenant=?", (change.tenant,)
-            ).fetchone()
-            if old is not None and (old[0], old[1]) == (change.verdict, change.fingerprint):
-                since = old[2]
-            db.execute(
-                "INSERT OR REPLACE INTO verdicts "
-                "(tenant, verdict, fingerprint, detail, since, checked_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    change.tenant,
-                    change.verdict,
-                    change.fingerprint,
-                    change.detail,
-                    since,
-                    _time(now),
-                ),
+            for change in changes:
+                self._record(db, sweep, now, change)
+
+    def _record(
+        self, db: sqlite3.Connection, sweep: int, now: datetime, change: Transition
+    ) -> None:
+        since = _time(now)
+        old = db.execute(
+            "SELECT verdict, fingerprint, since FROM verdicts WHERE tenant=?", (change.tenant,)
+        ).fetchone()
+        if old is not None and (old[0], old[1]) == (change.verdict, change.fingerprint):
+            since = old[2]
+        db.execute(
+            "INSERT OR REPLACE INTO verdicts "
+            "(tenant, verdict, fingerprint, detail, since, checked_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                change.tenant,
+                change.verdict,
+                change.fingerprint,
+                change.detail,
+                since,
+                _time(now),
+            ),
+        )
+        if change.snapshot is not None and change.digest is not None:
+            self._store_snapshot(db, sweep, now, change.tenant, change.digest, change.snapshot)
+        out = change.notification
+        if out is not None:
+            db.executemany(
+                "INSERT OR IGNORE INTO outbox "
+                "(key, target, tenant, sweep, created_at, summary, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (out.key, t, change.tenant, sweep, _time(now), out.summary, out.payload)
+                    for t in out.targets
+                ],
             )
-            if change.snapshot is not None and change.digest is not None:
-                self._store_snapshot(db, sweep, now, change.tenant, change.digest, change.snapshot)
-            out = change.notification
-            if out is not None:
-                db.executemany(
-                    "INSERT OR IGNORE INTO outbox "
-                    "(key, target, tenant, sweep, created_at, summary, payload) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (out.key, t, change.tenant, sweep, _time(now), out.summary, out.payload)
-                        for t in out.targets
-                    ],
-                )
 
     # ------------------------------------------------------------------ snapshots
 
