@@ -11,7 +11,15 @@ import pytest
 
 from driftguard.cli import main
 from driftguard.sim import ServerKnobs, Simulator
-from watchkit import ROGUE_IP, TENANT, Receiver, add_rogue_ip, query, remove_rogue_ip
+from watchkit import (
+    ROGUE_IP,
+    TENANT,
+    Receiver,
+    add_rogue_ip,
+    assert_valid_notification,
+    query,
+    remove_rogue_ip,
+)
 
 FAST = ["--interval", "1", "--deadline", "5"]
 
@@ -59,6 +67,8 @@ def test_notifies_once_per_change_and_history_shows_it(
     remove_rogue_ip(sim)
     assert watch(base, state, "--once", *notify) == 0
     assert [n["change"] for n in receiver.received()] == ["new_drift", "drift_resolved"]
+    for notification in receiver.received():
+        assert_valid_notification(notification)
     assert query(state, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == [(0,)]
     capsys.readouterr()
 
@@ -111,6 +121,7 @@ def test_unreadable_and_readable_again_are_told(
     changes = [(n["tenant"], n["change"]) for n in receiver.received()]
     assert changes == [(TENANT, "unreadable"), (TENANT, "readable_again")]
     assert "may be incomplete" in receiver.received()[0]["summary"]
+    assert_valid_notification(receiver.received()[0])
     [(verdict, detail)] = query(
         state, "SELECT verdict, detail FROM verdicts WHERE tenant=?", TENANT
     )
@@ -213,6 +224,8 @@ def test_a_baseline_that_stops_loading_is_told_once_and_its_return_too(
     got = [(n["tenant"], n["change"]) for n in receiver.received()]
     assert got == [("(baseline)", "unreadable"), ("(baseline)", "readable_again")]
     assert "colour" in receiver.received()[0]["summary"]
+    for notification in receiver.received():
+        assert_valid_notification(notification)
     assert query(state, "SELECT tenants, errors FROM sweeps ORDER BY id") == [
         (2, 0),
         (0, 0),

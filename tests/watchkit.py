@@ -61,6 +61,24 @@ class Receiver:
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+def assert_valid_notification(doc: dict[str, Any]) -> None:
+    """Valid against the notification schema, its ``report`` against the report schema's tenant."""
+    from importlib.resources import files
+
+    import jsonschema
+
+    from driftguard.report.json_format import schema as report_schema
+
+    schema = json.loads(
+        files("driftguard.watch").joinpath("notification.schema.json").read_text("utf-8")
+    )
+    jsonschema.Draft202012Validator.check_schema(schema)
+    body = {k: v for k, v in doc.items() if k != "_key_from_env"}
+    jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
+    report = {"schema_version": 1, "generated_at": doc["at"], "tenants": [doc["report"]]}
+    jsonschema.validate(report, report_schema(), cls=jsonschema.Draft202012Validator)
+
+
 def add_rogue_ip(sim: Simulator, tenant: str = TENANT) -> None:
     """An attacker widens the hybrid connector through the admin API (the audit log records it)."""
     token = sim_token(sim, tenant, "write")
