@@ -126,3 +126,25 @@ def test_sigkill_around_delivery(
         assert code == 2
     keys = [n["key"] for n in receiver.received()]
     assert keys == [KEY] * deliveries
+
+
+def test_sigterm_stops_the_service_with_exit_0(
+    sim_factory: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    """A service manager's stop is not a failure, even while a tenant drifts."""
+    sim = sim_factory(tenants=1)
+    base = sim.write_baseline(tmp_path / "baseline")
+    add_rogue_ip(sim)
+    state = tmp_path / "watch.sqlite"
+    receiver = Receiver.make(tmp_path / "receiver")
+    watch = subprocess.Popen(_command(base, state, receiver), stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: _finished_sweeps(state) >= 1, "the first sweep")
+        watch.send_signal(signal.SIGTERM)
+        _, err = watch.communicate(timeout=60)
+    finally:
+        watch.kill()
+        watch.wait(timeout=30)
+    assert watch.returncode == 0, err
+    assert "1 drift" in err
+    assert [n["change"] for n in receiver.received()] == ["new_drift"]

@@ -171,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
     sweeps = 1 if args.once else args.sweeps
     try:
         with opened(Path(args.state)) as state:
-            return loop.run(state, schedule, edges, sweeps=sweeps)
+            code = loop.run(state, schedule, edges, sweeps=sweeps)
+        return code if sweeps is not None else 0  # a service asked to stop has done its job
     except KeyboardInterrupt:
         info("watch stopped")
         return 0
