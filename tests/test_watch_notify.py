@@ -63,7 +63,10 @@ def hook(sim_tls: tuple[Path, Path, bytes], tmp_path: Path) -> Iterator[Any]:
 def test_webhook_posts_the_json_with_its_idempotency_key(hook: Any) -> None:
     url = f"https://localhost:{hook.server_address[1]}/hooks/secret-token"
     notifier = WebhookNotifier(url, ca_bundle=hook.ca)
-    assert notifier.name == "webhook:localhost"  # the path may hold a token: never shown
+    assert notifier.name.startswith("webhook:localhost#")  # the path may hold a token
+    assert "secret" not in notifier.name and "hooks" not in notifier.name
+    other = WebhookNotifier(url.replace("secret-token", "other"), ca_bundle=hook.ca)
+    assert other.name != notifier.name  # two hooks on one host are two targets
     notifier.send(NOTE)
     [(headers, body)] = hook.received
     assert headers["Idempotency-Key"] == NOTE.key

@@ -130,8 +130,8 @@ def run(args: argparse.Namespace) -> int:
     if args.deadline is None:
         args.deadline = max(MIN_DEADLINE, args.interval)
     notifiers = [notifier_for(spec, info) for spec in args.notify or ["log"]]
-    names = [n.name for n in notifiers]
-    if len(set(names)) != len(names):
+    targets = [n.name for n in notifiers]
+    if len(set(targets)) != len(targets):
         from driftguard.errors import InputError
 
         raise InputError("--notify: the same target is given twice")

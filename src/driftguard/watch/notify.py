@@ -62,7 +62,7 @@ class CommandNotifier:
 
     @property
     def name(self) -> str:
-        return f"command:{os.path.basename(self.argv[0])}"
+        return f"command:{os.path.basename(self.argv[0])}#{_short_hash(repr(self.argv))}"
 
     def send(self, notification: Notification) -> None:
         env = dict(os.environ)
@@ -98,7 +98,8 @@ class WebhookNotifier:
     def name(self) -> str:
         from urllib.parse import urlsplit
 
-        return f"webhook:{urlsplit(self.url).hostname}"  # never the path: it may hold a token
+        # Never the path (it may hold a token); the hash tells two hooks on one host apart.
+        return f"webhook:{urlsplit(self.url).hostname}#{_short_hash(self.url)}"
 
     def send(self, notification: Notification) -> None:
         import requests
@@ -144,6 +145,13 @@ def notifier_for(spec: str, write: Callable[[str], None]) -> Notifier:
         f"--notify {_shown(spec)}: not a notification target",
         hint="use 'log', 'command:PROGRAM ARGS' or 'webhook:https://HOST/PATH'",
     )
+
+
+def _short_hash(text: str) -> str:
+    """A stable name for a target across restarts (the outbox routes by it), not a secret's."""
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 def _shown(spec: str) -> str:
