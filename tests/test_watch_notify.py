@@ -119,3 +119,29 @@ def test_notify_specs() -> None:
     for bad in ("webhook:http://h.example/x", "command:", "mailto:x@y", "command:'open"):
         with pytest.raises(InputError):
             notifier_for(bad, said.append)
+
+
+def test_command_target_is_not_given_driftguards_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "s3cret-azure")
+    monkeypatch.setenv("CONTOSO_APP_SECRET", "s3cret-named-by-the-baseline")
+    monkeypatch.setenv("SLACK_HOOK", "kept-for-the-program")
+    script = tmp_path / "env.py"
+    script.write_text(
+        "import json, os, sys\nopen(sys.argv[1], 'w').write(json.dumps(dict(os.environ)))\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "env.json"
+    notifier = notifier_for(
+        f"command:{sys.executable} {script} {out}",
+        print,
+        lambda: frozenset({"CONTOSO_APP_SECRET"}),
+    )
+    notifier.send(NOTE)
+    env = json.loads(out.read_text(encoding="utf-8"))
+    assert "AZURE_CLIENT_SECRET" not in env and "CONTOSO_APP_SECRET" not in env
+    assert env["SLACK_HOOK"] == "kept-for-the-program"
+    assert env["DRIFTGUARD_NOTIFICATION_KEY"] == NOTE.key

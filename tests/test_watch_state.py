@@ -145,3 +145,24 @@ def test_the_baseline_is_loaded_again_only_when_a_file_changed(tmp_path: Path) -
     for _ in range(2):  # an invalid baseline is never kept, nor the old one silently used
         with pytest.raises(BaselineError):
             cached()
+
+
+def test_the_baselines_secret_variables_are_named(tmp_path: Path) -> None:
+    from driftguard.baseline.load import load_baseline
+    from driftguard.cli.watch_cmd import _secret_variables
+
+    folder = tmp_path / "baseline" / "contoso"
+    (folder / "inbound").mkdir(parents=True)
+    (folder / "tenant.yaml").write_text(
+        "tenant_id: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f\n"
+        "auth:\n"
+        "  client_id: 11111111-1111-1111-1111-111111111111\n"
+        "  client_secret_env: CONTOSO_READ_SECRET\n"
+        "  write:\n"
+        "    client_id: 22222222-2222-2222-2222-222222222222\n"
+        "    certificate_path_env: CONTOSO_WRITE_CERT\n"
+        "    certificate_password_env: CONTOSO_WRITE_PASSWORD\n",
+        encoding="utf-8",
+    )
+    baseline = load_baseline(tmp_path / "baseline")
+    assert _secret_variables(baseline) == {"CONTOSO_READ_SECRET", "CONTOSO_WRITE_PASSWORD"}

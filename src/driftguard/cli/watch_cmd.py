@@ -7,6 +7,7 @@ error); run as a service it stops on SIGTERM or Ctrl-C and exits 0.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +112,7 @@ def _count(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    import contextlib
     import signal
     import threading
     import time
@@ -129,7 +131,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.deadline is None:
         args.deadline = max(MIN_DEADLINE, args.interval)
-    notifiers = [notifier_for(spec, info) for spec in args.notify or ["log"]]
+    baseline = ReloadOnChange(
+        lambda: load_requested(args.baseline, args.tenants), Path(args.baseline)
+    )
+
+    def secret_env() -> frozenset[str]:
+        return _secret_variables(baseline.last) if baseline.last is not None else frozenset()
+
+    notifiers = [notifier_for(spec, info, secret_env) for spec in args.notify or ["log"]]
     targets = [n.name for n in notifiers]
     if len(set(targets)) != len(targets):
         from driftguard.errors import InputError
@@ -147,15 +156,13 @@ def run(args: argparse.Namespace) -> int:
         tokens=tokens,
     )
 
-    def select(baseline: Baseline) -> list[str]:
-        names = selected_tenants(args, baseline)
+    def select(loaded: Baseline) -> list[str]:
+        names = selected_tenants(args, loaded)
         tokens.forget_all_but(set(names))
         return names
 
     edges = loop.Edges(
-        load=ReloadOnChange(
-            lambda: load_requested(args.baseline, args.tenants), Path(args.baseline)
-        ),
+        load=baseline,
         select=select,
         source=_Tenants(args, exchange),
         evidence=lambda report, baseline, snapshot: _evidence(args, report, baseline, snapshot),
@@ -169,6 +176,10 @@ def run(args: argparse.Namespace) -> int:
     spread = args.spread if args.spread is not None else 0.0 if args.once else DEFAULT_SPREAD
     schedule = Schedule(interval=args.interval, spread=spread, jitter=args.jitter)
     sweeps = 1 if args.once else args.sweeps
+    from driftguard.errors import DriftguardError
+
+    with contextlib.suppress(DriftguardError):  # the first sweep says what is wrong with it
+        baseline()  # loaded before what a crash left in the outbox is sent (secret_env), kept
     try:
         with opened(Path(args.state)) as state:
             code = loop.run(state, schedule, edges, sweeps=sweeps)
@@ -180,6 +191,21 @@ def run(args: argparse.Namespace) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         pool.close()
+
+
+def _secret_variables(baseline: Baseline) -> frozenset[str]:
+    """The environment variables the baseline names for secrets (client secrets, certificate
+    passwords), which a notification program is not given."""
+    names: set[str] = set()
+    for tenant in baseline.tenants.values():
+        blocks = [tenant.config.auth, tenant.config.auth.get("write") or {}]
+        for block in blocks:
+            if isinstance(block, Mapping):
+                for key in ("client_secret_env", "certificate_password_env"):
+                    value = block.get(key)
+                    if isinstance(value, str) and value:
+                        names.add(value)
+    return frozenset(names)
 
 
 class _Tenants:

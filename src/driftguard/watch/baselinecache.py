@@ -26,6 +26,11 @@ class ReloadOnChange:
         self._baseline: Baseline | None = None
         self._lock = threading.Lock()
 
+    @property
+    def last(self) -> Baseline | None:
+        """The last baseline that loaded (kept while a later change does not load)."""
+        return self._baseline
+
     def __call__(self) -> Baseline:
         with self._lock:
             stamp = stamp_of(self._root)

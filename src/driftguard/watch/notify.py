@@ -21,6 +21,15 @@ from typing import Protocol
 
 from driftguard.errors import DriftguardError, InputError
 
+# driftguard's own credentials: a notification program has no use for them.
+WITHHELD_ENV = frozenset(
+    {
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "DRIFTGUARD_CLIENT_SECRET",
+    }
+)
 COMMAND_TIMEOUT = 60.0
 WEBHOOK_TIMEOUT = 30.0
 _ERROR_CHARS = 300
@@ -59,13 +68,16 @@ class LogNotifier:
 class CommandNotifier:
     argv: tuple[str, ...]
     timeout: float = COMMAND_TIMEOUT
+    # More variables to withhold: those the baseline names for secrets, as of the last load.
+    secret_env: Callable[[], frozenset[str]] = frozenset
 
     @property
     def name(self) -> str:
         return f"command:{os.path.basename(self.argv[0])}#{_short_hash(repr(self.argv))}"
 
     def send(self, notification: Notification) -> None:
-        env = dict(os.environ)
+        withheld = WITHHELD_ENV | self.secret_env()
+        env = {k: v for k, v in os.environ.items() if k not in withheld}
         env["DRIFTGUARD_NOTIFICATION_KEY"] = notification.key
         env["DRIFTGUARD_NOTIFICATION_TENANT"] = notification.tenant
         try:
@@ -127,8 +139,13 @@ class WebhookNotifier:
             raise NotifyError(f"{self.name}: HTTP {status}")
 
 
-def notifier_for(spec: str, write: Callable[[str], None]) -> Notifier:
-    """A ``--notify`` value as its target; a value that names none is an InputError."""
+def notifier_for(
+    spec: str,
+    write: Callable[[str], None],
+    secret_env: Callable[[], frozenset[str]] = frozenset,
+) -> Notifier:
+    """A ``--notify`` value as its target; a value that names none is an InputError.
+    ``secret_env``: more environment variables a command target must not see."""
     text = spec.strip()
     if text == "log":
         return LogNotifier(write)
@@ -138,7 +155,7 @@ def notifier_for(spec: str, write: Callable[[str], None]) -> Notifier:
             argv = tuple(shlex.split(rest))
         except ValueError as exc:
             raise InputError(f"--notify {spec!r}: {exc}") from None
-        return CommandNotifier(argv)
+        return CommandNotifier(argv, secret_env=secret_env)
     if kind == "webhook" and rest.startswith("https://"):
         return WebhookNotifier(rest, ca_bundle=os.environ.get("DRIFTGUARD_NOTIFY_CA") or None)
     raise InputError(
