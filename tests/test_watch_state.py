@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,16 @@ def test_the_baselines_secret_variables_are_named(tmp_path: Path) -> None:
     )
     baseline = load_baseline(tmp_path / "baseline")
     assert _secret_variables(baseline) == {"CONTOSO_READ_SECRET", "CONTOSO_WRITE_PASSWORD"}
+
+
+def test_delivered_notifications_are_pruned_after_90_days_and_unsent_never(tmp_path: Path) -> None:
+    with opened(tmp_path / "w.sqlite") as state:
+        old = Outgoing("old", "s", "{}", ("log",))
+        state.record(1, T0, Transition("a", "drift", "f", None, None, None, old))
+        state.record(1, T0, Transition("b", "drift", "f", None, None, None, replace(old, key="u")))
+        [sent, _unsent] = state.pending()
+        state.mark_sent(sent, T0)
+        number = state.begin_sweep(T0 + timedelta(days=91), 300)
+        state.finish_sweep(number, T0 + timedelta(days=91), 1.0, tenants=2, errors=0, overran=False)
+        keys = [r[0] for r in state.db.execute("SELECT key FROM outbox")]
+        assert keys == ["u"]

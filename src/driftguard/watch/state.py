@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ SCHEMA_VERSION = 1
 COMPRESS_ABOVE = 4096  # bytes of JSON; smaller documents are stored as text
 MAX_DOCUMENT = 64 * 1024 * 1024  # a stored snapshot, uncompressed
 KEEP_SNAPSHOTS = 1000  # per tenant; older ones are pruned
+KEEP_SWEEPS = 100_000  # about a year at five minutes
+KEEP_SENT = timedelta(days=90)  # notifications already delivered, kept to be looked up
 BUSY_TIMEOUT = 10.0
 
 WHOLE = ""
@@ -241,6 +243,12 @@ class WatchState:
                 "UPDATE sweeps SET finished_at=?, duration=?, tenants=?, errors=?, overran=? "
                 "WHERE id=?",
                 (_time(finished), duration, tenants, errors, int(overran), sweep),
+            )
+            # Bounded: old sweeps and long-delivered notifications go; unsent ones never do.
+            db.execute("DELETE FROM sweeps WHERE id <= ?", (sweep - KEEP_SWEEPS,))
+            db.execute(
+                "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?",
+                (_time(finished - KEEP_SENT),),
             )
 
     def sweeps(self, limit: int = 100) -> list[SweepRecord]:
