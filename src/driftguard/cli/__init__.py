@@ -29,6 +29,8 @@ COMMANDS: tuple[str, ...] = (
     "investigate",
     "report",
     "doctor",
+    "watch",
+    "history",
     "sim",
 )
 

@@ -8,8 +8,10 @@ text built from a service answer passes through :meth:`MsalTokenProvider.redact`
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -163,6 +165,7 @@ class MsalTokenProvider:
     def _build_app(self) -> Any:
         import msal
 
+        _optional_msal_extensions_checked_once()
         cred = self.credential
         common: dict[str, Any] = {
             "authority": self.endpoints.authority(cred.tenant_id),
@@ -325,6 +328,19 @@ class MsalTokenProvider:
             f"({self.credential.label}): {type(exc).__name__}: {_short(text, 200)}",
             hint=hint_for(codes, "", text),
         )
+
+
+@functools.cache
+def _optional_msal_extensions_checked_once() -> None:
+    """msal tries ``import msal_extensions`` (an optional package) in every application it builds;
+    when the package is absent, each try searches sys.path again under the import lock, which
+    costs CPU per tenant and makes concurrent reads wait on each other. msal 1.39 has no switch for
+    it. A None entry in sys.modules makes a failed import fail at once (the import system's own
+    convention), so it is put there once, and only when the package is truly not installed."""
+    import importlib.util
+
+    if "msal_extensions" not in sys.modules and importlib.util.find_spec("msal_extensions") is None:
+        sys.modules.setdefault("msal_extensions", None)  # type: ignore[arg-type]
 
 
 def _short(text: str, limit: int) -> str:
