@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import signal
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -39,10 +37,6 @@ from driftguard.watch.verdict import (
 )
 
 WHOLE_LABEL = "(baseline)"  # how the watch's own verdict is named in notifications
-
-KILL_AT_ENV = "DRIFTGUARD_TEST_KILL_IN_WATCH"
-"""Test-only: SIGKILL this process at a named point ("recorded": after a notification's outbox
-row is committed; "sent": after its target accepted it, before it is marked sent)."""
 
 # (report, baseline, snapshot) -> the report with the audit trail attached to its findings
 Evidence = Callable[[TenantReport, Baseline, Snapshot], TenantReport]
@@ -199,8 +193,6 @@ def sweep(state: WatchState, schedule: Schedule, edges: Edges) -> SweepResult | 
         )
         reports.append(report)
     state.record_all(number, now, transitions)  # one transaction: the whole sweep or none of it
-    if changes:
-        _test_kill("recorded")
     deliver(state, edges)
     duration = edges.monotonic() - t0
     overran = duration > schedule.interval
@@ -335,11 +327,5 @@ def deliver(state: WatchState, edges: Edges) -> int:
             state.mark_failed(row, exc.message)
             edges.say(f"warning: {exc.message}: {row.key} stays in the outbox")
             continue
-        _test_kill("sent")
         state.mark_sent(row, edges.clock())
     return left
-
-
-def _test_kill(point: str) -> None:
-    if os.environ.get(KILL_AT_ENV) == point:
-        os.kill(os.getpid(), signal.SIGKILL)
