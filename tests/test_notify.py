@@ -182,3 +182,18 @@ def test_plan_sends_the_number_of_actions(hook: Hook, tmp_path: Path) -> None:
 
 def _form(body: bytes) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(body.decode("utf-8")).items()}
+
+
+def test_watch_sends_to_an_apprise_url_through_the_same_sender(hook: Hook) -> None:
+    from driftguard.watch.notify import Notification, notifier_for
+
+    target = notifier_for(f"apprise:{hook.url()}", write=lambda _line: None)
+    assert SECRET not in target.name
+    key = "driftguard:contoso:sweep-2:new_drift"
+    target.send(Notification(key, "contoso", "contoso: new drift, 1 critical", "{}"))
+    (body,) = hook.json_bodies()
+    assert body["title"] == "driftguard watch: contoso"
+    assert "new drift, 1 critical" in body["message"] and key in body["message"]
+    hook.status = 500
+    with pytest.raises(NotifyError):
+        target.send(Notification(key, "contoso", "again", "{}"))

@@ -22,9 +22,10 @@ from driftguard.errors import DriftguardError, InputError
 from driftguard.live.runner import TenantRead, read_tenants
 from driftguard.live.source import Source
 from driftguard.model import Baseline, Snapshot, Status, TenantConfig, TenantReport
+from driftguard.notify import NotifyError
 from driftguard.tenantstate import TenantState
 from driftguard.textsafe import bounded
-from driftguard.watch.notify import Notification, Notifier, NotifyError
+from driftguard.watch.notify import Notification, Notifier
 from driftguard.watch.schedule import Schedule
 from driftguard.watch.state import WHOLE, Outgoing, Transition, WatchState
 from driftguard.watch.verdict import (

@@ -3,7 +3,9 @@
 - ``log``: a line on stderr (the service's journal);
 - ``command:PROGRAM ARGS``: runs PROGRAM with the notification JSON on stdin and its key in
   ``DRIFTGUARD_NOTIFICATION_KEY``; exit 0 means accepted;
-- ``webhook:https://...``: POSTs the JSON with an ``Idempotency-Key`` header; 2xx means accepted.
+- ``webhook:https://...``: POSTs the JSON with an ``Idempotency-Key`` header; 2xx means accepted;
+- ``apprise:URL``: any Apprise URL (Teams, Slack, e-mail...), through the same sender as
+  ``diff --notify`` (driftguard.notify): the summary line, escaped by Apprise for the target.
 
 A target that does not accept a notification raises NotifyError; the outbox keeps it and the
 next sweep (or the next start) sends it again. The key lets a receiver drop the one duplicate a
@@ -19,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from driftguard.errors import DriftguardError, InputError
+from driftguard.errors import InputError
+from driftguard.notify import NotifyError
 
 # driftguard's own credentials: a notification program has no use for them.
 WITHHELD_ENV = frozenset(
@@ -33,10 +36,6 @@ WITHHELD_ENV = frozenset(
 COMMAND_TIMEOUT = 60.0
 WEBHOOK_TIMEOUT = 30.0
 _ERROR_CHARS = 300
-
-
-class NotifyError(DriftguardError):
-    """A target did not accept a notification."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +138,22 @@ class WebhookNotifier:
             raise NotifyError(f"{self.name}: HTTP {status}")
 
 
+@dataclass(frozen=True)
+class AppriseNotifier:
+    url: str
+
+    @property
+    def name(self) -> str:
+        return f"apprise#{_short_hash(self.url)}"  # never the URL: it may hold a secret
+
+    def send(self, notification: Notification) -> None:
+        from driftguard.notify import Level, Notice, send
+
+        level = Level.ERROR if "unreadable" in notification.key else Level.DRIFT
+        body = f"{notification.summary}\n\nkey: {notification.key}"
+        send(Notice(level, f"driftguard watch: {notification.tenant}", body), [self.url])
+
+
 def notifier_for(
     spec: str,
     write: Callable[[str], None],
@@ -158,9 +173,11 @@ def notifier_for(
         return CommandNotifier(argv, secret_env=secret_env)
     if kind == "webhook" and rest.startswith("https://"):
         return WebhookNotifier(rest, ca_bundle=os.environ.get("DRIFTGUARD_NOTIFY_CA") or None)
+    if kind == "apprise" and rest.strip():
+        return AppriseNotifier(rest.strip())
     raise InputError(
         f"--notify {_shown(spec)}: not a notification target",
-        hint="use 'log', 'command:PROGRAM ARGS' or 'webhook:https://HOST/PATH'",
+        hint="use 'log', 'command:PROGRAM ARGS', 'webhook:https://HOST/PATH' or 'apprise:URL'",
     )
 
 
