@@ -104,7 +104,8 @@ def snapshots_for(
     """Per tenant, its live snapshot or the error that prevented a complete read.
 
     Tenants of the service are read in parallel (``--concurrency``), each isolated from the
-    others; a progress bar goes to stderr when it is a terminal.
+    others; a progress bar goes to stderr when it is a terminal, else a progress line every
+    10 seconds.
     """
     from driftguard.errors import LiveReadError
     from driftguard.live.runner import read_tenants
@@ -123,7 +124,8 @@ def snapshots_for(
             exc.tenant = exc.tenant or name
             result[name] = exc
     if service:
-        progress = _ProgressBar(sys.stderr) if _is_tty(sys.stderr) and len(service) > 1 else None
+        tty = _is_tty(sys.stderr)
+        progress = _ProgressBar(sys.stderr) if tty and len(service) > 1 else None
         source = exchange_source(args)
         try:
             reads = read_tenants(
@@ -131,6 +133,7 @@ def snapshots_for(
                 source,
                 concurrency=getattr(args, "concurrency", 16),
                 progress=progress,
+                heartbeat=None if tty or len(service) < 2 else _heartbeat,
             )
         finally:
             if progress is not None:
@@ -209,6 +212,13 @@ def _device_code_prompt(message: str) -> None:
 def _is_tty(stream: Any) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def _heartbeat(done: int, total: int, errors: int) -> None:
+    """A steady progress line for logs nobody watches live (CI): stderr is not a terminal."""
+    from driftguard.cli._output import info
+
+    info(f"tenants {done}/{total} done, {errors} error{'' if errors == 1 else 's'}")
 
 
 class _ProgressBar:
