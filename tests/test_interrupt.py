@@ -8,7 +8,9 @@ in the main thread.
 from __future__ import annotations
 
 import _thread
+import dataclasses
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from applykit import TENANT, drifted
 from driftguard.cli import main
 from driftguard.live import waits
 from driftguard.live.exchange import RetryPolicy
@@ -134,3 +137,47 @@ def test_ctrl_c_during_a_cli_read_exits_130_at_once(
     assert "interrupted" in err
     assert "waiting 90 s for tenant tenant-000" in err  # shown on stderr without -v
     assert seen.lines
+
+
+def test_an_interrupted_apply_says_what_was_done_and_how_to_resume(
+    sim_factory: Callable[..., Simulator],
+    tmp_path: Path,
+    watcher: Callable[[int], WaitWatcher],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    setup = drifted(sim_factory, tmp_path)
+    code, plan, digest = setup.plan()
+    assert code == 2
+    setup.sim.state.knobs = dataclasses.replace(setup.sim.state.knobs, retry_after=90)
+    stop = threading.Event()
+
+    def throttle_after_first_write() -> None:  # the service starts throttling mid-apply
+        while not stop.is_set() and not setup.writes():
+            time.sleep(0.005)
+        setup.sim.tenant(TENANT).faults = {"throttle": 1.0}
+
+    arm = threading.Thread(target=throttle_after_first_write, daemon=True)
+    arm.start()
+    seen = watcher(1)
+    capsys.readouterr()
+    try:
+        assert setup.apply(plan, "--approve", digest) == 130
+    finally:
+        stop.set()
+        arm.join(timeout=5)
+    assert seen.interrupted_at is not None
+    err = capsys.readouterr().err
+    done = len(setup.writes())
+    assert 1 <= done < 4
+    reported = re.search(r"interrupted after (\d) of 4 actions", err)
+    assert reported is not None
+    assert int(reported.group(1)) in (done - 1, done)  # the last write may await its check
+    journal = setup.journal(plan)
+    resume = f"driftguard apply {plan} --approve {digest} --resume {journal}"
+    assert f"to finish: {resume}" in err
+    assert f"driftguard rollback {journal}" in err
+
+    setup.sim.tenant(TENANT).faults = {}
+    assert main([*resume.split()[1:], "--baseline", str(setup.baseline)]) == 0
+    assert len(setup.writes()) == 4  # nothing done twice
+    assert ", 0 failed" in capsys.readouterr().err

@@ -132,21 +132,47 @@ def execute(plan: Plan, args: argparse.Namespace, journal_path: str, *, resume: 
         if journal is not None:
             stack.callback(journal.close)
         reader, writer = stack.enter_context(clients(tenant.config))
-        result = apply_plan(
-            plan,
-            approve=approve,
-            tenant=tenant,
-            ignores=baseline.ignores,
-            reader=reader,
-            writer=writer,
-            clock=lambda: datetime.now(UTC),
-            journal=journal,
-            resume=resume,
-            dry_run=args.dry_run,
-            on_result=_show,
-        )
+        shown: list[ActionResult] = []
+
+        def show(result: ActionResult) -> None:
+            shown.append(result)
+            _show(result)
+
+        try:
+            result = apply_plan(
+                plan,
+                approve=approve,
+                tenant=tenant,
+                ignores=baseline.ignores,
+                reader=reader,
+                writer=writer,
+                clock=lambda: datetime.now(UTC),
+                journal=journal,
+                resume=resume,
+                dry_run=args.dry_run,
+                on_result=show,
+            )
+        except KeyboardInterrupt:
+            _interrupted(len(shown), len(plan.actions), args, journal_path, journal, digest)
+            raise
     _summary(result, journal_path if journal is not None else None)
     return result.exit_code
+
+
+def _interrupted(
+    done: int, total: int, args: argparse.Namespace, path: str, journal: Any, digest: str
+) -> None:
+    from driftguard.cli._output import info
+    from driftguard.journal import interrupted_lines
+
+    plan_path = getattr(args, "plan", None)
+    resume = (
+        f"driftguard apply {plan_path} --approve {digest} --resume {path}"
+        if plan_path is not None
+        else None
+    )
+    for line in interrupted_lines(done, total, path if journal is not None else None, resume):
+        info(line)
 
 
 def _ask(plan: Plan, digest: str) -> str | None:
