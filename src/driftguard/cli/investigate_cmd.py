@@ -179,11 +179,7 @@ def run(args: argparse.Namespace) -> int:
     for tenant in report.tenants:
         if tenant.error:
             info(f"error: {tenant.tenant}: {tenant.error}")
-    from driftguard.investigate.timeline import is_suspicious
-
-    if report.exit_code == 0 and any(is_suspicious(t) for t in report.tenants):
-        return 2  # no drift, but an odd actor, a spike or an alert: still "findings"
-    return report.exit_code
+    return report.exit_code  # drift, or an odd actor, a spike or an alert: 2
 
 
 def emit(report: Report, fmt: str, output: str | None) -> None:

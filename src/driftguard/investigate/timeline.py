@@ -117,10 +117,7 @@ def investigated(
 
 def is_suspicious(report: TenantReport) -> bool:
     """Whether an investigated tenant has findings or other suspicious evidence."""
-    evidence = report.evidence
-    return bool(report.findings) or bool(
-        isinstance(evidence, Mapping) and evidence.get("suspicious")
-    )
+    return bool(report.findings) or report.suspicious
 
 
 def _suspicions(attribution: Attribution | None, evidence: Evidence) -> list[str]:
