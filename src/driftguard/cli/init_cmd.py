@@ -22,7 +22,12 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--tenant-id", required=True, metavar="GUID", help="the Entra tenant id (GUID)"
     )
-    parser.add_argument("--cloud", default="global", choices=("global", "gcc-high", "dod", "china"))
+    parser.add_argument(
+        "--cloud",
+        default="global",
+        choices=("global", "gcc-high", "dod", "china"),
+        help="the Microsoft cloud the tenant lives in (written to tenant.yaml; default: global)",
+    )
     parser.add_argument(
         "--client-id", metavar="ID", help="app registration used to read (written to auth:)"
     )
