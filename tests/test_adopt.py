@@ -265,3 +265,16 @@ def test_init_writes_the_workflows_once(tmp_path: Path, demo_live: Path, repo_ro
     assert (workflows / "nightly.yml").read_text(encoding="utf-8") == "# mine\n"
     assert (workflows / "plan-apply.yml").read_text(encoding="utf-8") == workflow_text("plan-apply")
     assert (workflows / "baseline-pr.yml").exists()
+
+
+def test_init_without_client_id_says_so_before_any_sign_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AZURE_CLIENT_ID", raising=False)
+    root = tmp_path / "baseline"
+    argv = ["init", "--baseline", str(root), "--name", "fabrikam"]
+    assert main([*argv, "--tenant-id", "5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13"]) == 1
+    err = capsys.readouterr().err
+    assert "--client-id is missing" in err
+    assert "does not exist yet" in err and "set auth." not in err
+    assert not root.exists()
