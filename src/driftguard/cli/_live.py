@@ -50,7 +50,7 @@ def add_live_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--deadline",
-        type=_positive_float,
+        type=deadline_seconds,
         default=DEFAULT_DEADLINE,
         metavar="SECONDS",
         help="give up on a tenant's read after this long, sign-in, retries and slow answers "
@@ -65,6 +65,19 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+MIN_DEADLINE, MAX_DEADLINE = 1.0, 86400.0
+
+
+def deadline_seconds(text: str) -> float:
+    """A deadline a read can meet and that ends: 1 second to a day (``inf`` is no deadline)."""
+    value = _positive_float(text)
+    if not MIN_DEADLINE <= value <= MAX_DEADLINE:
+        raise argparse.ArgumentTypeError(
+            f"must be between {MIN_DEADLINE:g} and {MAX_DEADLINE:g} seconds"
+        )
     return value
 
 

@@ -251,7 +251,14 @@ class ExchangeClient:
         # Sign-in and the request itself, body included, end by the cmdlet's deadline.
         waits.check()
         with time_limit(deadline - self._clock()):
-            return self._send_within(url, body, cmdlet, is_write)
+            resp = self._send_within(url, body, cmdlet, is_write)
+        # A transport that does not watch the clock (or an answer that came in the watchdog's
+        # grace) may finish late: an answer after the deadline is not used.
+        if self._clock() > deadline and not is_write:
+            raise _Retry(
+                f"the answer came after the {self.policy.deadline:g} s deadline", cut=True
+            )
+        return resp
 
     def _send_within(self, url: str, body: bytes, cmdlet: str, is_write: bool) -> requests.Response:
         try:
