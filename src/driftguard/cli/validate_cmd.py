@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from driftguard.cli._output import safe_terminal
     from driftguard.errors import Problem
+    from driftguard.risk import approved_criticals
 
     today = datetime.now(UTC).date()
     tenants: list[str] = list(dict.fromkeys(args.tenants or ()))
@@ -63,12 +64,19 @@ def run(args: argparse.Namespace) -> int:
             for bc in tb.connectors
             for note in bc.connector.notes
         )
+        notes.extend(
+            f"{bc.key_locations.get(field) or bc.path}: warning: the baseline approves a "
+            f"critical pattern: {sentence}"
+            for tb in checked.baseline.tenants.values()
+            for bc in tb.connectors
+            for field, sentence in approved_criticals(bc.connector, tb.config)
+        )
         problems.extend(ignore_problems(checked.baseline.ignores, names, today))
         tenant_count += len(wanted) if wanted else len(tenant_folders(folder))
         connector_count += checked.connector_files
 
     problems.sort(key=lambda p: (p.path, p.line, p.column))
-    for note in notes:  # how a value was written; valid, so no effect on the exit code
+    for note in notes:  # how a value was written, what to look at twice: no effect on the exit code
         print(safe_terminal(note), file=sys.stderr)
     for problem in problems:
         print(problem, file=sys.stderr)  # one line: Problem escapes control characters

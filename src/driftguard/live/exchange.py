@@ -255,9 +255,7 @@ class ExchangeClient:
         # A transport that does not watch the clock (or an answer that came in the watchdog's
         # grace) may finish late: an answer after the deadline is not used.
         if self._clock() > deadline and not is_write:
-            raise _Retry(
-                f"the answer came after the {self.policy.deadline:g} s deadline", cut=True
-            )
+            raise _Retry(f"the answer came after the {self.policy.deadline:g} s deadline", cut=True)
         return resp
 
     def _send_within(self, url: str, body: bytes, cmdlet: str, is_write: bool) -> requests.Response:
