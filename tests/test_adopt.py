@@ -332,3 +332,16 @@ def test_a_file_that_cannot_be_edited_in_place_is_not_merged() -> None:
     assert merged("- a list\n", "Name: x\n") is None  # not a mapping
     assert merged("Name: [unclosed\n", "Name: x\n") is None  # not YAML
     assert merged("Name: x  # kept\nRequireTls: true\n", "Name: x\n") == "Name: x  # kept\n"
+
+
+def test_adopting_a_critical_pattern_says_so(
+    base: Path, demo_live: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _adopt(base, demo_live, "--connector", "Inbound relay (temp)") == 0
+    err = capsys.readouterr().err
+    assert "inbound-relay-temp.yaml: warning: adopting approves a critical pattern" in err
+    assert (
+        "accepts any sender domain (*) from 203.0.113.0/24 and treats the mail as internal" in err
+    )
+    assert main(["validate", "--baseline", str(base)]) == 0  # still valid, still said
+    assert "warning: the baseline approves a critical pattern" in capsys.readouterr().err

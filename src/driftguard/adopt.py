@@ -29,6 +29,7 @@ from driftguard.errors import InputError
 from driftguard.fsutil import write_atomic
 from driftguard.model import BaselineConnector, Connector, TenantBaseline, TenantConfig
 from driftguard.properties import REQUIRED_IN_BASELINE, SETTABLE, UNMODELLED, Value
+from driftguard.risk import approved_criticals
 
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
 _MAX_SLUG = 60
@@ -53,6 +54,7 @@ class FileChange:
 class Adoption:
     changes: tuple[FileChange, ...]
     skipped: tuple[str, ...] = ()  # human-readable notes on what was left alone
+    warnings: tuple[str, ...] = ()  # critical patterns the adopted files approve
 
 
 def plan_adoption(
@@ -128,7 +130,14 @@ def plan_adoption(
                 f"{tenant.config.name!r} (live or baseline)",
                 hint="names are matched case-insensitively; see `driftguard diff`",
             )
-    return Adoption(tuple(changes), tuple(skipped))
+    by_name = {lv.name: lv for lv in live}
+    warnings = [
+        f"{change.path}: warning: adopting approves a critical pattern: {sentence}"
+        for change in changes
+        if change.action is not Action.DELETE and change.connector in by_name
+        for _field, sentence in approved_criticals(by_name[change.connector], tenant.config)
+    ]
+    return Adoption(tuple(changes), tuple(skipped), tuple(warnings))
 
 
 def write_changes(changes: Iterable[FileChange]) -> None:

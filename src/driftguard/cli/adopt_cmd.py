@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         )
         for note in adoption.skipped:
             info(f"skipped {note}")
+        for warning in adoption.warnings:
+            info(warning)
         changes += adoption.changes
     verb = "would " if args.dry_run else ""
     for change in changes:
