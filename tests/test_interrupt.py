@@ -181,3 +181,26 @@ def test_an_interrupted_apply_says_what_was_done_and_how_to_resume(
     assert main([*resume.split()[1:], "--baseline", str(setup.baseline)]) == 0
     assert len(setup.writes()) == 4  # nothing done twice
     assert ", 0 failed" in capsys.readouterr().err
+
+
+def test_ctrl_c_ends_a_device_code_sign_in_that_nobody_completes(
+    sim_factory: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    sim = sim_factory(tenants=1)
+    public = sim.apps[2]
+    config = config_for(sim, tmp_path, client_id=public.client_id, method="device_code")
+    cancelled_at: list[float] = []
+
+    def prompt(_message: str) -> None:  # the person walks away; Ctrl-C a moment later
+        def interrupt() -> None:
+            cancelled_at.append(time.monotonic())
+            waits.cancel()
+
+        threading.Timer(0.3, interrupt).start()
+
+    try:
+        with pytest.raises(waits.Cancelled):
+            ExchangeSource(policy=LONG, device_code_prompt=prompt).snapshot(config)
+    finally:
+        waits.reset()
+    assert cancelled_at and time.monotonic() - cancelled_at[0] < 1.5
