@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from driftguard.baseline.load import load_baseline
+from driftguard.cli import main
 from driftguard.errors import TruncatedReadError
 from driftguard.investigate.auditlog import AuditWindow, search_unified_audit_log
 from driftguard.investigate.messagetrace import aggregate, trace_rows
@@ -643,3 +644,18 @@ def test_a_failed_graph_audit_query_fails_the_tenant(
         capsys.readouterr()
         assert main([*_args(folder), "--audit-source", "graph", "--skip", "alerts"]) == 1
     assert "the Graph audit query failed" in capsys.readouterr().err
+
+
+def test_the_text_summary_states_the_exit_code_the_run_returns(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tamper(sim, TENANT, "internal")
+    record = sim.tenant(TENANT).find_connector("Hybrid relay")
+    assert record is not None
+    record["TreatMessagesAsInternal"] = False  # no drift left, a stranger in the log
+    code = main(_args(folder))
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "1 tenant: 1 ok, 1 with suspicious evidence; exit code 2" in out
+    assert "exit code 0" not in out

@@ -200,3 +200,17 @@ def read_journal(path: str | Path) -> JournalState:
             raise ApplyError(f"{name}:{number}: not a journal entry")
         entries.append(doc)
     return JournalState(name, header, tuple(entries))
+
+
+def interrupted_lines(
+    done: int, total: int, journal: str | None, resume_command: str | None
+) -> list[str]:
+    """What an interrupted apply tells its user: how far it got and how to go on."""
+    lines = [f"interrupted after {done} of {total} actions (the one in progress may be half-done)"]
+    if journal is None:
+        return [*lines, "nothing was journalled (dry run): run it again"]
+    lines.append(f"journal: {journal} records every step that was taken")
+    if resume_command is not None:
+        lines.append(f"to finish: {resume_command}")
+    lines.append(f"to undo what was done: driftguard rollback {journal}")
+    return lines

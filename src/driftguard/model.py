@@ -235,6 +235,12 @@ class TenantReport:
     warnings: tuple[str, ...] = ()
     evidence: Investigation | None = None  # investigate / --explain only
 
+    @property
+    def suspicious(self) -> bool:
+        """The investigation found something to look at even without drift (an odd actor, a
+        mail-volume spike, an alert)."""
+        return bool(self.evidence and self.evidence.suspicious)
+
 
 @dataclass(frozen=True)
 class Report:
@@ -245,8 +251,9 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """1 if any tenant errored, else 2 if any drift, else 0 (CONTRACT.md)."""
+        """1 if any tenant errored, else 2 if any drift or suspicious evidence, else 0
+        (CONTRACT.md). Every summary that prints an exit code prints this one."""
         statuses = {t.status for t in self.tenants}
         if Status.ERROR in statuses:
             return 1
-        return 2 if Status.DRIFT in statuses else 0
+        return 2 if Status.DRIFT in statuses or any(t.suspicious for t in self.tenants) else 0

@@ -15,6 +15,7 @@ from driftguard.model import Baseline, Snapshot
 class Adoptions:
     changes: tuple[FileChange, ...]
     skipped: tuple[str, ...]  # what was left alone, for a person
+    warnings: tuple[str, ...] = ()  # what a reviewer should look at twice (critical patterns)
 
 
 def adoptions(
@@ -30,6 +31,7 @@ def adoptions(
     nothing."""
     changes: list[FileChange] = []
     skipped: list[str] = []
+    warnings: list[str] = []
     for name in names:
         live = snapshots[name]
         if isinstance(live, Exception):
@@ -43,5 +45,6 @@ def adoptions(
             remove_missing=remove_missing,
         )
         skipped += adoption.skipped
+        warnings += adoption.warnings
         changes += adoption.changes
-    return Adoptions(tuple(changes), tuple(skipped))
+    return Adoptions(tuple(changes), tuple(skipped), tuple(warnings))

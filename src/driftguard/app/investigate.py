@@ -119,13 +119,6 @@ def investigate(
     return Report(generated_at=now, tenants=tenants, command="investigate")
 
 
-def is_suspicious(report: Report) -> bool:
-    """Findings, or no drift but an odd actor, a spike or an alert (``investigate`` exits 2)."""
-    from driftguard.investigate.timeline import is_suspicious as tenant_suspicious
-
-    return any(tenant_suspicious(t) for t in report.tenants)
-
-
 def explain(
     report: Report,
     baseline: Baseline,

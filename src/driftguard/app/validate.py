@@ -9,12 +9,15 @@ from pathlib import Path
 
 from driftguard.baseline.load import DEMO_TENANT, check, demo_root, ignore_problems, tenant_folders
 from driftguard.errors import Problem
+from driftguard.risk import approved_criticals
 
 
 @dataclass(frozen=True)
 class Validation:
     problems: tuple[Problem, ...]  # sorted by file, line and column
-    notes: tuple[str, ...]  # how values were written; valid, so no effect on the verdict
+    notes: tuple[
+        str, ...
+    ]  # how values were written, what to look at twice: no effect on the verdict
     tenants: int
     connectors: int
 
@@ -44,6 +47,13 @@ def validate_baseline(root: Path, tenants: Sequence[str], today: date) -> Valida
             for tb in checked.baseline.tenants.values()
             for bc in tb.connectors
             for note in bc.connector.notes
+        )
+        notes.extend(
+            f"{bc.key_locations.get(field) or bc.path}: warning: the baseline approves a "
+            f"critical pattern: {sentence}"
+            for tb in checked.baseline.tenants.values()
+            for bc in tb.connectors
+            for field, sentence in approved_criticals(bc.connector, tb.config)
         )
         problems.extend(ignore_problems(checked.baseline.ignores, names, today))
         tenant_count += len(wanted) if wanted else len(names)

@@ -11,15 +11,43 @@ if TYPE_CHECKING:
     from driftguard.planmodel import Plan
 
 
-def execute(plan: Plan, request: ApplyRequest) -> int:
-    """Shared by apply and rollback: the run, each action's outcome as it comes, the summary."""
+def execute(plan: Plan, request: ApplyRequest, plan_path: str | None = None) -> int:
+    """Shared by apply and rollback: the run, each action's outcome as it comes, the summary.
+    Interrupted (Ctrl-C), it says how far it got and how to go on before the interrupt goes on
+    to the exit code (130); ``plan_path`` makes that a ready ``--resume`` command."""
     from driftguard.app.apply import apply_reviewed
 
     interactive = not request.approve and not request.dry_run
     ask = _ask if interactive and sys.stdin.isatty() and sys.stdout.isatty() else None
-    applied = apply_reviewed(plan, request, ask=ask, on_result=_show)
+    shown: list[ActionResult] = []
+
+    def show(result: ActionResult) -> None:
+        shown.append(result)
+        _show(result)
+
+    try:
+        applied = apply_reviewed(plan, request, ask=ask, on_result=show)
+    except KeyboardInterrupt:
+        _interrupted(len(shown), plan, request, plan_path)
+        raise
     _summary(applied)
     return applied.result.exit_code
+
+
+def _interrupted(done: int, plan: Plan, request: ApplyRequest, plan_path: str | None) -> None:
+    from pathlib import Path
+
+    from driftguard.cli._output import info
+    from driftguard.journal import interrupted_lines
+    from driftguard.planfile import plan_digest
+
+    journal = request.journal_path if Path(request.journal_path).exists() else None
+    resume = None
+    if plan_path is not None and journal is not None:
+        digest = plan_digest(plan)
+        resume = f"driftguard apply {plan_path} --approve {digest} --resume {journal}"
+    for line in interrupted_lines(done, len(plan.actions), journal, resume):
+        info(line)
 
 
 def _ask(plan: Plan, digest: str) -> str | None:

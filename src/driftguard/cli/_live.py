@@ -50,7 +50,7 @@ def add_live_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--deadline",
-        type=_positive_float,
+        type=deadline_seconds,
         default=DEFAULT_DEADLINE,
         metavar="SECONDS",
         help="give up on a tenant's read after this long, sign-in, retries and slow answers "
@@ -65,6 +65,19 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+MIN_DEADLINE, MAX_DEADLINE = 1.0, 86400.0
+
+
+def deadline_seconds(text: str) -> float:
+    """A deadline a read can meet and that ends: 1 second to a day (``inf`` is no deadline)."""
+    value = _positive_float(text)
+    if not MIN_DEADLINE <= value <= MAX_DEADLINE:
+        raise argparse.ArgumentTypeError(
+            f"must be between {MIN_DEADLINE:g} and {MAX_DEADLINE:g} seconds"
+        )
     return value
 
 
@@ -104,7 +117,8 @@ def snapshots_for(
     """Per tenant, its live snapshot or the error that prevented a complete read.
 
     Tenants of the service are read in parallel (``--concurrency``), each isolated from the
-    others; a progress bar goes to stderr when it is a terminal.
+    others; a progress bar goes to stderr when it is a terminal, else a progress line every
+    10 seconds.
     """
     from driftguard.errors import LiveReadError
     from driftguard.live.runner import read_tenants
@@ -123,7 +137,8 @@ def snapshots_for(
             exc.tenant = exc.tenant or name
             result[name] = exc
     if service:
-        progress = _ProgressBar(sys.stderr) if _is_tty(sys.stderr) and len(service) > 1 else None
+        tty = _is_tty(sys.stderr)
+        progress = _ProgressBar(sys.stderr) if tty and len(service) > 1 else None
         source = exchange_source(args)
         try:
             reads = read_tenants(
@@ -131,6 +146,7 @@ def snapshots_for(
                 source,
                 concurrency=getattr(args, "concurrency", 16),
                 progress=progress,
+                heartbeat=None if tty or len(service) < 2 else _heartbeat,
             )
         finally:
             if progress is not None:
@@ -207,6 +223,13 @@ def _device_code_prompt(message: str) -> None:
 def _is_tty(stream: Any) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def _heartbeat(done: int, total: int, errors: int) -> None:
+    """A steady progress line for logs nobody watches live (CI): stderr is not a terminal."""
+    from driftguard.cli._output import info
+
+    info(f"tenants {done}/{total} done, {errors} error{'' if errors == 1 else 's'}")
 
 
 class _ProgressBar:

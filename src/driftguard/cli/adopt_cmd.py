@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     )
     for note in found.skipped:
         info(f"skipped {note}")
+    for warning in found.warnings:
+        info(warning)
     verb = "would " if args.dry_run else ""
     for change in found.changes:
         info(f"{verb}{change.action.value} {change.path} ({change.connector!r}: {change.why})")

@@ -54,4 +54,4 @@ def run(args: argparse.Namespace) -> int:
         keep_dry_journal=bool(args.journal),
         resume=resume,
     )
-    return execute(plan, request)
+    return execute(plan, request, args.plan)

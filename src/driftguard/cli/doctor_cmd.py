@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
         "seen. One line per check, with how to fix each failure. Exit 0: all checks passed "
         "(warnings allowed), 1: a check failed.",
     )
-    from driftguard.cli._live import _positive_float
+    from driftguard.cli._live import deadline_seconds
 
     add_baseline(parser)
     add_tenants(parser)
@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--deadline",
-        type=_positive_float,
+        type=deadline_seconds,
         default=DEFAULT_DEADLINE,
         metavar="SECONDS",
         help="give up on one read after this long, retries included (default: 120)",

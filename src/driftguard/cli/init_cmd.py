@@ -22,7 +22,12 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--tenant-id", required=True, metavar="GUID", help="the Entra tenant id (GUID)"
     )
-    parser.add_argument("--cloud", default="global", choices=("global", "gcc-high", "dod", "china"))
+    parser.add_argument(
+        "--cloud",
+        default="global",
+        choices=("global", "gcc-high", "dod", "china"),
+        help="the Microsoft cloud the tenant lives in (written to tenant.yaml; default: global)",
+    )
     parser.add_argument(
         "--client-id", metavar="ID", help="app registration used to read (written to auth:)"
     )
@@ -42,7 +47,14 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
+NO_TENANT_YAML = (
+    "give the credential through AZURE_CLIENT_CERTIFICATE_PATH, AZURE_CLIENT_SECRET or "
+    "AZURE_FEDERATED_TOKEN_FILE, or read a file instead (--live FILE)"
+)
+
+
 def run(args: argparse.Namespace) -> int:
+    import os
     import re
     import uuid
     from pathlib import Path
@@ -56,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         unique_file_name,
         write_changes,
     )
+    from driftguard.baseline.load import DEMO_TENANT
     from driftguard.cli._live import snapshots_for
     from driftguard.cli._output import info
     from driftguard.core import live_connectors
@@ -86,6 +99,14 @@ def run(args: argparse.Namespace) -> int:
             f"{folder} already exists",
             hint="use `driftguard adopt` to bring an existing baseline up to date",
         )
+    reads_service = not getattr(args, "live", None) and args.name != DEMO_TENANT
+    if reads_service and not args.client_id and not os.environ.get("AZURE_CLIENT_ID"):
+        raise InputError(
+            "init reads the tenant's live connectors and needs the app that reads them: "
+            "--client-id is missing",
+            hint=f"pass --client-id ID (written to {folder / 'tenant.yaml'}, which does not "
+            f"exist yet) or set AZURE_CLIENT_ID; {NO_TENANT_YAML}",
+        )
     auth = {"client_id": args.client_id} if args.client_id else {}
     config = TenantConfig(
         name=args.name, tenant_id=tenant_id, cloud=args.cloud, auth=MappingProxyType(auth)
@@ -96,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     )
     live = snapshots_for(args, scratch, [args.name])[args.name]
     if isinstance(live, Exception):
+        if live.hint and "tenant.yaml" in live.hint:  # there is none yet to edit
+            live.hint = NO_TENANT_YAML
         raise live
     connectors = live_connectors(live)
     changes = [FileChange(Action.CREATE, folder / "tenant.yaml", "", tenant_yaml(config))]

@@ -152,7 +152,7 @@ def options(args: argparse.Namespace, now: datetime) -> Options:
 
 
 def run(args: argparse.Namespace) -> int:
-    from driftguard.app.investigate import check, investigate, is_suspicious
+    from driftguard.app.investigate import check, investigate
     from driftguard.baseline.load import load_requested
     from driftguard.cli._live import selected_tenants, snapshots_for
     from driftguard.cli._output import info
@@ -168,9 +168,7 @@ def run(args: argparse.Namespace) -> int:
     for tenant in report.tenants:
         if tenant.error:
             info(f"error: {tenant.tenant}: {tenant.error}")
-    if report.exit_code == 0 and is_suspicious(report):
-        return 2  # no drift, but an odd actor, a spike or an alert: still "findings"
-    return report.exit_code
+    return report.exit_code  # drift, or an odd actor, a spike or an alert: 2
 
 
 def emit(report: Report, fmt: str, output: str | None) -> None:

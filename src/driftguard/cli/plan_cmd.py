@@ -33,7 +33,12 @@ def register(sub: Subcommands) -> None:
 
     add_explain(parser)
     parser.add_argument("--out", metavar="PLAN", help="write the plan file (JSON) to PLAN")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="how the plan is shown on stdout: text for people, json for tools (default: text)",
+    )
     parser.add_argument(
         "--remove-unknown",
         action="store_true",

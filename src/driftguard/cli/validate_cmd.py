@@ -32,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from driftguard.cli._output import safe_terminal
 
     found = validate_baseline(Path(args.baseline), args.tenants or (), datetime.now(UTC).date())
-    for note in found.notes:  # how a value was written; valid, so no effect on the exit code
+    for (
+        note
+    ) in found.notes:  # how a value was written, what to look at twice: no effect on the exit code
         print(safe_terminal(note), file=sys.stderr)
     for problem in found.problems:
         print(problem, file=sys.stderr)  # one line: Problem escapes control characters

@@ -121,11 +121,6 @@ def investigated(
     )
 
 
-def is_suspicious(report: TenantReport) -> bool:
-    """Whether an investigated tenant has findings or other suspicious evidence."""
-    return bool(report.findings) or bool(report.evidence and report.evidence.suspicious)
-
-
 def _suspicions(attribution: Attribution | None, evidence: Evidence) -> list[str]:
     notes: list[str] = []
     for flag in attribution.actors if attribution else ():

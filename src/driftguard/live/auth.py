@@ -13,12 +13,14 @@ import os
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import quote
 
 from driftguard.errors import AuthError
+from driftguard.live import waits
 from driftguard.live.clouds import ResolvedEndpoints
 from driftguard.live.credentials import METHODS, Credential, Method, credential_for
 from driftguard.model import TenantConfig
@@ -53,6 +55,13 @@ class TokenProvider(Protocol):
 
 class TokenUnavailable(AuthError):
     """The sign-in service could not be reached or answered 429/5xx: worth another try."""
+
+
+def _device_flow_over(flow: Mapping[str, Any]) -> bool:
+    """Stop polling when the code expired (msal's own condition) or the run was interrupted."""
+    expires_at = flow.get("expires_at", 0)
+    expired = isinstance(expires_at, int | float) and expires_at < time.time()
+    return expired or waits.cancelled()
 
 
 def token_provider(
@@ -150,7 +159,11 @@ class MsalTokenProvider:
         if "user_code" not in flow:
             return dict(flow)
         self._prompt(str(flow.get("message") or ""))
-        result: Mapping[str, Any] = app.acquire_token_by_device_flow(flow)
+        # msal polls once a second for this condition: Ctrl-C ends the wait for the person
+        result: Mapping[str, Any] = app.acquire_token_by_device_flow(
+            flow, exit_condition=_device_flow_over
+        )
+        waits.check()
         return result
 
     def _access_token(self, result: Mapping[str, Any]) -> str:

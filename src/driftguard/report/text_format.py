@@ -160,6 +160,9 @@ def _counts(findings: Sequence[Finding]) -> str:
 def _summary(report: Report) -> str:
     statuses = [t.status for t in report.tenants]
     parts = [f"{statuses.count(s)} {s.value}" for s in Status if s in statuses]
+    suspicious = sum(1 for t in report.tenants if t.suspicious)
+    if suspicious:
+        parts.append(f"{suspicious} with suspicious evidence")
     total = len(report.tenants)
     return (
         f"{total} tenant{'s' if total != 1 else ''}: {', '.join(parts) or 'none'}; "
