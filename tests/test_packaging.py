@@ -26,6 +26,13 @@ def _project(repo_root: Path) -> dict[str, Any]:
     return project
 
 
+def _version(repo_root: Path) -> str:
+    """The version, from its one source (which setuptools reads into the metadata)."""
+    text = (repo_root / "src" / "driftguard" / "_version.py").read_text("utf-8")
+    (version,) = re.findall(r'^__version__ = "(\d+\.\d+\.\d+)"$', text, flags=re.MULTILINE)
+    return version
+
+
 def test_the_distribution_name_is_not_the_unrelated_driftguard(repo_root: Path) -> None:
     project = _project(repo_root)
     assert project["name"] == driftguard.DISTRIBUTION == "driftguard-exo"
@@ -33,20 +40,28 @@ def test_the_distribution_name_is_not_the_unrelated_driftguard(repo_root: Path) 
     readme = (repo_root / "README.md").read_text("utf-8")
     assert not re.search(r"pip(x)? install driftguard(\s|==|$)", readme, flags=re.MULTILINE)
     install = readme[readme.index("## Install") :]
-    version = project["version"]
+    version = _version(repo_root)
     assert f'pipx install "git+https://github.com/OWNER/driftguard@v{version}"' in install
     assert f"driftguard {version}" in install
 
 
 def test_one_version_source(repo_root: Path) -> None:
     project = _project(repo_root)
-    assert driftguard.__version__ == project["version"]
-    init = (repo_root / "src" / "driftguard" / "__init__.py").read_text("utf-8")
-    assert project["version"] not in init  # read from the metadata, not written twice
+    assert "version" not in project and project["dynamic"] == ["version"]
+    pyproject = tomllib.loads((repo_root / "pyproject.toml").read_text("utf-8"))
+    dynamic = pyproject["tool"]["setuptools"]["dynamic"]
+    assert dynamic == {"version": {"attr": "driftguard._version.__version__"}}
+    assert driftguard.__version__ == _version(repo_root)
+    written = [
+        p.relative_to(repo_root)
+        for p in (repo_root / "src" / "driftguard").rglob("*.py")
+        if f'"{_version(repo_root)}"' in p.read_text("utf-8")
+    ]
+    assert written == [Path("src/driftguard/_version.py")]  # written once
 
 
 def test_release_tag_changelog_and_pre_commit_hook_agree(repo_root: Path) -> None:
-    version = _project(repo_root)["version"]
+    version = _version(repo_root)
     changelog = (repo_root / "CHANGELOG.md").read_text("utf-8")
     releases = re.findall(r"^## \[(\d+\.\d+\.\d+)\]", changelog, flags=re.MULTILINE)
     assert releases and releases[0] == version, releases
@@ -83,7 +98,7 @@ def test_the_built_wheel_installs_and_reports_its_version(repo_root: Path, tmp_p
     )  # fmt: skip
     assert built.returncode == 0, built.stdout + built.stderr
     wheels = list(dist.glob("*.whl"))
-    version = _project(repo_root)["version"]
+    version = _version(repo_root)
     assert [w.name for w in wheels] == [f"driftguard_exo-{version}-py3-none-any.whl"]
 
     venv = tmp_path / "venv"
