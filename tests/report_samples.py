@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from driftguard.investigation import (
+    ActorEntry,
+    AlertEntry,
+    AttributionEntry,
+    AuditDetail,
+    BlockedEntry,
+    DayEntry,
+    EntryKind,
+    Investigation,
+    MailFlowSection,
+    SpikeEntry,
+    SpikeRule,
+    TimelineEntry,
+)
 from driftguard.model import (
     AuditEvent,
     Finding,
@@ -114,32 +128,62 @@ def drift_tenant() -> TenantReport:
         findings=findings,
         suppressed=suppressed,
         warnings=("Hybrid relay: unknown property SenderCertificateIssuer is set",),
-        evidence={
-            "timeline": [
-                {
-                    "time": "2026-11-28T02:41:37Z",
-                    "actor": "helpdesk-temp@contoso.com",
-                    "client_ip": "203.0.113.50",
-                    "operation": "New-InboundConnector",
-                    "connector": "Partner relay 2",
-                    "parameters": {"ConnectorType": "OnPremises", "SenderDomains": "*"},
-                    "kind": "audit",
-                    "flags": ["possibly compromised admin account: not in admins"],
-                },
-                {
-                    "time": "2026-11-28T06:00:00Z",
-                    "kind": "blocked",
-                    "connector": "Partner relay 2",
-                    "actor": "Exchange Online",
-                    "client_ip": None,
-                    "operation": "Connector blocked by the service",
-                    "parameters": {"Reason": "spam relay"},
-                    "flags": [],
-                },
-            ],
-            "window": {"since": "2026-11-22T00:00:00Z", "until": "2026-11-29T21:00:00Z"},
-            "mail_flow": None,
-        },
+        evidence=Investigation(
+            since=datetime(2026, 11, 22, tzinfo=UTC),
+            until=GENERATED_AT,
+            timeline=(
+                TimelineEntry(
+                    time=datetime(2026, 11, 28, 2, 41, 37, tzinfo=UTC),
+                    kind=EntryKind.AUDIT,
+                    connector="Partner relay 2",
+                    actor="helpdesk-temp@contoso.com",
+                    client_ip="203.0.113.50",
+                    operation="New-InboundConnector",
+                    parameters={"ConnectorType": "OnPremises", "SenderDomains": "*"},
+                    flags=("possibly compromised admin account: not in admins",),
+                    audit=AuditDetail(app_id=None, succeeded=True, external_access=False),
+                ),
+                TimelineEntry(
+                    time=datetime(2026, 11, 28, 6, 0, tzinfo=UTC),
+                    kind=EntryKind.BLOCKED,
+                    connector="Partner relay 2",
+                    actor="Exchange Online",
+                    client_ip=None,
+                    operation="Connector blocked by the service",
+                    parameters={"Reason": "spam relay"},
+                ),
+            ),
+            blocked=(
+                BlockedEntry(
+                    connector="Partner relay 2",
+                    connector_id=None,
+                    guid=None,
+                    reason="spam relay",
+                    created=datetime(2026, 11, 28, 6, 0, tzinfo=UTC),
+                    expires=None,
+                    ndr="550 5.7.711 Access denied, bad inbound connector. AS(2204)",
+                ),
+            ),
+            mail_flow=None,
+            alerts=(),
+            attribution=(),
+            actors=(
+                ActorEntry(
+                    actor="helpdesk-temp@contoso.com",
+                    verdict="possibly compromised admin account",
+                    reasons=("not in admins",),
+                    client_ips=("203.0.113.50",),
+                    events=1,
+                    last=datetime(2026, 11, 28, 2, 41, 37, tzinfo=UTC),
+                ),
+            ),
+            audit_events_outside_window=0,
+            other_audit_events=0,
+            skipped_rows=0,
+            skipped=(),
+            sources={"audit": "exchange:Search-UnifiedAuditLog", "message_trace": "not requested"},
+            suspicious=True,
+        ),
     )
 
 
@@ -233,21 +277,65 @@ def hostile_report() -> Report:
             ),
         ),
         warnings=(f"warning {h}",),
-        evidence={
-            "timeline": [
-                {
-                    "time": f"t {h}",
-                    "actor": f"a {h}",
-                    "client_ip": f"i {h}",
-                    "operation": f"o {h}",
-                    "connector": f"c {h}",
-                    "parameters": {f"p {h}": [f"v {h}", 1, None]},
-                    "kind": f"k {h}",
-                    "flags": [f"f {h}"],
-                }
-            ],
-            f"key {h}": f"value {h}",
-        },
+        evidence=hostile_investigation(h),
     )
     broken = TenantReport(tenant="northwind", status=Status.ERROR, error=f"error {h}")
     return Report(generated_at=GENERATED_AT, tenants=(tenant, broken))
+
+
+def hostile_investigation(h: str) -> Investigation:
+    """An investigation with ``h`` in every free-text value and key it has."""
+    moment = datetime(2026, 11, 28, 2, 41, 37, tzinfo=UTC)
+    return Investigation(
+        since=datetime(2026, 11, 22, tzinfo=UTC),
+        until=GENERATED_AT,
+        timeline=tuple(
+            TimelineEntry(
+                time=moment,
+                kind=kind,
+                connector=f"c {h}",
+                actor=f"a {h}",
+                client_ip=f"i {h}",
+                operation=f"o {h}",
+                parameters={f"p {h}": f"v {h}"},
+                flags=(f"f {h}",),
+                audit=AuditDetail(f"app {h}", True, False) if kind is EntryKind.AUDIT else None,
+            )
+            for kind in EntryKind
+        ),
+        blocked=(BlockedEntry(f"c {h}", f"id {h}", f"g {h}", f"r {h}", moment, None, f"ndr {h}"),),
+        mail_flow=MailFlowSection(
+            rows=3,
+            duplicates_dropped=0,
+            unattributed_rows=0,
+            rows_outside_window=0,
+            skipped_rows=0,
+            connectors={f"c {h}": (DayEntry(moment.date(), 3, 1, 0.3333, 2, {f"d {h}": 2}, 1),)},
+            spikes=(SpikeEntry(f"c {h}", moment.date(), 3, 1.0, 0.5, 4.2),),
+            spike_rule=SpikeRule(14, 7, 3.5, 20),
+        ),
+        alerts=(
+            AlertEntry(
+                f"id {h}",
+                f"t {h}",
+                f"s {h}",
+                f"st {h}",
+                moment,
+                (f"c {h}",),
+                (f"ip {h}",),
+                f"u {h}",
+            ),
+        ),
+        attribution=(
+            AttributionEntry(
+                FindingKind.CHANGED, f"c {h}", f"f {h}", 1, False, f"n {h}", (f"a {h}",)
+            ),
+        ),
+        actors=(ActorEntry(f"a {h}", f"v {h}", (f"r {h}",), (f"ip {h}",), 1, moment),),
+        audit_events_outside_window=0,
+        other_audit_events=0,
+        skipped_rows=1,
+        skipped=(f"s {h}",),
+        sources={f"k {h}": f"v {h}"},
+        suspicious=True,
+    )

@@ -89,6 +89,52 @@ def test_rewritten_file_is_canonical_with_comments_kept(base: Path, demo_live: P
     assert "SenderDomains: ['*']" in new
 
 
+def test_adopt_edits_in_place_keeping_reviewers_comments_and_key_order(
+    base: Path, demo_live: Path
+) -> None:
+    path = base / TENANT / "inbound" / "hybrid-relay.yaml"
+    path.write_text(
+        "# Mail from the on-premises Exchange 2019 servers.\n"
+        "Name: Hybrid relay\n"
+        "Guid: ac4d5ab0-6637-4e91-8d47-f5c2e95c71d9\n"
+        "Comment: Exchange 2019 hybrid relay  # wording agreed with the mail team\n"
+        "# CHG-1234 approved by CAB: only our own range\n"
+        "SenderIPAddresses: [198.51.100.0/24]  # CHG-1234 approved by CAB\n"
+        "ConnectorType: OnPremises\n"
+        "SenderDomains: [contoso.com]\n"
+        "RestrictDomainsToIPAddresses: true\n"
+        "RequireTls: true\n"
+        "TlsSenderCertificateName: mail.contoso.com\n",
+        encoding="utf-8",
+    )
+    assert _adopt(base, demo_live) == 0
+    lines = path.read_text(encoding="utf-8").splitlines()
+    keys = [line.split(":", 1)[0] for line in lines if not line.startswith("#")]
+    assert keys == [  # the reviewer's order; the new key at the end
+        "Name",
+        "Guid",
+        "Comment",
+        "SenderIPAddresses",
+        "ConnectorType",
+        "SenderDomains",
+        "RestrictDomainsToIPAddresses",
+        "RequireTls",
+        "TlsSenderCertificateName",
+        "TreatMessagesAsInternal",
+    ]
+    assert lines[0] == "# Mail from the on-premises Exchange 2019 servers."
+    assert "# CHG-1234 approved by CAB: only our own range" in lines
+    assert any(
+        line.startswith("SenderIPAddresses: [198.51.100.0/24, 203.0.113.0/24]")
+        and line.endswith("# CHG-1234 approved by CAB")
+        for line in lines
+    )
+    assert any(line.endswith("# wording agreed with the mail team") for line in lines)
+    assert "TreatMessagesAsInternal: true" in lines
+    assert _diff(base, demo_live) == 0
+    assert main(["validate", "--baseline", str(base)]) == 0
+
+
 def test_adopt_on_a_clean_tenant_changes_no_byte(base: Path, tmp_path: Path) -> None:
     live = _live_matching_baseline(base, tmp_path / "live.json")
     assert _diff(base, live) == 0
@@ -249,8 +295,12 @@ def test_init_refuses_bad_arguments(
     assert not (tmp_path / "b").exists()
 
 
+ACTION = "contoso/driftguard@" + "0123456789abcdef" * 2 + "01234567"
+
+
 def test_init_writes_the_workflows_once(tmp_path: Path, demo_live: Path, repo_root: Path) -> None:
-    from driftguard.workflows import NAMES, workflow_text
+    from driftguard import __version__
+    from driftguard.workflows import NAMES, workflow_for, workflow_text
 
     for name in NAMES:  # the packaged copies are the project's own workflows
         own = (repo_root / ".github" / "workflows" / f"{name}.yml").read_text(encoding="utf-8")
@@ -261,7 +311,59 @@ def test_init_writes_the_workflows_once(tmp_path: Path, demo_live: Path, repo_ro
     (workflows / "nightly.yml").write_text("# mine\n", encoding="utf-8")
     argv = ["init", "--baseline", str(root), "--name", "t", "--live", str(demo_live)]
     argv += ["--tenant-id", "5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13", "--workflows"]
-    assert main(argv) == 0
+    assert main([*argv, "--action", ACTION]) == 0
     assert (workflows / "nightly.yml").read_text(encoding="utf-8") == "# mine\n"
-    assert (workflows / "plan-apply.yml").read_text(encoding="utf-8") == workflow_text("plan-apply")
+    plan_apply = (workflows / "plan-apply.yml").read_text(encoding="utf-8")
+    assert plan_apply == workflow_for("plan-apply", ACTION, __version__)
+    assert f"uses: {ACTION} # v{__version__}\n" in plan_apply
+    assert "uses: ./" not in plan_apply
     assert (workflows / "baseline-pr.yml").exists()
+
+
+@pytest.mark.parametrize(
+    "action",
+    [None, "contoso/driftguard@v0.2.0", "contoso/driftguard@main", "driftguard@" + "0" * 40],
+)
+def test_init_workflows_need_an_action_pinned_by_sha(
+    tmp_path: Path, demo_live: Path, capsys: pytest.CaptureFixture[str], action: str | None
+) -> None:
+    root = tmp_path / "repo" / "baseline"
+    argv = ["init", "--baseline", str(root), "--name", "t", "--live", str(demo_live)]
+    argv += ["--tenant-id", "5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13", "--workflows"]
+    assert main(argv if action is None else [*argv, "--action", action]) == 1
+    assert "--workflows needs --action OWNER/REPO@SHA" in capsys.readouterr().err
+    assert not root.exists() and not (tmp_path / "repo" / ".github").exists()
+
+
+def test_init_without_client_id_says_so_before_any_sign_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AZURE_CLIENT_ID", raising=False)
+    root = tmp_path / "baseline"
+    argv = ["init", "--baseline", str(root), "--name", "fabrikam"]
+    assert main([*argv, "--tenant-id", "5b1f6c2e-3d4a-4e8b-9c71-0a2f4d6e8b13"]) == 1
+    err = capsys.readouterr().err
+    assert "--client-id is missing" in err
+    assert "does not exist yet" in err and "set auth." not in err
+    assert not root.exists()
+
+
+def test_a_file_that_cannot_be_edited_in_place_is_not_merged() -> None:
+    from driftguard.baseline.roundtrip import merged
+
+    assert merged("- a list\n", "Name: x\n") is None  # not a mapping
+    assert merged("Name: [unclosed\n", "Name: x\n") is None  # not YAML
+    assert merged("Name: x  # kept\nRequireTls: true\n", "Name: x\n") == "Name: x  # kept\n"
+
+
+def test_adopting_a_critical_pattern_says_so(
+    base: Path, demo_live: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _adopt(base, demo_live, "--connector", "Inbound relay (temp)") == 0
+    err = capsys.readouterr().err
+    assert "inbound-relay-temp.yaml: warning: adopting approves a critical pattern" in err
+    assert (
+        "accepts any sender domain (*) from 203.0.113.0/24 and treats the mail as internal" in err
+    )
+    assert main(["validate", "--baseline", str(base)]) == 0  # still valid, still said
+    assert "warning: the baseline approves a critical pattern" in capsys.readouterr().err

@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from applykit import TENANT, Setup, drifted
+from driftguard.app.clients import clients
 from driftguard.apply import apply_plan
 from driftguard.baseline.load import load_baseline
 from driftguard.cli import main
-from driftguard.cli.apply_cmd import clients
 from driftguard.errors import PlanError
 from driftguard.journal import read_journal
 from driftguard.planfile import read_plan
@@ -305,3 +305,25 @@ def test_rollback_refuses_when_the_state_moved_on(
         capsys.readouterr().err
     )
     assert len(setup.writes()) == writes
+
+
+def test_rollback_refuses_an_unreadable_before_state(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A journalled before-state that is not a connector record is a one-line error, not a
+    traceback, whichever action it belongs to (here the removal of the rogue connector)."""
+    _, plan, digest = setup.plan("--remove-unknown")
+    assert setup.apply(plan, "--approve", digest) == 0
+    journal = setup.journal(plan)
+    lines = []
+    for line in journal.read_text().splitlines():
+        entry = json.loads(line)
+        if entry.get("action_id") == "001-remove" and entry.get("status") == "started":
+            entry["before"] = ["not", "a", "record"]
+        lines.append(json.dumps(entry))
+    journal.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert setup.run("rollback", str(journal), "--baseline", str(setup.baseline)) == 1
+    err = capsys.readouterr().err
+    assert "before-state of 'Inbound relay (temp)' unreadable" in err
+    assert "Traceback" not in err

@@ -1,8 +1,8 @@
 """An apply killed (SIGKILL) after each action in turn: --resume converges, nothing runs twice.
 
-The apply runs in a subprocess against the in-test HTTPS simulator. The test-only environment
-variable DRIFTGUARD_TEST_KILL_AFTER_ACTION=k makes it SIGKILL itself right after journalling the
-outcome of action k; nothing else in driftguard reads it.
+The apply runs in a subprocess against the in-test HTTPS simulator, through kill_apply.py, which
+makes it SIGKILL itself right after journalling the outcome of action k (the hook is the tests'
+own: driftguard has none).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from applykit import TENANT, Setup, drifted
-from driftguard.apply import KILL_AFTER_ENV
 from driftguard.journal import read_journal
 from driftguard.planfile import read_plan
 from driftguard.sim import Simulator
 
 APPLY = (sys.executable, "-m", "driftguard", "apply")
+KILLED_APPLY = (sys.executable, str(Path(__file__).with_name("kill_apply.py")))
 ACTIONS = 4  # remove the rogue connector, revert two connectors, recreate the missing one
 
 
@@ -40,15 +40,7 @@ def test_resume_after_sigkill_converges_without_repeating(
     assert len(actions) == ACTIONS
     journal = setup.journal(plan)
 
-    env = {**os.environ, KILL_AFTER_ENV: str(kill_after)}
-    killed = subprocess.run(
-        [*APPLY, str(plan), "--approve", digest, "--baseline", str(setup.baseline)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    killed = _apply_killed_after(kill_after, setup, plan, digest)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert len(setup.writes()) == kill_after
     state = read_journal(journal)
@@ -78,14 +70,7 @@ def test_resume_after_kill_between_write_and_journal(
     _, plan, digest = setup.plan("--remove-unknown")
     actions = read_plan(plan).actions
     journal = setup.journal(plan)
-    env = {**os.environ, KILL_AFTER_ENV: "2"}
-    subprocess.run(
-        [*APPLY, str(plan), "--approve", digest, "--baseline", str(setup.baseline)],
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    assert _apply_killed_after(2, setup, plan, digest).returncode == -signal.SIGKILL
     # drop the last entry (action 2's "applied"), as if the process died before writing it
     lines = journal.read_text().splitlines(keepends=True)
     journal.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])
@@ -96,6 +81,19 @@ def test_resume_after_kill_between_write_and_journal(
     assert f"Skipped  [{actions[1].id}]" in out and "already in place" in out
     assert len(setup.writes()) == ACTIONS
     assert setup.diff() == 0
+
+
+def _apply_killed_after(
+    n: int, setup: Setup, plan: Path, digest: str
+) -> subprocess.CompletedProcess[str]:
+    """``driftguard apply`` in a subprocess that SIGKILLs itself after journalling outcome n."""
+    return subprocess.run(
+        [*KILLED_APPLY, str(n), str(plan), "--approve", digest, "--baseline", str(setup.baseline)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _tty_apply(setup: Setup, plan: Path, answer: str) -> tuple[int, str]:
@@ -149,3 +147,15 @@ def test_terminal_approval_by_the_digest_prefix(
     assert code == 0, output
     assert "4 applied, 0 skipped, 0 failed" in output
     assert setup.diff() == 0
+
+
+def test_driftguard_itself_has_no_crash_hook(repo_root: Path) -> None:
+    """The crash above is the harness's (kill_apply.py): no switch in driftguard kills it."""
+    sources = sorted((repo_root / "src" / "driftguard").rglob("*.py"))
+    assert sources
+    hooks = [
+        p.relative_to(repo_root)
+        for p in sources
+        if "DRIFTGUARD_TEST" in (text := p.read_text(encoding="utf-8")) or "SIGKILL" in text
+    ]
+    assert hooks == []

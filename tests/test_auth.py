@@ -82,6 +82,46 @@ def test_certificate_with_password(
     assert read_names(config) == names(sim)
 
 
+def test_a_pem_saved_as_utf16_by_windows_powershell_signs_in(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    config = config_for(sim, tmp_path)
+    pem = Path(config.auth["certificate_path"]).read_text(encoding="ascii")
+    utf16 = tmp_path / "read-utf16.pem"
+    utf16.write_bytes(b"\xff\xfe" + pem.encode("utf-16-le"))  # Out-File's default encoding
+    assert read_names(
+        dataclasses.replace(config, auth={**config.auth, "certificate_path": str(utf16)})
+    ) == names(sim)
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("der-certificate", "holds a certificate (DER) without its private key"),
+        ("key-only-text", "is neither a PEM nor a PFX (PKCS#12) file"),
+    ],
+)
+def test_a_certificate_file_that_is_no_pfx_is_not_called_a_pfx(
+    sim: Simulator, tmp_path: Path, content: str, said: str
+) -> None:
+    config = config_for(sim, tmp_path)
+    pem = Path(config.auth["certificate_path"]).read_bytes()
+    path = tmp_path / "app.cer"
+    if content == "der-certificate":
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
+        cert = x509.load_pem_x509_certificate(pem[pem.index(b"-----BEGIN CERTIFICATE") :])
+        path.write_bytes(cert.public_bytes(serialization.Encoding.DER))
+    else:
+        path.write_text("thumbprint: 0123456789ABCDEF\n", encoding="ascii")
+    error = sign_in_error(
+        dataclasses.replace(config, auth={**config.auth, "certificate_path": str(path)})
+    )
+    assert said in error.message and str(path) in error.message
+    assert "wrong password" not in error.message
+
+
 def test_wrong_certificate_password_names_the_file_not_the_password(
     sim: Simulator, tmp_path: Path
 ) -> None:

@@ -61,3 +61,25 @@ def test_the_installed_command_exits_1_on_a_typo(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert "driftguard: error: argument COMMAND: invalid choice: 'difff'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_every_option_of_every_command_has_help_text() -> None:
+    import argparse
+
+    from driftguard.cli import build_parser
+
+    def parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+        found = [parser]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    found += parsers(child)
+        return found
+
+    silent = [
+        f"{p.prog} {'/'.join(a.option_strings)}"
+        for p in parsers(build_parser())
+        for a in p._actions
+        if a.option_strings and not a.help
+    ]
+    assert silent == []

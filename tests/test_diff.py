@@ -164,6 +164,24 @@ def test_match_pairs_each_live_connector_once() -> None:
     assert [f.kind for f in findings_for(tenant, live)] == [FindingKind.MISSING]
 
 
+def test_same_named_impostor_is_the_same_verdict_in_any_read_order(tmp_path: Path) -> None:
+    """An unpinned baseline connector and two live ones of its name: which one is paired and
+    which is unknown does not depend on the order the service lists them in."""
+    unpinned = {k: v for k, v in HYBRID.items() if k != "Guid"}
+    genuine = wire(HYBRID, Guid="bbbbbbbb-0000-4000-8000-000000000002")
+    impostor = wire(
+        HYBRID, Guid="aaaaaaaa-0000-4000-8000-000000000001", SenderIPAddresses=["203.0.113.0/24"]
+    )
+    root = write_baseline(tmp_path / "baseline", [unpinned])
+    first = diff_files(root, write_live(tmp_path / "a.json", [genuine, impostor]))
+    second = diff_files(root, write_live(tmp_path / "b.json", [impostor, genuine]))
+    assert first.findings == second.findings
+    assert {(f.kind, f.guid) for f in first.findings} >= {
+        (FindingKind.UNKNOWN, "bbbbbbbb-0000-4000-8000-000000000002"),
+        (FindingKind.CHANGED, "aaaaaaaa-0000-4000-8000-000000000001"),
+    }
+
+
 def test_demo_live_state_tells_the_story(tmp_path: Path, repo_root: Path) -> None:
     live = tmp_path / "demo.json"
     live.write_text((repo_root / "src/driftguard/demo/live.json").read_text("utf-8"), "utf-8")

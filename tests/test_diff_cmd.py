@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from driftguard.cli import main
-from driftguard.cli.diff_cmd import emit_report
+from driftguard.cli._output import emit_report
 from driftguard.errors import DriftguardError
 from driftguard.model import Report
 from driftkit import HYBRID, PARTNER, assert_valid_report, wire, write_baseline, write_live
@@ -244,6 +244,7 @@ def test_events_evidence_and_suppressed_round_trip() -> None:
         Suppressed,
         TenantReport,
     )
+    from report_samples import drift_tenant
 
     event = AuditEvent(
         time=datetime(2026, 11, 28, 2, 41, 37, tzinfo=UTC),
@@ -283,12 +284,12 @@ def test_events_evidence_and_suppressed_round_trip() -> None:
         findings=(finding,),
         suppressed=(Suppressed(comment, entry),),
         warnings=("w",),
-        evidence={"blocked": [], "since": datetime(2026, 11, 1, tzinfo=UTC)},
+        evidence=drift_tenant().evidence,
     )
     report = Report(generated_at=datetime(2026, 11, 29, 21, 0, tzinfo=UTC), tenants=(tenant,))
     data = assert_valid_report(report)
     [out] = data["tenants"][0]["findings"]
     assert out["events"][0]["client_ip"] == "203.0.113.50:51234"
     assert out["location"] == {"path": "baseline/contoso/inbound/hybrid.yaml", "line": 7}
-    assert data["tenants"][0]["evidence"]["since"] == "2026-11-01T00:00:00Z"
+    assert data["tenants"][0]["evidence"]["window"]["since"] == "2026-11-22T00:00:00Z"
     assert data["tenants"][0]["suppressed"][0]["ignore"]["expires"] == "2027-01-01"

@@ -299,3 +299,47 @@ def test_client_errors_name_the_tenant_and_other_errors_pass_through(
     assert info.value.tenant == T1
     with pytest.raises(PlanError), source.client(config):
         raise PlanError("not a live error")
+
+
+def test_an_answer_that_comes_after_the_deadline_is_not_used(
+    one: Simulator, tmp_path: Path
+) -> None:
+    import time
+
+    from driftguard.live.clouds import resolve
+    from driftguard.live.exchange import ExchangeClient
+    from driftguard.live.http import make_session
+
+    config = config_for(one, tmp_path)
+
+    def late_clock() -> float:  # the clock passes the deadline while the answer travels
+        return time.monotonic() + (1000.0 if invokes(one) else 0.0)
+
+    endpoints = resolve(config)
+    with make_session(endpoints.ca_bundle) as session:
+        from driftguard.live.auth import token_provider
+
+        client = ExchangeClient(
+            session,
+            endpoints,
+            config.tenant_id,
+            token_provider(config, endpoints, session),
+            policy=FAST,
+            clock=late_clock,
+            sleep=Sleeps(),
+        )
+        with pytest.raises(ServiceError, match=r"after the 20 s deadline.*deadline reached"):
+            client.invoke("Get-InboundConnector")
+    [call] = invokes(one)  # answered (200), and still not used
+    assert call.status == 200
+
+
+@pytest.mark.parametrize("value", ["0.001", "0.5", "inf", "1e9", "nan"])
+def test_a_deadline_no_read_could_meet_or_that_never_ends_is_refused(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from driftguard.cli import main
+
+    assert main(["diff", "--tenant", "demo", "--deadline", value]) == 1
+    err = capsys.readouterr().err
+    assert "--deadline" in err and ("between 1 and 86400 seconds" in err or "more than 0" in err)

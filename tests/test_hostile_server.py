@@ -29,6 +29,11 @@ T1 = "tenant-0001"
 SINCE = "2026-11-01"
 
 
+# A cut-off read ends well before the 20 s drip does: the 3 s deadline plus start-up, with room
+# for a loaded machine (wall-clock bounds this tight are otherwise flaky).
+CUT = 15
+
+
 @pytest.fixture
 def hostile(sim_tls: tuple[Path, Path, bytes]) -> Iterator[hostilekit.Hostile]:
     server = hostilekit.start(sim_tls)
@@ -146,7 +151,7 @@ def test_a_dripping_server_is_cut_off_at_the_deadline(
     assert "deadline reached" in message
     assert T1 in err
     assert hostile.dripped > 3  # it was really dripping, not silent
-    assert elapsed < 3 + 2.5  # the deadline, plus start-up; the drip itself lasts 20 s
+    assert elapsed < CUT  # the deadline, plus start-up on a busy machine; the drip lasts 20 s
 
 
 def test_a_retry_cut_at_the_deadline_reports_the_failure_before_it(
@@ -158,11 +163,14 @@ def test_a_retry_cut_at_the_deadline_reports_the_failure_before_it(
     hostile.mode = "busy-then-drip"
     root = baseline(one, tmp_path, hostile.host)
     code, tenant, _, elapsed = run(capsys, "diff", "--baseline", str(root), "--deadline", "3")
-    message = assert_tenant_error(code, tenant, "Get-InboundConnector", "HTTP 503")
-    assert "maximum number of concurrent requests" in message
-    assert "deadline reached" in message
+    message = assert_tenant_error(code, tenant, "Get-InboundConnector", "deadline reached")
+    # The failure of an attempt before the cut is named, not just "deadline": on a quiet machine
+    # the 503, on a busy one possibly the drip an earlier attempt's own time budget cut off.
+    assert ("HTTP 503" in message and "maximum number of concurrent requests" in message) or (
+        "connection reset" in message
+    ), message
     assert hostile.seen.count("Get-InboundConnector") >= 2
-    assert elapsed < 3 + 2.5
+    assert elapsed < CUT
 
 
 @pytest.mark.parametrize(
@@ -184,7 +192,7 @@ def test_the_sign_in_service_is_bounded_too(
     argv = ("diff", "--baseline", str(root), "--deadline", str(deadline))
     code, tenant, _, elapsed = run(capsys, *argv)
     assert_tenant_error(code, tenant, "sign-in service", hostile.host, cause)
-    assert elapsed < deadline + 2.5
+    assert elapsed < deadline + CUT - 3
 
 
 def test_a_graph_read_is_cut_off_at_the_deadline(
@@ -199,7 +207,7 @@ def test_a_graph_read_is_cut_off_at_the_deadline(
     args = ("investigate", "--baseline", str(root), "--since", SINCE, "--deadline", "3")
     code, tenant, _, elapsed = run(capsys, *args)
     assert_tenant_error(code, tenant, "Graph: GET /v1.0/security/alerts_v2", "cut off")
-    assert elapsed < 3 + 2.5 + 5  # its deadline, start-up, and the Exchange reads before it
+    assert elapsed < CUT + 5  # its deadline, start-up, and the Exchange reads before it
 
 
 # --------------------------------------------------------------------------- size (point 7)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from driftguard.baseline.load import load_baseline
+from driftguard.cli import main
 from driftguard.errors import TruncatedReadError
 from driftguard.investigate.auditlog import AuditWindow, search_unified_audit_log
 from driftguard.investigate.messagetrace import aggregate, trace_rows
@@ -136,7 +137,7 @@ def test_blocked_connector_is_a_finding_and_the_plan_unblocks_after_the_revert(
     assert any(e["kind"] == "blocked" for e in tenant["evidence"]["timeline"])
 
     # The plan: revert first, unblock last.
-    from driftguard.core import live_connectors
+    from driftguard.core import tenant_diff
     from driftguard.investigate.blocked import blocked_findings, get_blocked
     from driftguard.model import Snapshot
     from driftguard.plan import plan_for
@@ -145,17 +146,11 @@ def test_blocked_connector_is_a_finding_and_the_plan_unblocks_after_the_revert(
     with _client(folder) as (client, _config):
         records = client.invoke("Get-InboundConnector", {"ResultSize": "Unlimited"})
         snapshot = Snapshot(TENANT, tuple(records), "test", datetime.now(UTC))
-        live = live_connectors(snapshot)
-        from driftguard.core import tenant_report
-
-        findings = tenant_report(
-            baseline.tenants[TENANT], snapshot, (), date(2026, 11, 29)
-        ).findings + tuple(blocked_findings(get_blocked(client), live))
+        drift = tenant_diff(baseline.tenants[TENANT], snapshot, (), date(2026, 11, 29)).drift
+        drift = drift.with_blocked(blocked_findings(get_blocked(client), drift.live))
     now = datetime(2026, 11, 29, tzinfo=UTC)
     plan = plan_for(
-        baseline.tenants[TENANT],
-        live,
-        findings,
+        drift,
         created_at=now,
         expires_at=now + timedelta(hours=1),
     )
@@ -427,7 +422,7 @@ def test_explain_attaches_the_trail_without_changing_the_verdict(
     assert finding.field == "Enabled"
     assert [(e.actor, e.operation) for e in finding.events] == [(ATTACKER, "Set-InboundConnector")]
     assert explained.evidence is not None
-    assert explained.evidence["sources"]["message_trace"] == "not requested"
+    assert explained.evidence.sources["message_trace"] == "not requested"
 
 
 @pytest.mark.slow
@@ -649,3 +644,18 @@ def test_a_failed_graph_audit_query_fails_the_tenant(
         capsys.readouterr()
         assert main([*_args(folder), "--audit-source", "graph", "--skip", "alerts"]) == 1
     assert "the Graph audit query failed" in capsys.readouterr().err
+
+
+def test_the_text_summary_states_the_exit_code_the_run_returns(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    tamper(sim, TENANT, "internal")
+    record = sim.tenant(TENANT).find_connector("Hybrid relay")
+    assert record is not None
+    record["TreatMessagesAsInternal"] = False  # no drift left, a stranger in the log
+    code = main(_args(folder))
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "1 tenant: 1 ok, 1 with suspicious evidence; exit code 2" in out
+    assert "exit code 0" not in out

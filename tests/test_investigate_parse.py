@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -255,6 +256,25 @@ def test_suspicious_actors() -> None:
     assert any("external" in r for r in admin.reasons)
     # The first use of the odd IP and the external access are flagged; the repeat is not.
     assert len(admin.events) == 2
+
+
+def test_driftguards_own_apps_are_known_actors() -> None:
+    read_app, write_app = "11111111-aaaa-4bbb-8ccc-000000000001", "22222222-AAAA-4bbb-8ccc-2"
+    tenant = dataclasses.replace(
+        TENANT, auth={"client_id": read_app, "write": {"client_id": write_app}}
+    )
+
+    def by_app(app: str, comment: str) -> AuditEvent:  # app-only, from a CI runner's address
+        event = _event(
+            "Set-InboundConnector", "A", actor=f"app:{app}", ip="20.1.2.3", Comment=comment
+        )
+        return dataclasses.replace(event, app_id=app)
+
+    events = [by_app(write_app.lower(), "1"), by_app(read_app, "2"), by_app("33333333-x", "3")]
+    flags = attribute([], events, tenant, start=START, end=END).actors
+    assert [f.actor for f in flags] == ["app:33333333-x"]  # a stranger app still is flagged
+    assert "not a listed admin" in flags[0].reasons
+    assert attribute([], events[:2], TENANT, start=START, end=END).actors  # unknown without auth
 
 
 def test_trusted_admin_from_trusted_range_is_not_flagged() -> None:

@@ -87,7 +87,8 @@ def test_canaries_never_leak(
     arm_faults(sim)
 
     texts: list[str] = []
-    args = ["--baseline", str(base), "--deadline", "2", "--concurrency", "32"]
+    # --debug: every HTTP call, retry and timing is logged on stderr, which is checked below
+    args = ["--baseline", str(base), "--deadline", "2", "--concurrency", "32", "--debug"]
     report = str(work / "report.json")
     codes = [
         main(["diff", *args, "--format", "json", "--output", report]),
@@ -98,6 +99,7 @@ def test_canaries_never_leak(
     texts += [out, err]
     assert "AADSTS7000215" in err  # the wrong secret was tried and refused
     assert "wrong password" in err
+    assert "http: POST " in err and "/oauth2/v2.0/token -> " in err  # the debug output is here
 
     tenants = list(load_baseline(base).tenants.values())
     reads = read_tenants(

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from driftguard import planfile, pwsh
+from driftguard.diff import Drift, Judged, drift_for
 from driftguard.errors import PlanError
 from driftguard.model import (
     BaselineConnector,
@@ -27,15 +28,9 @@ from driftguard.model import (
     TenantConfig,
 )
 from driftguard.normalize import connector_from_baseline, connector_from_record
-from driftguard.plan import (
-    ABSENT,
-    Action,
-    ActionKind,
-    Plan,
-    PlanOptions,
-    SafetyLimits,
-    plan_for,
-)
+from driftguard.plan import PlanOptions, plan_for
+from driftguard.planmodel import ABSENT, Action, ActionKind, Plan
+from driftguard.safety import SafetyLimits
 from driftguard.tenantstate import BlockedEntry, ConnectorState, TenantState
 
 NOW = datetime(2026, 11, 29, 21, 0, 0, tzinfo=UTC)
@@ -87,11 +82,36 @@ def demo_findings(live: list[Connector]) -> list[Finding]:
     ]
 
 
+def joined(tenant: TenantBaseline, live: list[Connector], findings: list[Finding]) -> Drift:
+    """The tenant's drift holding exactly ``findings`` (made by hand), each joined to the
+    connectors the diff paired: by Guid, else by Name; a finding nothing pairs joins nothing."""
+    drift = drift_for(tenant, live)
+
+    def named(f: Finding, c: Connector) -> bool:
+        return bool(f.guid and f.guid == c.guid) or f.connector.casefold() == c.name.casefold()
+
+    out: list[Judged] = []
+    for f in findings:
+        match f.kind:
+            case FindingKind.UNKNOWN:
+                out.append(Judged(f, None, next((c for c in drift.unknown if named(f, c)), None)))
+            case FindingKind.CHANGED:
+                pair = next(
+                    ((b, lv) for b, lv in drift.pairs if named(f, lv) or named(f, b.connector)),
+                    None,
+                )
+                out.append(Judged(f, pair[0].connector, pair[1]) if pair else Judged(f))
+            case FindingKind.MISSING:
+                hit = next((b.connector for b in drift.missing if named(f, b.connector)), None)
+                out.append(Judged(f, hit))
+            case FindingKind.BLOCKED:
+                out += drift.keeping([]).with_blocked([f]).judged
+    return replace(drift, judged=tuple(out))
+
+
 def make(tenant: TenantBaseline, live: list[Connector], findings: list[Finding], **kw: Any):  # type: ignore[no-untyped-def]
     return plan_for(
-        tenant,
-        live,
-        findings,
+        joined(tenant, live, findings),
         created_at=NOW,
         expires_at=NOW + timedelta(hours=24),
         snapshot_digest="sha256:" + "0" * 64,

@@ -15,15 +15,14 @@ from applykit import TENANT, drifted
 from driftguard import pwsh, textsafe
 from driftguard.cli import main
 from driftguard.cli._output import info
-from driftguard.investigate import textview
 from driftguard.model import Report, Status, TenantReport
-from driftguard.report import render
+from driftguard.report import investigation_text, render
 from driftguard.report.escape import html_text, markdown_inline, plain
 from driftguard.sim import Simulator
 from driftkit import HYBRID, wire, write_baseline
-from report_samples import clean_tenant, hostile_report
+from report_samples import clean_tenant, hostile_investigation, hostile_report
 
-FORMATS = ("text", "json", "markdown", "html", "sarif", "junit")
+FORMATS = ("text", "json", "markdown", "html", "sarif", "junit", "github")
 HUGE = 3_000_000
 MARKER = "more characters not shown"
 
@@ -34,7 +33,7 @@ def _with(text: str) -> Report:
     base = hostile_report()
     tenant = base.tenants[0]
     finding = dataclasses.replace(tenant.findings[0], live=text, reason=text)
-    evidence = {**dict(tenant.evidence or {}), text: text}
+    evidence = hostile_investigation(text)
     hostile = dataclasses.replace(
         tenant,
         findings=(finding, *tenant.findings[1:]),
@@ -53,7 +52,7 @@ def test_lone_surrogates_render_in_every_format(fmt: str) -> None:
 
 
 def test_lone_surrogates_in_the_investigation_text_view() -> None:
-    textview.render(_with("evil \ud800")).encode("utf-8")
+    investigation_text.render(_with("evil \ud800")).encode("utf-8")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

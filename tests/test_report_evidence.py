@@ -1,11 +1,14 @@
 """Investigation evidence drawn as tables: readable for the demo story, inert for hostile data.
 
-The evidence is attacker-influenced JSON (audit parameters, message trace domains, alert titles):
-odd types and hostile strings must render as escaped text, never raise, never break the page.
+The evidence's text is attacker-influenced (audit parameters, message trace domains, alert
+titles): hostile strings must render as escaped text and never break the page. A JSON report read
+back whose evidence is not in the shape investigate writes is refused, naming where.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import re
 from html.parser import HTMLParser
@@ -15,10 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from driftguard.investigation import EvidenceError, from_json, to_json
 from driftguard.model import Finding, FindingKind, Location, Report, Severity, Status, TenantReport
 from driftguard.report import render
 from driftguard.report.evidence import MAX_ROWS, evidence_view
-from report_samples import GENERATED_AT, HOSTILE
+from report_samples import GENERATED_AT, HOSTILE, hostile_investigation
 from test_report_hostile import RAW_CONTROLS, _check_html, _check_markdown
 
 
@@ -50,12 +54,16 @@ def story_evidence() -> dict[str, Any]:
                 "client_ip": "203.0.113.66",
                 "operation": "Set-InboundConnector",
                 "parameters": {"TreatMessagesAsInternal": "True"},
+                "app_id": None,
+                "succeeded": True,
+                "external_access": False,
                 "flags": ["possibly compromised admin account: not a listed admin"],
             }
         ],
         "blocked": [
             {
                 "connector": "Hybrid relay",
+                "connector_id": None,
                 "guid": "ac4d5ab0-6637-4e91-8d47-f5c2e95c71d9",
                 "reason": "The connector was used to send a high volume of suspicious messages.",
                 "created": "2026-11-28T06:10:00Z",
@@ -67,22 +75,40 @@ def story_evidence() -> dict[str, Any]:
             "rows": 2083,
             "duplicates_dropped": 0,
             "unattributed_rows": 155,
+            "rows_outside_window": 0,
+            "skipped_rows": 0,
             "connectors": {
                 "Hybrid relay": _days([85, 79, 80, 561]),
                 "Legacy scanner": _days([3, 2]),
             },
             "spikes": [
-                {"connector": "Hybrid relay", "day": "2026-11-15", "volume": 561, "median": 80.5}
+                {
+                    "connector": "Hybrid relay",
+                    "day": "2026-11-15",
+                    "volume": 561,
+                    "median": 80.5,
+                    "mad": 3.0,
+                    "robust_z": 106.6,
+                }
             ],
+            "spike_rule": {
+                "history_days": 14,
+                "min_history_days": 7,
+                "robust_z_threshold": 3.5,
+                "min_excess_messages": 20,
+            },
         },
         "recent_messages": {"Hybrid relay": 805, "Legacy scanner": 5},
         "alerts": [
             {
+                "id": "da637",
                 "title": "Suspicious connector activity",
                 "severity": "high",
                 "status": "new",
                 "created": "2026-11-28T06:10:00Z",
                 "connectors": ["Hybrid relay"],
+                "ips": ["203.0.113.66"],
+                "url": None,
             }
         ],
         "actors": [
@@ -96,18 +122,31 @@ def story_evidence() -> dict[str, Any]:
             }
         ],
         "attribution": [
-            {"kind": "changed", "connector": "Hybrid relay", "field": "SenderIPAddresses"}
+            {
+                "kind": "changed",
+                "connector": "Hybrid relay",
+                "field": "SenderIPAddresses",
+                "events": 0,
+                "attributed": False,
+                "note": "no audit record in the window",
+                "actors": [],
+            }
         ],
         "sources": {"audit": "exchange:Search-UnifiedAuditLog"},
         "audit_events_outside_window": 0,
+        "other_audit_events": 0,
+        "skipped_rows": 0,
         "suspicious": True,
         "skipped": [],
-        "triage_note": "looked at by the night shift",
     }
 
 
-def _report(evidence: Any, findings: tuple[Finding, ...] = ()) -> Report:
-    tenant = TenantReport(tenant="demo", status=Status.DRIFT, findings=findings, evidence=evidence)
+def _report(evidence: dict[str, Any], findings: tuple[Finding, ...] = ()) -> Report:
+    """A report whose evidence is ``evidence`` read as a JSON report's evidence is read back."""
+    investigation = from_json(evidence)
+    tenant = TenantReport(
+        tenant="demo", status=Status.DRIFT, findings=findings, evidence=investigation
+    )
     return Report(generated_at=GENERATED_AT, tenants=(tenant,), command="investigate")
 
 
@@ -188,7 +227,7 @@ def test_the_story_reads_as_tables() -> None:
         "changed SenderIPAddresses",
         "no",
     ]
-    assert tables["Other evidence"] == [["triage_note", "looked at by the night shift"]]
+    assert "Other evidence" not in tables
     # the window and sources as a definition list, to the second
     assert "<dt>Window start</dt><dd>2026-10-30T22:54:02Z</dd>" in page
     assert "<dt>Suspicious activity found</dt><dd>yes</dd>" in page
@@ -223,7 +262,6 @@ def test_narrow_columns_do_not_wrap_and_locations_are_short() -> None:
 
 
 ODD_VALUES: list[Any] = [
-    None,
     True,
     0,
     -1,
@@ -239,44 +277,147 @@ ODD_VALUES: list[Any] = [
     {HOSTILE: {HOSTILE: [HOSTILE]}},
     "x" * 100_000,
 ]
-KNOWN = (
-    "window",
-    "timeline",
-    "blocked",
-    "mail_flow",
-    "alerts",
-    "actors",
-    "attribution",
-    "recent_messages",
-    "sources",
-    "audit_events_outside_window",
-    "skipped_rows",
-    "skipped",
-    "suspicious",
-)
+PATHS: list[tuple[str, ...]] = [
+    ("window",),
+    ("window", "since"),
+    ("timeline",),
+    ("timeline", 0, "time"),
+    ("timeline", 0, "kind"),
+    ("timeline", 0, "parameters"),
+    ("timeline", 0, "flags"),
+    ("blocked", 0, "created"),
+    ("mail_flow", "connectors", "Hybrid relay", 0, "volume"),
+    ("mail_flow", "connectors", "Hybrid relay", 0, "day"),
+    ("mail_flow", "spikes", 0, "robust_z"),
+    ("alerts", 0, "connectors"),
+    ("actors", 0, "events"),
+    ("attribution", 0, "kind"),
+    ("recent_messages", "Hybrid relay"),
+    ("sources",),
+    ("skipped_rows",),
+    ("suspicious",),
+]
 
 
+def _put(data: Any, path: tuple[str | int, ...], value: Any) -> None:
+    for step in path[:-1]:
+        data = data[step]
+    data[path[-1]] = value
+
+
+def _json_path(path: tuple[str | int, ...]) -> str:
+    return "evidence" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: ".".join(map(str, p)))
 @pytest.mark.parametrize("value", ODD_VALUES, ids=range(len(ODD_VALUES)))
-def test_oddly_typed_evidence_renders_without_raising(value: Any) -> None:
-    evidence = dict.fromkeys(KNOWN, value)
-    evidence["actors"] = [dict.fromkeys(("actor", "verdict", "reasons", "events", "last"), value)]
-    evidence["mail_flow"] = {
-        "connectors": {HOSTILE: [dict.fromkeys(("day", "volume", "spam_share"), value), value]},
-        "spikes": [{"connector": value, "day": value}, value],
-        "rows": value,
-    }
-    evidence["blocked"] = [dict.fromkeys(("connector", "reason", "created", "ndr"), value)]
-    evidence["alerts"] = [dict.fromkeys(("title", "severity", "connectors"), value)]
-    evidence[HOSTILE] = value
-    for fmt in ("html", "markdown"):
-        page = render(_report(evidence), fmt)
-        assert not RAW_CONTROLS.search(page)
-        assert len(page) < 200_000  # every cell is capped
-    page = render(_report(evidence), "html")
-    _check_html_structure(page)
-    if value == HOSTILE:
+def test_oddly_typed_evidence_is_refused_naming_its_path(
+    path: tuple[str | int, ...], value: Any
+) -> None:
+    """A report read back whose evidence is not in the shape investigate writes is an error
+    naming where, never a quieter investigation (fail closed)."""
+    evidence = story_evidence()
+    _put(evidence, path, value)
+    valid = _VALID.get(path[-1], lambda _v: False)(value)
+    if path[-1] == "volume" and valid:
+        path = ("recent_messages",)  # a count that disagrees with the recent counts
+    elif valid:
+        assert from_json(evidence)  # a value of the right type where it belongs
+        return
+    with pytest.raises(EvidenceError) as caught:
+        from_json(evidence)
+    assert caught.value.path.startswith(_json_path(path[:1]))
+
+
+def _texts(value: Any) -> bool:
+    return type(value) is dict and all(type(v) is str for v in value.values())
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+_VALID: dict[str | int, Any] = {
+    "volume": _count,
+    "events": _count,
+    "skipped_rows": _count,
+    "suspicious": lambda v: v is True,  # the story's own value
+    "timeline": lambda v: v == [],
+    "flags": lambda v: v == [],
+    "connectors": lambda v: v == [],
+    "parameters": _texts,
+    "sources": _texts,
+    "robust_z": lambda v: type(v) in (int, float) and math.isfinite(v),
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ((), "unknown key 'triage_note'"),
+        (("timeline", 0), "unknown key 'triage_note'"),
+        (("mail_flow",), "unknown key 'triage_note'"),
+    ],
+)
+def test_unknown_keys_are_refused(path: tuple[str | int, ...], message: str) -> None:
+    evidence = story_evidence()
+    target: Any = evidence
+    for step in path:
+        target = target[step]
+    target["triage_note"] = "looked at by the night shift"
+    with pytest.raises(EvidenceError, match=message) as caught:
+        from_json(evidence)
+    assert caught.value.path == _json_path(path)
+
+
+def test_a_missing_key_is_refused() -> None:
+    evidence = story_evidence()
+    del evidence["actors"][0]["last"]
+    with pytest.raises(EvidenceError, match="missing key 'last'") as caught:
+        from_json(evidence)
+    assert caught.value.path == "evidence.actors[0]"
+
+
+def test_evidence_round_trips_exactly() -> None:
+    """JSON -> Investigation -> JSON gives the same JSON; the reverse the same Investigation."""
+    story = story_evidence()
+    for day in story["mail_flow"]["connectors"]["Hybrid relay"]:
+        day["spam_share"] = float(day["spam_share"])
+    investigation = from_json(story)
+    assert to_json(investigation) == story
+    assert from_json(to_json(investigation)) == investigation
+    hostile = hostile_investigation(HOSTILE)
+    assert from_json(json.loads(json.dumps(to_json(hostile)))) == hostile
+
+
+def test_the_schema_describes_the_evidence_the_reader_reads() -> None:
+    import jsonschema
+
+    from driftguard.report.json_format import report_to_dict, schema
+
+    hostile = TenantReport(tenant="x", status=Status.OK, evidence=hostile_investigation(HOSTILE))
+    (story,) = _report(story_evidence()).tenants
+    story = dataclasses.replace(story, status=Status.OK)  # drift needs a finding
+    for tenant in (story, hostile):
+        jsonschema.validate(report_to_dict(Report(GENERATED_AT, (tenant,))), schema())
+    broken = report_to_dict(Report(GENERATED_AT, (story,)))
+    broken["tenants"][0]["evidence"]["triage_note"] = "x"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema())
+
+
+@pytest.mark.parametrize("fmt", ["html", "markdown"])
+def test_hostile_evidence_renders_inert(fmt: str) -> None:
+    tenant = TenantReport(
+        tenant="demo", status=Status.DRIFT, evidence=hostile_investigation(HOSTILE)
+    )
+    page = render(Report(generated_at=GENERATED_AT, tenants=(tenant,)), fmt)
+    assert not RAW_CONTROLS.search(page)
+    if fmt == "html":
+        _check_html_structure(page)
         _check_html(page)
-        _check_markdown(render(_report(evidence), "markdown"))
+    else:
+        _check_markdown(page)
 
 
 def test_markdown_evidence_has_the_same_tables() -> None:
@@ -284,17 +425,19 @@ def test_markdown_evidence_has_the_same_tables() -> None:
     assert "**Actors**" in text and "| Actor | Verdict | Reasons |" in text
     assert "| Hybrid relay | 4 | 805 | 13.9% | 3 | 2026-11-15: 561 messages" in text
     assert "- **Window start**: 2026-10-30T22:54:02Z" in text
-    assert "| triage_note | looked at by the night shift |" in text
     assert "outside_domains" not in text
     _check_markdown(text)
 
 
 def test_rows_are_capped() -> None:
-    many = [{"actor": f"user{i}@contoso.com", "events": i} for i in range(MAX_ROWS * 3)]
-    view = evidence_view({"actors": many})
+    one = from_json(story_evidence())
+    assert one.actors is not None
+    many = dataclasses.replace(one, actors=one.actors * (MAX_ROWS * 3))
+    view = evidence_view(many)
     assert len(view.actors) == MAX_ROWS
 
 
+KNOWN_KEYS = tuple(story_evidence())
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda inner: (
@@ -302,16 +445,20 @@ json_values = st.recursive(
     ),
     max_leaves=30,
 )
-evidence_like = st.dictionaries(st.sampled_from((*KNOWN, "other")), json_values, max_size=8)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(evidence_like)
-def test_any_json_evidence_gives_a_view(evidence: dict[str, Any]) -> None:
-    view = evidence_view(evidence)
-    # a key no table knows is never dropped: it falls through to "other evidence"
-    assert ("other" in evidence) == any(key == "other" for key, _ in view.other)
-    page = render(_report(evidence), "html")
+@given(st.sampled_from(KNOWN_KEYS), json_values)
+def test_any_json_evidence_is_read_or_refused(key: str, value: Any) -> None:
+    """Any JSON value at any key gives an Investigation that renders, or an EvidenceError."""
+    evidence = story_evidence()
+    evidence[key] = value
+    try:
+        investigation = from_json(evidence)
+    except EvidenceError:
+        return
+    tenant = TenantReport(tenant="demo", status=Status.DRIFT, evidence=investigation)
+    page = render(Report(generated_at=GENERATED_AT, tenants=(tenant,)), "html")
     assert "</html>" in page
 
 

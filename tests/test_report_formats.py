@@ -302,7 +302,7 @@ def _japanese_tenants(count: int, name_chars: int) -> tuple[TenantReport, ...]:
 def test_markdown_cap_counts_bytes_not_characters() -> None:
     from driftguard.report.markdown_format import MAX_BYTES
 
-    text = render(Report(GENERATED_AT, _japanese_tenants(2000, 300)), "markdown")
+    text = render(Report(GENERATED_AT, _japanese_tenants(2000, 400)), "markdown")
     size = len(text.encode("utf-8"))
     assert MAX_BYTES - 20_000 < size <= MAX_BYTES < 1024 * 1024
     # 800,000 characters of this text, the old cap, would be far more than 1 MiB
@@ -390,14 +390,17 @@ def test_an_events_flag_label_is_shown_once() -> None:
     from dataclasses import replace
 
     tenant = sample_report().tenants[0]
-    evidence = dict(tenant.evidence or {})
-    event = dict(evidence["timeline"][0])
-    event["flags"] = [
-        "possibly compromised admin account: not a listed admin",
-        "possibly compromised admin account: unusual IP 203.0.113.50",
-        "possibly compromised admin account: not a listed admin",
-    ]
-    evidence["timeline"] = [event]
+    assert tenant.evidence is not None
+    event = replace(
+        tenant.evidence.timeline[0],
+        flags=(
+            "possibly compromised admin account: not a listed admin",
+            "possibly compromised admin account: unusual IP 203.0.113.50",
+            "possibly compromised admin account: not a listed admin",
+        ),
+    )
+    # only the timeline: the actors table names the same verdict once more
+    evidence = replace(tenant.evidence, timeline=(event,), actors=None)
     report = Report(GENERATED_AT, (replace(tenant, evidence=evidence),))
     merged = "possibly compromised admin account: not a listed admin; unusual IP 203.0.113.50"
     for fmt in ("html", "markdown"):

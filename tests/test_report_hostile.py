@@ -19,7 +19,7 @@ from driftguard.report.escape import markdown_inline
 from report_samples import hostile_report
 from test_report_formats import check_junit_shape, sarif_validator
 
-FORMATS = ("text", "json", "markdown", "html", "sarif", "junit")
+FORMATS = ("text", "json", "markdown", "html", "sarif", "junit", "github")
 # ESC, other C0 controls but tab/newline, DEL, C1, bidi controls.
 RAW_CONTROLS = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
@@ -58,6 +58,7 @@ def test_hostile_text(rendered: tuple[str, str]) -> None:
         "html": _check_html,
         "sarif": _check_sarif,
         "junit": _check_junit,
+        "github": _check_github,
     }[fmt]
     check(text)
 
@@ -66,6 +67,14 @@ def _check_text(text: str) -> None:
     assert "\x1b" not in text
     # a newline inside a connector name must not start a line of its own
     assert not any(line.startswith("line2") for line in text.splitlines())
+
+
+def _check_github(text: str) -> None:
+    # every line is one workflow command of ours; a newline in a name cannot start another
+    assert all(
+        line.startswith(("::error ", "::warning ", "::notice ")) for line in text.splitlines()
+    )
+    assert "\r" not in text and "::add-mask::" not in text
 
 
 def _check_json(text: str) -> None:

@@ -145,3 +145,33 @@ def test_control_characters_never_reach_the_terminal(
     assert "also used by" in err
     assert "\x1b" not in err
     assert "\u202e" not in err
+
+
+def test_a_baseline_approving_a_critical_pattern_is_valid_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_relay = (
+        "Name: Open relay\n"
+        "ConnectorType: OnPremises\n"
+        "SenderDomains: ['*']\n"
+        "SenderIPAddresses: [203.0.113.7]\n"
+        "TreatMessagesAsInternal: true\n"
+    )
+    disabled = open_relay.replace("Open relay", "Parked relay") + "Enabled: false\n"
+    hybrid = "Name: Hybrid\nConnectorType: OnPremises\nSenderDomains: ['*']\n"
+    hybrid += "SenderIPAddresses: [198.51.100.0/24]\n"
+    tenant_yaml = TENANT_YAML + "trusted_ip_ranges: [198.51.100.0/24]\n"
+    files = {"open.yaml": open_relay, "parked.yaml": disabled, "hybrid.yaml": hybrid}
+    tenant(tmp_path, "contoso", files, tenant_yaml)
+    assert main(["validate", "--baseline", str(tmp_path)]) == 0  # a warning, not a problem
+    out, err = capsys.readouterr()
+    assert out.strip() == "1 tenant, 3 connectors: valid"
+    warnings = [line for line in err.splitlines() if ": warning: " in line]
+    assert len(warnings) == 2, err  # the disabled and the trusted-range hybrid pass quietly
+    by_line = {}
+    for line in warnings:
+        match = LINE.match(line)
+        assert match is not None and match["path"].endswith("open.yaml"), line
+        by_line[int(match["line"])] = match["message"]
+    assert "treats the mail as internal" in by_line[5]  # TreatMessagesAsInternal's line
+    assert "from 203.0.113.7/32, outside the tenant's trusted_ip_ranges" in by_line[4]

@@ -1,3 +1,8 @@
 """driftguard: keep Exchange Online inbound connectors as approved, and prove it every night."""
 
-__version__ = "0.1.0"
+from driftguard._version import __version__
+
+# The distribution's name on the package index ("driftguard" there is an unrelated project).
+DISTRIBUTION = "driftguard-exo"
+
+__all__ = ["DISTRIBUTION", "__version__"]

@@ -7,8 +7,10 @@ that afterwards ``driftguard diff`` is clean. Files are written in one canonical
 Guid (pinned), then every other settable property in ``properties.SETTABLE`` order, only where
 it differs from the service default, with canonical values, then ``Unmodelled:`` with the live
 properties driftguard does not model (those with a value, and those the old file pinned), as the
-service wrote them. A connector whose file already matches the live state is never rewritten,
-so adopting a clean tenant changes no byte.
+service wrote them. A file that is rewritten is edited in place (``baseline/roundtrip.py``): the
+reviewers' comments and the order of its keys stay, new keys go at the end. A connector whose
+file already matches the live state is never rewritten, so adopting a clean tenant changes no
+byte.
 
 ``plan_adoption`` is pure (values in, FileChanges out); ``write_changes`` performs them atomically.
 """
@@ -27,6 +29,7 @@ from driftguard.errors import InputError
 from driftguard.fsutil import write_atomic
 from driftguard.model import BaselineConnector, Connector, TenantBaseline, TenantConfig
 from driftguard.properties import REQUIRED_IN_BASELINE, SETTABLE, UNMODELLED, Value
+from driftguard.risk import approved_criticals
 
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
 _MAX_SLUG = 60
@@ -51,6 +54,7 @@ class FileChange:
 class Adoption:
     changes: tuple[FileChange, ...]
     skipped: tuple[str, ...] = ()  # human-readable notes on what was left alone
+    warnings: tuple[str, ...] = ()  # critical patterns the adopted files approve
 
 
 def plan_adoption(
@@ -92,7 +96,7 @@ def plan_adoption(
         fields |= {f"{UNMODELLED}.{k}" for k in pinnable(lv) if k.lower() not in pinned}
         if not fields:
             continue  # the file already says what is live: leave every byte alone
-        content = _header(Path(bc.path)) + connector_yaml(lv, keep=bc.connector.unmodelled)
+        content = _rewritten(Path(bc.path), connector_yaml(lv, keep=bc.connector.unmodelled))
         why = "changed: " + ", ".join(sorted(fields))
         changes.append(FileChange(Action.UPDATE, Path(bc.path), lv.name, content, why))
     for lv in matching.unknown:
@@ -126,7 +130,14 @@ def plan_adoption(
                 f"{tenant.config.name!r} (live or baseline)",
                 hint="names are matched case-insensitively; see `driftguard diff`",
             )
-    return Adoption(tuple(changes), tuple(skipped))
+    by_name = {lv.name: lv for lv in live}
+    warnings = [
+        f"{change.path}: warning: adopting approves a critical pattern: {sentence}"
+        for change in changes
+        if change.action is not Action.DELETE and change.connector in by_name
+        for _field, sentence in approved_criticals(by_name[change.connector], tenant.config)
+    ]
+    return Adoption(tuple(changes), tuple(skipped), tuple(warnings))
 
 
 def write_changes(changes: Iterable[FileChange]) -> None:
@@ -224,6 +235,18 @@ def _dump(data: Any, *, flow: bool) -> str:
         width=10_000,
     )
     return text
+
+
+def _rewritten(path: Path, canonical: str) -> str:
+    """The file at ``path`` edited in place to say ``canonical`` (comments and key order kept);
+    when that cannot be done, ``canonical`` under the file's leading comment lines."""
+    from driftguard.baseline.roundtrip import merged
+
+    try:
+        old = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return canonical
+    return merged(old, canonical) or _header(path) + canonical
 
 
 def _header(path: Path) -> str:

@@ -14,34 +14,31 @@ verified. ``dry_run`` runs this same path with the write step swapped for a reco
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Protocol, assert_never
 
 from driftguard.derive import check_derivation
-from driftguard.diff import findings_for
+from driftguard.diff import drift_for
 from driftguard.errors import DriftguardError, PlanError
 from driftguard.freshness import tenant_changes
 from driftguard.investigate.blocked import get_blocked
 from driftguard.journal import Journal, JournalState
+from driftguard.jsontype import Json
 from driftguard.model import Connector, FindingKind, IgnoreEntry, TenantBaseline, TenantConfig
 from driftguard.normalize import NormalizeError, connector_from_record
-from driftguard.planfile import DIGEST_PREFIX, format_time, to_document
-from driftguard.planmodel import ABSENT, Action, Plan, same_value, show_value
+from driftguard.planfile import DIGEST_PREFIX, format_time, plan_digest
+from driftguard.planmodel import ABSENT, Action, ActionKind, Plan, same_value, show_value
 from driftguard.tenantstate import BlockedEntry, ConnectorState, TenantState
-
-KILL_AFTER_ENV = "DRIFTGUARD_TEST_KILL_AFTER_ACTION"
-"""Test-only: SIGKILL this process right after journalling the N-th action's outcome."""
 
 
 class Invoker(Protocol):
     def invoke(
-        self, cmdlet: str, parameters: Mapping[str, Any] | None = None
-    ) -> list[dict[str, Any]]: ...
+        self, cmdlet: str, parameters: Mapping[str, Json] | None = None
+    ) -> list[dict[str, Any]]: ...  # records as the service sent them
 
 
 class Outcome(StrEnum):
@@ -73,10 +70,10 @@ class ApplyResult:
 class Recorder:
     """The write step of a dry run: remembers each call, changes nothing."""
 
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Json]]] = field(default_factory=list)
 
     def invoke(
-        self, cmdlet: str, parameters: Mapping[str, Any] | None = None
+        self, cmdlet: str, parameters: Mapping[str, Json] | None = None
     ) -> list[dict[str, Any]]:
         self.calls.append((cmdlet, dict(parameters or {})))
         return []
@@ -142,7 +139,7 @@ def check_tenant(plan: Plan, tenant: TenantConfig) -> None:
 class Live:
     """A fresh read: raw records (for the journal), the same in canonical form, the blocked list."""
 
-    records: tuple[Mapping[str, Any], ...]
+    records: tuple[Mapping[str, Json], ...]
     connectors: tuple[Connector, ...]
     blocked: tuple[BlockedEntry, ...] | None = None
 
@@ -150,17 +147,23 @@ class Live:
         i = self._index(action)
         return None if i is None else self.connectors[i]
 
-    def record(self, action: Action) -> Mapping[str, Any] | None:
+    def record(self, action: Action) -> Mapping[str, Json] | None:
         i = self._index(action)
         return None if i is None else self.records[i]
 
     def _index(self, action: Action) -> int | None:
-        guid = action.guid.lower() if action.guid else None
-        name = str(action.parameters.get("Name") or action.connector).casefold()
-        for i, c in enumerate(self.connectors):
-            if (c.guid == guid) if guid else (c.name.casefold() == name):
-                return i
-        return None
+        if action.guid:
+            return self._by_guid.get(action.guid.lower())
+        return self._by_name.get(str(action.parameters.get("Name") or action.connector).casefold())
+
+    @cached_property
+    def _by_guid(self) -> dict[str, int]:
+        """Where each Guid stands in the read (first wins); canonical Guids are lower-case."""
+        return {c.guid: i for i, c in reversed(list(enumerate(self.connectors))) if c.guid}
+
+    @cached_property
+    def _by_name(self) -> dict[str, int]:
+        return {c.name.casefold(): i for i, c in reversed(list(enumerate(self.connectors)))}
 
     def state(self) -> TenantState:
         return TenantState.of(self.connectors, self.blocked)
@@ -183,19 +186,26 @@ def read_live(reader: Invoker, *, blocked: bool) -> Live:
 
 def _needs_blocked(plan: Plan) -> bool:
     recorded = plan.live is not None and plan.live.blocked is not None
-    return recorded or any(a.cmdlet == "Remove-BlockedConnector" for a in plan.actions)
+    return recorded or any(a.kind is ActionKind.UNBLOCK for a in plan.actions)
 
 
 def target_gaps(action: Action, live: Live) -> list[str]:
     """What still differs from the action's target state (empty: the target is in place)."""
-    if action.cmdlet == "Remove-BlockedConnector":
-        keys = {k.casefold() for k in (action.guid, action.connector) if k}
-        if live.blocked is None:
-            return ["blocked state unknown"]
-        return ["still blocked"] if any(keys & b.keys for b in live.blocked) else []
-    conn = live.find(action)
-    if action.cmdlet == "Remove-InboundConnector":
-        return [] if conn is None else ["still exists"]
+    match action.kind:
+        case ActionKind.UNBLOCK:
+            keys = {k.casefold() for k in (action.guid, action.connector) if k}
+            if live.blocked is None:
+                return ["blocked state unknown"]
+            return ["still blocked"] if any(keys & b.keys for b in live.blocked) else []
+        case ActionKind.REMOVE:
+            return [] if live.find(action) is None else ["still exists"]
+        case ActionKind.DISABLE | ActionKind.REVERT | ActionKind.RESTORE | ActionKind.CREATE:
+            return _setting_gaps(action, live.find(action))
+        case _ as unreachable:
+            assert_never(unreachable)
+
+
+def _setting_gaps(action: Action, conn: Connector | None) -> list[str]:
     if conn is None:
         return ["does not exist"]
     gaps = []
@@ -212,7 +222,7 @@ def stale_problems(action: Action, live: Live) -> list[str]:
     if not target_gaps(action, live):
         return []
     label = f"connector {action.connector!r}"
-    if action.cmdlet == "Remove-BlockedConnector":
+    if action.kind is ActionKind.UNBLOCK:
         return [] if live.blocked is not None else [f"{label}: blocked state unknown"]
     conn = live.find(action)
     if action.precondition == ABSENT:
@@ -238,10 +248,10 @@ def unblock_problems(action: Action, live: Live, tenant: TenantBaseline) -> list
     if conn is None:
         return ["it does not exist"]
     out = []
-    for f in findings_for(tenant, live.connectors):
-        same_guid = bool(conn.guid and f.guid and f.guid.lower() == conn.guid)
-        if not same_guid and f.connector.casefold() != conn.name.casefold():
+    for judged in drift_for(tenant, live.connectors).judged:
+        if judged.live is not conn:
             continue
+        f = judged.finding
         match f.kind:
             case FindingKind.CHANGED:
                 out.append(
@@ -250,7 +260,7 @@ def unblock_problems(action: Action, live: Live, tenant: TenantBaseline) -> list
             case FindingKind.UNKNOWN:
                 out.append("it is in no baseline file")
             case FindingKind.MISSING | FindingKind.BLOCKED:
-                pass  # a baseline file of that name not matched to it, or the block itself
+                pass  # about a baseline file, or the block itself
             case _ as unreachable:
                 assert_never(unreachable)
     return out
@@ -275,6 +285,23 @@ def changes_since_plan(plan: Plan, live: Live, done: set[str]) -> list[str]:
 # --------------------------------------------------------------------------- apply
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A plan that passed the checks that need no live read: it is for this tenant and, a revert
+    plan, exactly what the baseline gives against the live state it recorded."""
+
+    plan: Plan
+    digest: str
+    tenant: TenantBaseline
+
+
+def check_plan(plan: Plan, tenant: TenantBaseline, ignores: Sequence[IgnoreEntry]) -> Checked:
+    check_tenant(plan, tenant.config)
+    if plan.purpose == "revert":
+        check_derivation(plan, tenant, ignores)
+    return Checked(plan, plan_digest(plan), tenant)
+
+
 def apply_plan(
     plan: Plan,
     *,
@@ -290,13 +317,38 @@ def apply_plan(
     on_result: Callable[[ActionResult], None] | None = None,
 ) -> ApplyResult:
     """Check everything, then apply each action in order; see the module docstring."""
-    digest = str(to_document(plan)["digest"])
+    if not dry_run or approve:  # the approval first: it refuses before any other check
+        check_approval(plan_digest(plan), approve)
+    return apply_checked(
+        check_plan(plan, tenant, ignores),
+        approve=approve,
+        reader=reader,
+        writer=writer,
+        clock=clock,
+        journal=journal,
+        resume=resume,
+        dry_run=dry_run,
+        on_result=on_result,
+    )
+
+
+def apply_checked(
+    checked: Checked,
+    *,
+    approve: str | None,
+    reader: Invoker,
+    writer: Invoker,
+    clock: Callable[[], datetime],
+    journal: Journal | None,
+    resume: JournalState | None = None,
+    dry_run: bool = False,
+    on_result: Callable[[ActionResult], None] | None = None,
+) -> ApplyResult:
+    """The rest of :func:`apply_plan` for a plan :func:`check_plan` passed."""
+    plan, digest, tenant = checked.plan, checked.digest, checked.tenant
     if not dry_run or approve:
         check_approval(digest, approve)
-    check_tenant(plan, tenant.config)
     check_not_expired(plan, clock())
-    if plan.purpose == "revert":
-        check_derivation(plan, tenant, ignores)
     done: set[str] = set()
     if resume is not None:
         if resume.plan_digest != digest:
@@ -310,9 +362,8 @@ def apply_plan(
             hint="make a new plan from the current state and review it",
         )
     write = Recorder() if dry_run else writer
-    kill_after = _kill_after()
     results: list[ActionResult] = []
-    for n, action in enumerate(plan.actions, start=1):
+    for action in plan.actions:
         if action.id in done:  # verified at its target above, on this run's fresh read
             result = ActionResult(action, Outcome.SKIPPED, True, "done in an earlier run")
         else:
@@ -321,8 +372,6 @@ def apply_plan(
         results.append(result)
         if on_result is not None:
             on_result(result)
-        if kill_after == n:
-            os.kill(os.getpid(), signal.SIGKILL)
     return ApplyResult(digest, tuple(results), dry_run)
 
 
@@ -341,7 +390,7 @@ class _Step:
 
     def run(self, live: Live) -> ActionResult:
         action = self.action
-        unblock = action.cmdlet == "Remove-BlockedConnector"
+        unblock = action.kind is ActionKind.UNBLOCK
         if unblock:  # read again right before it: the connector must be exactly its baseline
             live = read_live(self.reader, blocked=True)
             if isinstance(self.writer, Recorder):  # a dry run: as its writes would have left it
@@ -372,7 +421,7 @@ class _Step:
             return self._finish(Outcome.FAILED, False, why_failed, after)
         return self._finish(Outcome.APPLIED, True, "applied and verified", after)
 
-    def _record(self, status: str, **extra: Any) -> None:
+    def _record(self, status: str, **extra: Json) -> None:
         if self.journal is None:
             return
         self.journal.record(
@@ -387,13 +436,8 @@ class _Step:
         )
 
     def _finish(
-        self, outcome: Outcome, verified: bool, message: str, after: Mapping[str, Any] | None
+        self, outcome: Outcome, verified: bool, message: str, after: Mapping[str, Json] | None
     ) -> ActionResult:
         result = ActionResult(self.action, outcome, verified, message)
         self._record(outcome.value, verified=verified, message=message, after=after)
         return result
-
-
-def _kill_after() -> int | None:
-    value = os.environ.get(KILL_AFTER_ENV, "")
-    return int(value) if value.isdigit() else None

@@ -10,11 +10,11 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from driftguard.diff import findings_for, unpinned_properties
+from driftguard.diff import Drift, drift_for, unpinned_properties
 from driftguard.errors import LiveReadError
 from driftguard.ignore import apply_ignores
+from driftguard.jsontype import Json
 from driftguard.model import (
     BaselineConnector,
     Connector,
@@ -70,12 +70,12 @@ def live_connectors(snapshot: Snapshot) -> tuple[Connector, ...]:
     return connectors
 
 
-def unknown_property_warnings(tenant: TenantBaseline, connectors: Sequence[Connector]) -> list[str]:
+def unknown_property_warnings(drift: Drift) -> list[str]:
     """One warning per unmodelled property whose value is not empty/null/false and that no
     baseline file pins, saying how to accept it."""
-    name = tenant.config.name
+    name = drift.tenant.config.name
     warnings: list[str] = []
-    for item in unpinned_properties(tenant, connectors):
+    for item in unpinned_properties(drift):
         conn = item.connector
         pin = f"{UNMODELLED}: {{{item.key}: {_show(item.value)}}}"
         if item.baseline_path is not None:
@@ -114,11 +114,20 @@ def duplicate_warnings(tenant: str, connectors: Sequence[Connector]) -> list[str
         key = conn.name.lower()
         if key in seen:
             warnings.append(
-                f"{tenant}: two live connectors are named {conn.name!r}: only the first is "
-                "matched by name, the other is reported as unknown"
+                f"{tenant}: two live connectors are named {conn.name!r}: only one is matched by "
+                "name (the first in Guid order), the other is reported as unknown"
             )
         seen[key] = conn.name
     return warnings
+
+
+@dataclass(frozen=True)
+class TenantDiff:
+    """A tenant's report and the drift behind it: the findings the report keeps (accepted
+    exceptions left out), joined to their connectors, for a plan to read."""
+
+    report: TenantReport
+    drift: Drift
 
 
 def tenant_report(
@@ -127,6 +136,16 @@ def tenant_report(
     ignores: Sequence[IgnoreEntry],
     today: date,
 ) -> TenantReport:
+    """The report of :func:`tenant_diff`."""
+    return tenant_diff(tenant, snapshot, ignores, today).report
+
+
+def tenant_diff(
+    tenant: TenantBaseline,
+    snapshot: Snapshot,
+    ignores: Sequence[IgnoreEntry],
+    today: date,
+) -> TenantDiff:
     """Diff + risk + suppression + warnings for one tenant. A record that cannot be read makes
     the tenant ``error`` (never ``ok``), naming that connector; the others are still judged and
     their findings reported."""
@@ -134,11 +153,11 @@ def tenant_report(
     warnings = [*snapshot.warnings]
     live, unreadable = read_connectors(snapshot)
     judged = _without(tenant, unreadable)
+    drift = drift_for(judged, live)
     warnings += duplicate_warnings(name, live)
-    warnings += unknown_property_warnings(judged, live)
+    warnings += unknown_property_warnings(drift)
     warnings += note_warnings(name, judged.connectors, live)
-    findings = findings_for(judged, live)
-    split = apply_ignores(name, findings, ignores, today)
+    split = apply_ignores(name, drift.findings, ignores, today)
     warnings += split.warnings
     error = None
     if unreadable:
@@ -147,7 +166,7 @@ def tenant_report(
             + f" ({len(unreadable)} connector{'s' if len(unreadable) != 1 else ''} not judged; "
             "the others were compared)"
         )
-    return TenantReport(
+    report = TenantReport(
         tenant=name,
         status=Status.ERROR if error else Status.DRIFT if split.kept else Status.OK,
         error=error,
@@ -156,6 +175,7 @@ def tenant_report(
         warnings=tuple(warnings),
         location=tenant.config.location,
     )
+    return TenantDiff(report, drift.keeping(split.kept))
 
 
 def _without(tenant: TenantBaseline, unreadable: Sequence[Unreadable]) -> TenantBaseline:
@@ -175,7 +195,7 @@ def _without(tenant: TenantBaseline, unreadable: Sequence[Unreadable]) -> Tenant
     return TenantBaseline(tenant.config, kept)
 
 
-def _text_key(record: Mapping[str, Any], key: str) -> str | None:
+def _text_key(record: object, key: str) -> str | None:
     if not isinstance(record, Mapping):
         return None
     for k, v in record.items():
@@ -194,6 +214,6 @@ def error_report(tenant: str, error: Exception, location: Location | None = None
     return TenantReport(tenant=tenant, status=Status.ERROR, error=message, location=location)
 
 
-def _show(value: Any) -> str:
+def _show(value: Json) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"

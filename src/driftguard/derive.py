@@ -1,10 +1,10 @@
 """A revert plan as a function of the baseline and a recorded live state, and the check that a
 plan file is exactly that function's value (pure).
 
-``plan`` builds every revert plan through :func:`revert_plan` from the live state it records in
-the plan; ``apply`` calls it again with the baseline it reads and the plan's recorded state, and
-refuses a plan whose actions or notes differ. So the actions that run are the ones driftguard
-derives from the approved baseline, never ones a plan file merely states.
+``plan`` builds every revert plan through :func:`revert_plan` from the diff of the read whose
+live state it records in the plan; ``apply`` diffs the baseline it reads against that recorded
+state, calls it again, and refuses a plan whose actions or notes differ. So the actions that run
+are the ones driftguard derives from the approved baseline, never ones a plan file merely states.
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
 
-from driftguard.diff import findings_for
+from driftguard.diff import Drift, drift_for
 from driftguard.errors import PlanError
 from driftguard.ignore import apply_ignores
 from driftguard.investigate.blocked import BlockedConnector, blocked_findings
-from driftguard.model import Connector, Finding, IgnoreEntry, TenantBaseline
+from driftguard.jsontype import Json
+from driftguard.model import Connector, IgnoreEntry, TenantBaseline
 from driftguard.plan import PlanOptions, plan_for
 from driftguard.planmodel import Action, Plan
-from driftguard.tenantstate import BlockedEntry, TenantState
+from driftguard.tenantstate import TenantState
 
 
 def baseline_digest(tenant: TenantBaseline, ignores: Sequence[IgnoreEntry]) -> str:
@@ -54,23 +54,16 @@ def baseline_digest(tenant: TenantBaseline, ignores: Sequence[IgnoreEntry]) -> s
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def planned_findings(
-    tenant: TenantBaseline,
-    live: Sequence[Connector],
-    blocked: Sequence[BlockedEntry] | None,
-    ignores: Sequence[IgnoreEntry],
-    today: date,
-) -> list[Finding]:
-    """The findings a revert plan acts on: the diff less accepted exceptions, and the blocks."""
-    kept = list(apply_ignores(tenant.config.name, findings_for(tenant, live), ignores, today).kept)
-    if blocked:
-        rows = [BlockedConnector(b.connector_id, b.name, None, None, None, None) for b in blocked]
-        kept += blocked_findings(rows, live)
-    return kept
+def kept_drift(
+    tenant: TenantBaseline, live: Sequence[Connector], ignores: Sequence[IgnoreEntry], today: date
+) -> Drift:
+    """The diff less accepted exceptions: what a revert plan acts on, besides the blocks."""
+    drift = drift_for(tenant, live)
+    return drift.keeping(apply_ignores(tenant.config.name, drift.findings, ignores, today).kept)
 
 
 def revert_plan(
-    tenant: TenantBaseline,
+    drift: Drift,
     state: TenantState,
     ignores: Sequence[IgnoreEntry],
     *,
@@ -81,20 +74,22 @@ def revert_plan(
     options: PlanOptions,
     mail_counts: Mapping[str, int] | None = None,
 ) -> Plan:
-    """The revert plan for ``tenant`` against the recorded live ``state`` (which it records)."""
-    live = [c.connector() for c in state.connectors]
-    findings = planned_findings(tenant, live, state.blocked, ignores, created_at.date())
+    """The revert plan for ``drift`` (the diff of ``state``'s connectors, accepted exceptions
+    left out), unblocking what ``state`` records as blocked; the plan records ``state``."""
+    if state.blocked:
+        rows = [
+            BlockedConnector(b.connector_id, b.name, None, None, None, None) for b in state.blocked
+        ]
+        drift = drift.with_blocked(blocked_findings(rows, drift.live))
     return plan_for(
-        tenant,
-        live,
-        findings,
+        drift,
         created_at=created_at,
         expires_at=expires_at,
         snapshot_digest=snapshot_digest,
         baseline_commit=baseline_commit,
         options=options,
         mail_counts=mail_counts,
-        baseline_digest=baseline_digest(tenant, ignores),
+        baseline_digest=baseline_digest(drift.tenant, ignores),
         live_state=state,
     )
 
@@ -115,8 +110,9 @@ def check_derivation(plan: Plan, tenant: TenantBaseline, ignores: Sequence[Ignor
             hint="make a new plan from the current baseline and review it",
         )
     # The safety limits were checked when the plan was made; here only the actions count.
+    live = [c.connector() for c in plan.live.connectors]
     again = revert_plan(
-        tenant,
+        kept_drift(tenant, live, ignores, plan.created_at.date()),
         plan.live,
         ignores,
         created_at=plan.created_at,
@@ -149,7 +145,7 @@ def _differences(stated: Sequence[Action], derived: Sequence[Action]) -> list[st
     return out
 
 
-def _fields(a: Action) -> tuple[Any, ...]:
+def _fields(a: Action) -> tuple[object, ...]:
     return (
         a.kind,
         a.tenant,
@@ -161,5 +157,5 @@ def _fields(a: Action) -> tuple[Any, ...]:
     )
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> Json:
     return list(value) if isinstance(value, tuple) else str(value)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
+from driftguard.jsontype import Json
 from driftguard.model import (
     BaselineConnector,
     Connector,
@@ -26,6 +27,9 @@ from driftguard.model import (
 from driftguard.normalize import is_empty
 from driftguard.properties import BY_NAME, COMPARED, UNMODELLED, Kind, Value
 from driftguard.risk import Change, rate
+
+if TYPE_CHECKING:
+    from deepdiff.model import DiffLevel
 
 _ORDER = {name: i for i, name in enumerate(COMPARED)}
 _DEFAULTS = {name: BY_NAME[name].default for name in COMPARED}
@@ -48,10 +52,16 @@ def match(baseline: Sequence[BaselineConnector], live: Sequence[Connector]) -> M
     Guid is a different object (deleted and re-created, or an impostor) and shows as unknown,
     while the pinned one shows as missing. Only a live record that carries no Guid at all (an
     export that left it out) can match a pinned connector by Name; core warns about such records.
+
+    Where two live connectors share a Guid or a Name, the first in (Name, Guid) order wins, not
+    the first the service listed: the same live state gives the same pairs in any read order, so
+    the plan made from a read and the one apply derives from its recorded state agree.
     """
+    order = sorted(range(len(live)), key=lambda i: (live[i].name.casefold(), live[i].guid or ""))
     claimed: set[int] = set()
     by_guid: dict[str, int] = {}
-    for i, conn in enumerate(live):
+    for i in order:
+        conn = live[i]
         if conn.guid:
             by_guid.setdefault(conn.guid.lower(), i)
     pairs: list[tuple[BaselineConnector, Connector]] = []
@@ -65,9 +75,9 @@ def match(baseline: Sequence[BaselineConnector], live: Sequence[Connector]) -> M
             claimed.add(index)
             pairs.append((bc, live[index]))
     by_name: dict[str, int] = {}
-    for i, conn in enumerate(live):
+    for i in order:
         if i not in claimed:
-            by_name.setdefault(conn.name.lower(), i)
+            by_name.setdefault(live[i].name.lower(), i)
     missing: list[BaselineConnector] = []
     for bc in by_name_only:
         index = by_name.get(bc.connector.name.lower())
@@ -101,8 +111,8 @@ class UnmodelledChange:
     """A property pinned under ``Unmodelled:`` whose live value is not the pinned one."""
 
     key: str  # as the baseline spells it
-    baseline: Any
-    live: Any  # None also when the live record lacks the property (``present`` says which)
+    baseline: Json
+    live: Json  # None also when the live record lacks the property (``present`` says which)
     present: bool
     description: str
     added: tuple[str, ...] = ()
@@ -117,13 +127,13 @@ def unmodelled_changes(base: Connector, live: Connector) -> tuple[UnmodelledChan
     from deepdiff import DeepDiff
 
     live_keys = {k.lower(): k for k in live.other}
-    current: dict[str, Any] = {}
+    current: dict[str, Json] = {}
     for key in base.unmodelled:
         live_key = live_keys.get(key.lower())
         if live_key is not None:
             current[key] = live.other[live_key]
     tree = DeepDiff(dict(base.unmodelled), current, ignore_order=True, view="tree")
-    by_key: dict[str, list[tuple[str, Any]]] = {}
+    by_key: dict[str, list[tuple[str, DiffLevel]]] = {}
     for report_type, items in tree.items():
         for item in items:
             path = item.path(output_format="list")
@@ -179,17 +189,16 @@ class Unpinned:
 
     connector: Connector  # the live connector
     key: str
-    value: Any
+    value: Json
     baseline_path: str | None  # the file to pin it in; None for a connector in no file
 
 
-def unpinned_properties(tenant: TenantBaseline, live: Sequence[Connector]) -> tuple[Unpinned, ...]:
+def unpinned_properties(drift: Drift) -> tuple[Unpinned, ...]:
     """Unmodelled live properties whose value is not empty, null or false and that the matching
     baseline file does not pin: each needs a person's decision (pin it, or model it)."""
-    matching = match(tenant.connectors, live)
-    file_of = {id(lv): bc for bc, lv in matching.pairs}
+    file_of = {id(lv): bc for bc, lv in drift.pairs}
     out: list[Unpinned] = []
-    for conn in live:
+    for conn in drift.live:
         bc = file_of.get(id(conn))
         pinned = {k.lower() for k in bc.connector.unmodelled} if bc is not None else set()
         for key, value in pinnable(conn).items():
@@ -198,31 +207,91 @@ def unpinned_properties(tenant: TenantBaseline, live: Sequence[Connector]) -> tu
     return tuple(out)
 
 
-def pinnable(live: Connector) -> dict[str, Any]:
+def pinnable(live: Connector) -> dict[str, Json]:
     """The live connector's unmodelled properties whose value is not empty, null or false."""
     return {k: live.other[k] for k in live.unknown if not is_empty(live.other.get(k))}
 
 
-def findings_for(tenant: TenantBaseline, live: Sequence[Connector]) -> tuple[Finding, ...]:
+@dataclass(frozen=True)
+class Judged:
+    """A finding with the connectors it is about, so the plan acts on them without a lookup.
+
+    ``baseline`` is the approved connector (missing, changed), ``live`` the live one (unknown,
+    changed, and blocked when the blocked entry names a live connector).
+    """
+
+    finding: Finding
+    baseline: Connector | None = None
+    live: Connector | None = None
+
+
+@dataclass(frozen=True)
+class Drift:
+    """The diff of one tenant: matched (baseline, live) pairs, unknown and missing connectors, and
+    every finding joined to its connectors. What ``plan_for`` reads; nothing downstream re-matches.
+    """
+
+    tenant: TenantBaseline
+    live: tuple[Connector, ...]
+    pairs: tuple[tuple[BaselineConnector, Connector], ...]
+    missing: tuple[BaselineConnector, ...]
+    unknown: tuple[Connector, ...]
+    judged: tuple[Judged, ...]
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(j.finding for j in self.judged)
+
+    def keeping(self, findings: Sequence[Finding]) -> Drift:
+        """This drift with only ``findings`` (the same objects, e.g. what ignores kept)."""
+        kept = {id(f) for f in findings}
+        return replace(self, judged=tuple(j for j in self.judged if id(j.finding) in kept))
+
+    def with_blocked(self, findings: Sequence[Finding]) -> Drift:
+        """This drift plus the service's blocks, each joined to the live connector it names (by
+        Guid, else Name: the blocked list is another read than the connectors)."""
+        by_guid = {c.guid.lower(): c for c in reversed(self.live) if c.guid}
+        by_name = {c.name.casefold(): c for c in reversed(self.live)}
+        added = []
+        for f in findings:
+            hit = by_guid.get(f.guid.lower()) if f.guid else None
+            added.append(Judged(f, None, hit or by_name.get(f.connector.casefold())))
+        return replace(self, judged=(*self.judged, *added))
+
+
+def drift_for(tenant: TenantBaseline, live: Sequence[Connector]) -> Drift:
     """Every difference between the tenant's baseline and its live connectors, rated, in a
     deterministic order (worst first, then connector name, then property order)."""
     matching = match(tenant.connectors, live)
     config = tenant.config
-    findings: list[Finding] = []
+    judged: list[Judged] = []
     for conn in matching.unknown:
-        findings.append(_finding(Change(FindingKind.UNKNOWN, conn), config, None))
+        judged.append(Judged(_finding(Change(FindingKind.UNKNOWN, conn), config, None), None, conn))
     for bc in matching.missing:
         change = Change(FindingKind.MISSING, bc.connector)
-        findings.append(_finding(change, config, bc.connector.location))
+        judged.append(Judged(_finding(change, config, bc.connector.location), bc.connector))
     fields = changed_fields([(bc.connector, lv) for bc, lv in matching.pairs])
     for (bc, lv), names in zip(matching.pairs, fields, strict=True):
         for name in sorted(names, key=_ORDER.__getitem__):
             drift = _change(bc.connector, lv, name)
             if drift is not None:
-                findings.append(_finding(drift, config, _location(bc, name)))
+                finding = _finding(drift, config, _location(bc, name))
+                judged.append(Judged(finding, bc.connector, lv))
         for pinned in unmodelled_changes(bc.connector, lv):
-            findings.append(_unmodelled_finding(bc, lv, pinned, config))
-    return tuple(sorted(findings, key=finding_sort_key))
+            judged.append(Judged(_unmodelled_finding(bc, lv, pinned, config), bc.connector, lv))
+    return Drift(
+        tenant,
+        tuple(live),
+        matching.pairs,
+        matching.missing,
+        matching.unknown,
+        tuple(sorted(judged, key=lambda j: finding_sort_key(j.finding))),
+    )
+
+
+def findings_for(tenant: TenantBaseline, live: Sequence[Connector]) -> tuple[Finding, ...]:
+    """The findings of :func:`drift_for`."""
+    return drift_for(tenant, live).findings
 
 
 def finding_sort_key(f: Finding) -> tuple[int, str, str, int, int]:
@@ -238,11 +307,11 @@ def finding_sort_key(f: Finding) -> tuple[int, str, str, int, int]:
 # --------------------------------------------------------------------------- helpers
 
 
-def _compared(conn: Connector) -> dict[str, Any]:
+def _compared(conn: Connector) -> dict[str, Value]:
     """The compared properties, defaults filled in; Name lower-cased (Kind.NAME is compared
     case-insensitively and kept as written)."""
     settings: Mapping[str, Value] = conn.settings
-    out: dict[str, Any] = {name: settings.get(name, _DEFAULTS[name]) for name in COMPARED}
+    out: dict[str, Value] = {name: settings.get(name, _DEFAULTS[name]) for name in COMPARED}
     name = out["Name"]
     if isinstance(name, str):
         out["Name"] = name.lower()
@@ -292,7 +361,7 @@ def _unmodelled_finding(
     return replace(finding, reason=reason)
 
 
-def _as_value(value: Any) -> Value:
+def _as_value(value: Json) -> Value:
     """An unmodelled value for a Finding: scalars as they are, anything else as compact JSON."""
     if value is None or isinstance(value, str | bool | int):
         return value
@@ -301,7 +370,7 @@ def _as_value(value: Any) -> Value:
     return _json(value)
 
 
-def _json(value: Any) -> str:
+def _json(value: object) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
@@ -310,11 +379,11 @@ def _few(items: Sequence[str], limit: int = 5) -> str:
     return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
 
 
-def _member(value: Any) -> str:
+def _member(value: object) -> str:
     return value if isinstance(value, str) else _json(value)
 
 
-def _json_type(value: Any) -> str:
+def _json_type(value: object) -> str:
     match value:
         case None:
             return "null"
@@ -331,7 +400,7 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
-def _sub_path(path: Sequence[Any]) -> str:
+def _sub_path(path: Sequence[object]) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") + (
         ": " if path else ""
     )

@@ -24,10 +24,10 @@ from typing import Any
 from driftguard import jsonsafe
 from driftguard.errors import ApplyError, JsonError
 from driftguard.fsutil import fsync_dir
+from driftguard.jsontype import Json
 
 JOURNAL_VERSION = 1
 MAX_JOURNAL_BYTES = 256 * 1024 * 1024
-FINAL = frozenset({"applied", "skipped", "failed"})
 DONE = frozenset({"applied", "skipped"})
 
 
@@ -52,17 +52,18 @@ class JournalState:
         """Actions completed (applied or skipped) and verified; resume does not repeat them."""
         return {a for a, s in self.last_status().items() if s in DONE}
 
-    def first_before(self, action_id: str) -> tuple[bool, Any]:
+    def first_before(self, action_id: str) -> tuple[bool, Json]:
         """(known, record): the before-state journalled when the action first started."""
         for e in self.entries:
             if e["action_id"] == action_id and e["status"] == "started":
                 return True, e.get("before")
         return False, None
 
-    def last_after(self, action_id: str) -> Any:
+    def last_after(self, action_id: str) -> Json:
         for e in reversed(self.entries):
-            if e["action_id"] == action_id and e.get("after") is not None:
-                return e["after"]
+            after: Json = e.get("after")
+            if e["action_id"] == action_id and after is not None:
+                return after
         return None
 
 
@@ -199,3 +200,17 @@ def read_journal(path: str | Path) -> JournalState:
             raise ApplyError(f"{name}:{number}: not a journal entry")
         entries.append(doc)
     return JournalState(name, header, tuple(entries))
+
+
+def interrupted_lines(
+    done: int, total: int, journal: str | None, resume_command: str | None
+) -> list[str]:
+    """What an interrupted apply tells its user: how far it got and how to go on."""
+    lines = [f"interrupted after {done} of {total} actions (the one in progress may be half-done)"]
+    if journal is None:
+        return [*lines, "nothing was journalled (dry run): run it again"]
+    lines.append(f"journal: {journal} records every step that was taken")
+    if resume_command is not None:
+        lines.append(f"to finish: {resume_command}")
+    lines.append(f"to undo what was done: driftguard rollback {journal}")
+    return lines

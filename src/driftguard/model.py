@@ -11,15 +11,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING
 
+from driftguard.jsontype import Json
 from driftguard.properties import Value
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+if TYPE_CHECKING:
+    from driftguard.investigation import Investigation
+
+_EMPTY: Mapping[str, Json] = MappingProxyType({})
 
 
-def _empty() -> Mapping[str, Any]:
+def _empty() -> Mapping[str, Json]:
     return _EMPTY
+
+
+def _no_text() -> Mapping[str, str]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -52,10 +60,10 @@ class Connector:
     name: str
     guid: str | None
     settings: Mapping[str, Value]
-    other: Mapping[str, Any] = field(default_factory=_empty)
+    other: Mapping[str, Json] = field(default_factory=_empty)
     unknown: tuple[str, ...] = ()
     location: Location | None = None  # the baseline file, for baseline connectors
-    unmodelled: Mapping[str, Any] = field(default_factory=_empty)
+    unmodelled: Mapping[str, Json] = field(default_factory=_empty)
     notes: tuple[str, ...] = ()
 
     @property
@@ -68,7 +76,7 @@ class Snapshot:
     """The live inbound connectors of one tenant as read, raw records kept verbatim."""
 
     tenant: str
-    records: tuple[Mapping[str, Any], ...]
+    records: tuple[Mapping[str, Json], ...]
     source: str  # e.g. "exchange:https://outlook.office365.com", "file:live.json", "demo"
     taken_at: datetime
     warnings: tuple[str, ...] = ()
@@ -100,7 +108,7 @@ class TenantConfig:
     accepted_domains: tuple[str, ...] = ()
     trusted_ip_ranges: tuple[str, ...] = ()
     admins: tuple[str, ...] = ()
-    auth: Mapping[str, Any] = field(
+    auth: Mapping[str, Json] = field(
         default_factory=_empty
     )  # references only (env var names, paths, client ids)
     endpoints: Endpoints = field(default_factory=Endpoints)
@@ -112,7 +120,7 @@ class BaselineConnector:
     """One connector file: its canonical connector plus where each key stands in the file."""
 
     path: str
-    raw: Mapping[str, Any]
+    raw: Mapping[str, Json]
     key_locations: Mapping[str, Location]
     connector: Connector
 
@@ -180,7 +188,7 @@ class AuditEvent:
     client_ip: str | None
     operation: str  # New-InboundConnector, Set-InboundConnector, Remove-InboundConnector
     connector: str  # ObjectId reduced to the connector name
-    parameters: Mapping[str, str] = field(default_factory=_empty)
+    parameters: Mapping[str, str] = field(default_factory=_no_text)
     app_id: str | None = None
     succeeded: bool = True
     external_access: bool = False
@@ -225,8 +233,14 @@ class TenantReport:
     findings: tuple[Finding, ...] = ()
     suppressed: tuple[Suppressed, ...] = ()
     warnings: tuple[str, ...] = ()
-    evidence: Mapping[str, Any] | None = None  # investigation output, JSON-ready
+    evidence: Investigation | None = None  # investigate / --explain only
     location: Location | None = None  # the tenant's tenant.yaml, where reports point tenant-wide
+
+    @property
+    def suspicious(self) -> bool:
+        """The investigation found something to look at even without drift (an odd actor, a
+        mail-volume spike, an alert)."""
+        return bool(self.evidence and self.evidence.suspicious)
 
 
 @dataclass(frozen=True)
@@ -238,8 +252,9 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """1 if any tenant errored, else 2 if any drift, else 0 (CONTRACT.md)."""
+        """1 if any tenant errored, else 2 if any drift or suspicious evidence, else 0
+        (CONTRACT.md). Every summary that prints an exit code prints this one."""
         statuses = {t.status for t in self.tenants}
         if Status.ERROR in statuses:
             return 1
-        return 2 if Status.DRIFT in statuses else 0
+        return 2 if Status.DRIFT in statuses or any(t.suspicious for t in self.tenants) else 0

@@ -16,41 +16,19 @@ disabling or touching a connector that carries mail right now need an explicit `
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import assert_never
 
-from driftguard.diff import match
+from driftguard.diff import Drift
 from driftguard.errors import PlanError
-from driftguard.model import Connector, Finding, FindingKind, TenantBaseline
-from driftguard.planmodel import (
-    ABSENT,
-    PLAN_VERSION,
-    Action,
-    ActionKind,
-    Plan,
-    json_value,
-    same_value,
-)
+from driftguard.jsontype import Json
+from driftguard.model import Connector, Finding, FindingKind
+from driftguard.planmodel import ABSENT, Action, ActionKind, Plan, json_value
 from driftguard.properties import BY_NAME, COMPARED
 from driftguard.safety import SafetyLimits, unsafe_reasons
 from driftguard.tenantstate import TenantState
-
-__all__ = [  # the plan's data types are re-exported: callers may keep importing them from here
-    "ABSENT",
-    "PLAN_VERSION",
-    "Action",
-    "ActionKind",
-    "Plan",
-    "PlanOptions",
-    "SafetyLimits",
-    "create_parameters",
-    "json_value",
-    "make_action",
-    "plan_for",
-    "same_value",
-]
 
 
 @dataclass(frozen=True)
@@ -60,45 +38,11 @@ class PlanOptions:
     limits: SafetyLimits = field(default_factory=SafetyLimits)
 
 
-# --------------------------------------------------------------------------- matching
-
-
-class _Index:
-    """Connectors by Guid and by case-folded Name (first wins), for O(1) lookups of findings."""
-
-    def __init__(self, items: Sequence[tuple[Connector, Any]]) -> None:
-        self.by_guid: dict[str, Any] = {}
-        self.by_name: dict[str, Any] = {}
-        for key, value in items:
-            if key.guid:
-                self.by_guid.setdefault(key.guid, value)
-            self.by_name.setdefault(key.name.casefold(), value)
-
-    def get(self, f: Finding) -> Any:
-        """The entry a finding names: by Guid when it carries one, else by Name."""
-        if f.guid and f.guid.lower() in self.by_guid:
-            return self.by_guid[f.guid.lower()]
-        return self.by_name.get(f.connector.casefold())
-
-
-def _index(connectors: Sequence[Connector]) -> _Index:
-    return _Index([(c, c) for c in connectors])
-
-
-def _pair_index(pairs: Sequence[tuple[Connector, Connector]]) -> _Index:
-    """A changed finding names the live Guid and the approved (baseline) name."""
-    items: list[tuple[Connector, Any]] = [(lc, (base, lc)) for base, lc in pairs]
-    items += [(Connector(base.name, None, {}), (base, lc)) for base, lc in pairs]
-    return _Index(items)
-
-
 # --------------------------------------------------------------------------- planning
 
 
 def plan_for(
-    tenant: TenantBaseline,
-    live: Sequence[Connector],
-    findings: Sequence[Finding],
+    drift: Drift,
     *,
     created_at: datetime,
     expires_at: datetime,
@@ -109,44 +53,38 @@ def plan_for(
     baseline_digest: str | None = None,
     live_state: TenantState | None = None,
 ) -> Plan:
-    """The revert plan for one tenant; raises PlanError when it is unsafe without ``force``."""
+    """The revert plan for the drift of one tenant (every finding it holds is acted on: leave
+    accepted exceptions out with ``Drift.keeping``); raises PlanError when it is unsafe without
+    ``force``."""
     opts = options or PlanOptions()
+    tenant = drift.tenant
     name = tenant.config.name
-    matching = match(tenant.connectors, live)
-    pairs = _pair_index([(bc.connector, lc) for bc, lc in matching.pairs])
-    unknown_all = _index(matching.unknown)
-    missing_all = _index([bc.connector for bc in matching.missing])
-    live_all = _index(live)
     notes: list[str] = []
 
     unknown: dict[int, Connector] = {}
     changed: dict[int, tuple[Connector, Connector, set[str]]] = {}
     missing: dict[int, Connector] = {}
     blocked: dict[str, tuple[str, str | None]] = {}
-    for f in findings:
+    for j in drift.judged:
+        f = j.finding
         match f.kind:
             case FindingKind.UNKNOWN:
-                hit_u = _require(unknown_all.get(f), f)
-                unknown[id(hit_u)] = hit_u
+                lc = _require(j.live, f)
+                unknown[id(lc)] = lc
             case FindingKind.CHANGED:
-                pair = pairs.get(f)
-                if pair is None:
-                    raise _unmatched(f)
-                entry = changed.setdefault(id(pair[1]), (pair[0], pair[1], set()))
+                base, lc = _require(j.baseline, f), _require(j.live, f)
+                entry = changed.setdefault(id(lc), (base, lc, set()))
                 if f.field:
                     entry[2].add(f.field)
             case FindingKind.MISSING:
-                hit_m = missing_all.get(f)
-                if hit_m is None:
-                    raise _unmatched(f)
-                missing[id(hit_m)] = hit_m
+                base = _require(j.baseline, f)
+                missing[id(base)] = base
             case FindingKind.BLOCKED:
-                hit_b = live_all.get(f)
-                guid = (hit_b.guid if hit_b else None) or (f.guid.lower() if f.guid else None)
-                blocked[guid or f.connector.casefold()] = (
-                    hit_b.name if hit_b else f.connector,
-                    guid,
-                )
+                hit = j.live
+                guid = (hit.guid if hit else None) or (f.guid.lower() if f.guid else None)
+                blocked[guid or f.connector.casefold()] = (hit.name if hit else f.connector, guid)
+            case _ as unreachable:
+                assert_never(unreachable)
 
     actions: list[_Draft] = []
     for lc in sorted(unknown.values(), key=_order):
@@ -176,7 +114,7 @@ def plan_for(
         baseline_digest=baseline_digest,
         live=live_state,
     )
-    reasons = unsafe_reasons(plan.actions, live, opts.limits, mail_counts)
+    reasons = unsafe_reasons(plan.actions, drift.live, opts.limits, mail_counts)
     if reasons and not opts.force:
         raise PlanError(
             "the plan is unsafe: " + "; ".join(reasons),
@@ -194,8 +132,8 @@ class _Draft:
     connector: str
     guid: str | None
     cmdlet: str
-    parameters: dict[str, Any]
-    precondition: dict[str, Any] | str
+    parameters: dict[str, Json]
+    precondition: dict[str, Json] | str
 
     def build(self, action_id: str, tenant: str) -> Action:
         return Action(
@@ -221,14 +159,14 @@ def _identity(c: Connector) -> str:
 def _unmatched(f: Finding) -> PlanError:
     return PlanError(
         f"finding {f.kind.value} for connector {f.connector!r} matches no connector",
-        hint="the findings and the live snapshot must come from the same read",
+        hint="a plan acts on the findings of one diff, joined to their connectors",
     )
 
 
-def _require(lc: Connector | None, f: Finding) -> Connector:
-    if lc is None:
+def _require(conn: Connector | None, f: Finding) -> Connector:
+    if conn is None:
         raise _unmatched(f)
-    return lc
+    return conn
 
 
 def _stop_bleeding(lc: Connector, remove: bool) -> _Draft:
@@ -253,8 +191,8 @@ def _stop_bleeding(lc: Connector, remove: bool) -> _Draft:
 
 
 def _revert(base: Connector, lc: Connector, fields: set[str], notes: list[str]) -> _Draft | None:
-    params: dict[str, Any] = {"Identity": _identity(lc)}
-    pre: dict[str, Any] = {}
+    params: dict[str, Json] = {"Identity": _identity(lc)}
+    pre: dict[str, Json] = {}
     for prop_name in COMPARED:  # table order: deterministic, Name first
         if prop_name not in fields:
             continue
@@ -310,17 +248,17 @@ def make_action(
     connector: str,
     guid: str | None,
     cmdlet: str,
-    parameters: dict[str, Any],
-    precondition: dict[str, Any] | str,
+    parameters: dict[str, Json],
+    precondition: dict[str, Json] | str,
 ) -> Action:
     """An action (for plans built elsewhere, e.g. rollback)."""
     draft = _Draft(kind, connector, guid, cmdlet, parameters, precondition)
     return draft.build(action_id, tenant)
 
 
-def create_parameters(base: Connector) -> dict[str, Any]:
+def create_parameters(base: Connector) -> dict[str, Json]:
     """New-InboundConnector parameters: Name, SenderDomains and every non-default property."""
-    params: dict[str, Any] = {}
+    params: dict[str, Json] = {}
     for prop_name in COMPARED:
         prop = BY_NAME[prop_name]
         value = base.settings.get(prop_name)

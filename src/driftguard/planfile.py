@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 from driftguard import jsonsafe
 from driftguard.errors import JsonError, PlanError
 from driftguard.fsutil import write_atomic
+from driftguard.jsontype import Json
 from driftguard.planmodel import PLAN_VERSION, Action, ActionKind, Plan
 from driftguard.tenantstate import TenantState
 
@@ -35,13 +37,13 @@ def parse_time(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def canonical_json(doc: Any) -> bytes:
+def canonical_json(doc: Json) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
     )
 
 
-def digest_of(doc: dict[str, Any]) -> str:
+def digest_of(doc: Mapping[str, Json]) -> str:
     """``sha256:<hex>`` of the canonical JSON of ``doc`` without its ``digest`` field."""
     body = {k: v for k, v in doc.items() if k != "digest"}
     return DIGEST_PREFIX + hashlib.sha256(canonical_json(body)).hexdigest()
@@ -52,7 +54,7 @@ def short(digest: str) -> str:
     return digest.removeprefix(DIGEST_PREFIX)[:8]
 
 
-def _action_doc(a: Action) -> dict[str, Any]:
+def _action_doc(a: Action) -> dict[str, Json]:
     return {
         "id": a.id,
         "kind": a.kind.value,
@@ -65,9 +67,9 @@ def _action_doc(a: Action) -> dict[str, Any]:
     }
 
 
-def to_document(plan: Plan) -> dict[str, Any]:
+def to_document(plan: Plan) -> dict[str, Json]:
     """The JSON document of a plan, digest included."""
-    doc: dict[str, Any] = {
+    doc: dict[str, Json] = {
         "plan_version": plan.plan_version,
         "purpose": plan.purpose,
         "tenant": plan.tenant,

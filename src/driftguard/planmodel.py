@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final, assert_never
+from typing import TYPE_CHECKING, Final, assert_never
 
 from driftguard import pwsh
+from driftguard.jsontype import Json
 from driftguard.properties import BY_NAME, Kind, Value
 
 if TYPE_CHECKING:
@@ -42,8 +43,8 @@ class Action:
     connector: str
     guid: str | None
     cmdlet: str
-    parameters: Mapping[str, Any]  # JSON-ready, canonical values; Identity by Guid when known
-    precondition: Mapping[str, Any] | str  # {property: expected live value} or ABSENT
+    parameters: Mapping[str, Json]  # JSON-ready, canonical values; Identity by Guid when known
+    precondition: Mapping[str, Json] | str  # {property: expected live value} or ABSENT
 
     @property
     def expects_absent(self) -> bool:
@@ -101,12 +102,12 @@ class Plan:
     live: TenantState | None = None  # the whole live state it was made from (revert plans)
 
 
-def json_value(value: Value) -> Any:
-    """A canonical value as JSON: tuples become lists."""
+def json_value(value: Json) -> Json:
+    """A canonical value (or a JSON one) as JSON: tuples become lists."""
     return list(value) if isinstance(value, tuple) else value
 
 
-def same_value(prop_name: str, expected: Any, actual: Value) -> bool:
+def same_value(prop_name: str, expected: Json, actual: Value) -> bool:
     """Compare a JSON-form expected value with a canonical live value, by the property's kind."""
     prop = BY_NAME.get(prop_name)
     actual_json = json_value(actual)
@@ -119,7 +120,7 @@ def same_value(prop_name: str, expected: Any, actual: Value) -> bool:
     return bool(expected == actual_json)
 
 
-def show_value(value: Any) -> str:
+def show_value(value: Json) -> str:
     """A value for a message: lists comma-separated in brackets, booleans lower-case."""
     shown = json_value(value)
     if isinstance(shown, list):
@@ -129,7 +130,7 @@ def show_value(value: Any) -> str:
     return str(shown).lower() if isinstance(shown, bool) else repr(shown)
 
 
-def describe(prop_name: str, current: Any, target: Any) -> str:
+def describe(prop_name: str, current: Json, target: Json) -> str:
     """One property's change for a reviewer: list members removed and added, or old -> new."""
     now, then = json_value(current), json_value(target)
     if isinstance(now, list) and isinstance(then, list):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
+from driftguard.jsontype import Json
 from driftguard.textsafe import LINE_UNSAFE
 
 _QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
@@ -54,7 +54,7 @@ def quote(text: str) -> str:
     return "(" + " + ".join(parts) + ")"
 
 
-def value(v: Any) -> str:
+def value(v: Json) -> str:
     """One parameter value: $true/$false/$null, a number, a quoted string, or a list."""
     if v is None:
         return "$null"
@@ -69,7 +69,7 @@ def value(v: Any) -> str:
     return quote(str(v))
 
 
-def command_line(cmdlet: str, parameters: Mapping[str, Any]) -> str:
+def command_line(cmdlet: str, parameters: Mapping[str, Json]) -> str:
     """``Set-InboundConnector -Identity '...' -Enabled $false``; parameters in the given order."""
     words = [cmdlet]
     for name, v in parameters.items():

@@ -403,6 +403,66 @@ FALLBACK: Final = Rule(
 )
 
 
+# --------------------------------------------------------------------------- approved patterns
+
+# What no review should approve without a second look: validate warns when a baseline file holds
+# one (the exit code stays; a person may really mean it). Each names the field the warning points
+# at; the predicates are the table's own, on the connector as the baseline has it.
+APPROVED_CRITICAL: Final[tuple[tuple[str, str, Predicate, str], ...]] = (
+    (
+        "approved-any-domain-internal",
+        "TreatMessagesAsInternal",
+        lambda c, cfg: (
+            _any_domain_enabled(c, cfg)
+            and c.connector.settings.get("TreatMessagesAsInternal") is True
+        ),
+        "{connector} accepts any sender domain (*) from {ips} and treats the mail as internal: "
+        "whoever sends from there passes as your organisation, external-sender protections "
+        "skipped",
+    ),
+    (
+        "approved-any-domain-cloud-services",
+        "CloudServicesMailEnabled",
+        lambda c, cfg: (
+            _any_domain_enabled(c, cfg)
+            and c.connector.settings.get("CloudServicesMailEnabled") is True
+        ),
+        "{connector} accepts any sender domain (*) from {ips} and trusts its internal "
+        "organisation headers (CloudServicesMailEnabled), which can be forged",
+    ),
+    (
+        "approved-any-domain-outside-trusted",
+        "SenderIPAddresses",
+        lambda c, cfg: (
+            _any_domain_enabled(c, cfg)
+            and bool(
+                outside_trusted(
+                    _tuple(c.connector.settings.get("SenderIPAddresses")), cfg.trusted_ip_ranges
+                )
+            )
+            and bool(cfg.trusted_ip_ranges)
+        ),
+        "{connector} accepts any sender domain (*) from {outside}, outside the tenant's "
+        "trusted_ip_ranges",
+    ),
+)
+
+
+def approved_criticals(connector: Connector, config: TenantConfig) -> list[tuple[str, str]]:
+    """(field, sentence) of each critical pattern the approved ``connector`` holds."""
+    change = Change(
+        FindingKind.UNKNOWN,
+        connector,
+        added=_tuple(connector.settings.get("SenderIPAddresses")),
+    )
+    context = _context(change, config)
+    return [
+        (field, reason.format_map(context))
+        for _id, field, when, reason in APPROVED_CRITICAL
+        if when(change, config)
+    ]
+
+
 def rate(change: Change, config: TenantConfig) -> tuple[Severity, str, str]:
     """(severity, reason, rule id) of the worst rule matching ``change``; FALLBACK if none."""
     best: Rule | None = None

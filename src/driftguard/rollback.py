@@ -9,11 +9,14 @@ approve, and the same apply path, journal included. An unblock cannot be undone 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import assert_never
 
 from driftguard.errors import ApplyError
 from driftguard.journal import JournalState
+from driftguard.jsontype import Json
+from driftguard.model import Connector
 from driftguard.normalize import NormalizeError, connector_from_record
 from driftguard.plan import create_parameters, make_action
 from driftguard.planfile import from_document, parse_time
@@ -27,7 +30,7 @@ def rollback_plan(state: JournalState) -> Plan:
     if state.header.get("dry_run"):
         raise ApplyError(f"{state.path} is the journal of a dry run: nothing to roll back")
     statuses = state.last_status()
-    actions: list[tuple[ActionKind, str, str | None, str, dict[str, Any], Any]] = []
+    actions: list[_Inverse] = []
     notes: list[str] = []
     for action in reversed(forward.actions):
         if action.id not in statuses:
@@ -59,25 +62,29 @@ def rollback_plan(state: JournalState) -> Plan:
     )
 
 
-def _settings(record: Any, action: Action) -> dict[str, Any]:
+_Inverse = tuple[ActionKind, str, str | None, str, dict[str, Json], dict[str, Json] | str]
+"""kind, connector, Guid, cmdlet, parameters, precondition of an inverse action."""
+
+
+def _before(record: Json, action: Action) -> Connector:
+    """The journalled before-state of ``action``'s connector, in canonical form."""
     try:
-        conn = connector_from_record(record)
+        if not isinstance(record, Mapping):
+            raise TypeError(f"a record is a JSON object, not {type(record).__name__}")
+        return connector_from_record(record)
     except (NormalizeError, AttributeError, TypeError) as exc:
         raise ApplyError(
             f"journal: before-state of {action.connector!r} unreadable: {exc}"
         ) from exc
-    return {k: json_value(v) for k, v in conn.settings.items()}
 
 
-def _inverse(
-    action: Action, before: Any, after: Any, notes: list[str]
-) -> tuple[ActionKind, str, str | None, str, dict[str, Any], Any] | None:
+def _inverse(action: Action, before: Json, after: Json, notes: list[str]) -> _Inverse | None:
     forward_target = {k: v for k, v in action.parameters.items() if k != "Identity"}
-    match action.cmdlet:
-        case "Set-InboundConnector":
+    match action.kind:
+        case ActionKind.DISABLE | ActionKind.REVERT | ActionKind.RESTORE:
             if before is None:
                 return None
-            old = _settings(before, action)
+            old = {k: json_value(v) for k, v in _before(before, action).settings.items()}
             params = {"Identity": action.parameters["Identity"]}
             params.update({k: old[k] for k in forward_target})
             return (
@@ -88,10 +95,10 @@ def _inverse(
                 params,
                 forward_target,
             )
-        case "New-InboundConnector":
+        case ActionKind.CREATE:
             guid = (
                 str(after["Guid"]).lower()
-                if isinstance(after, dict) and after.get("Guid")
+                if isinstance(after, Mapping) and after.get("Guid")
                 else None
             )
             return (
@@ -102,10 +109,10 @@ def _inverse(
                 {"Identity": guid or action.connector},
                 forward_target,
             )
-        case "Remove-InboundConnector":
+        case ActionKind.REMOVE:
             if before is None:
                 return None
-            conn = connector_from_record(before)
+            conn = _before(before, action)
             notes.append(f"{conn.name!r} is recreated with a new Guid (was {conn.guid})")
             return (
                 ActionKind.CREATE,
@@ -115,6 +122,8 @@ def _inverse(
                 create_parameters(conn),
                 ABSENT,
             )
-        case _:
+        case ActionKind.UNBLOCK:
             notes.append(f"{action.id} ({action.cmdlet}) cannot be undone by driftguard")
             return None
+        case _ as unreachable:
+            assert_never(unreachable)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 from driftguard.model import Connector
-from driftguard.planmodel import Action
+from driftguard.planmodel import Action, ActionKind
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def unsafe_reasons(
         counts = {k.casefold(): v for k, v in mail_counts.items()}
         named: set[str] = set()
         for a in actions:
-            if a.kind in ("create", "unblock"):  # neither can cut off mail that flows now
+            if not _touches_live_settings(a):  # a New or an unblock cuts off no mail that flows
                 continue
             keys = [a.connector.casefold()] + ([a.guid.casefold()] if a.guid else [])
             recent = max((counts.get(k, 0) for k in keys), default=0)
@@ -59,7 +60,23 @@ def unsafe_reasons(
     return reasons
 
 
+def _touches_live_settings(a: Action) -> bool:
+    match a.kind:
+        case ActionKind.DISABLE | ActionKind.REVERT | ActionKind.RESTORE | ActionKind.REMOVE:
+            return True
+        case ActionKind.CREATE | ActionKind.UNBLOCK:
+            return False
+        case _ as unreachable:
+            assert_never(unreachable)
+
+
 def _stops_mail(a: Action) -> bool:
-    return a.kind == "remove" or (
-        a.cmdlet == "Set-InboundConnector" and a.parameters.get("Enabled") is False
-    )
+    match a.kind:
+        case ActionKind.REMOVE:
+            return True
+        case ActionKind.DISABLE | ActionKind.REVERT | ActionKind.RESTORE:
+            return a.parameters.get("Enabled") is False
+        case ActionKind.CREATE | ActionKind.UNBLOCK:
+            return False
+        case _ as unreachable:
+            assert_never(unreachable)

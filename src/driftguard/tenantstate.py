@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from driftguard.jsontype import Json
 from driftguard.model import Connector
 from driftguard.planmodel import json_value, same_value, show_value
 from driftguard.properties import COMPARED
@@ -21,7 +22,7 @@ class ConnectorState:
     name: str
     guid: str | None
     settings: Mapping[str, Any]  # every compared property, JSON form (lists, not tuples)
-    unknown: Mapping[str, Any]  # properties driftguard does not know, exactly as received
+    unknown: Mapping[str, Json]  # properties driftguard does not know, exactly as received
 
     @classmethod
     def of(cls, conn: Connector) -> ConnectorState:
@@ -42,7 +43,7 @@ class ConnectorState:
             unknown=tuple(sorted(self.unknown)),
         )
 
-    def with_settings(self, parameters: Mapping[str, Any]) -> ConnectorState:
+    def with_settings(self, parameters: Mapping[str, Json]) -> ConnectorState:
         """This state with a Set's parameters written over it (Identity is not a setting)."""
         settings = dict(self.settings)
         settings.update({k: v for k, v in parameters.items() if k != "Identity"})
@@ -66,7 +67,7 @@ class ConnectorState:
                 )
         return out
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> dict[str, Json]:
         return {
             "name": self.name,
             "guid": self.guid,
@@ -111,7 +112,7 @@ class TenantState:
         rows = None if blocked is None else tuple(sorted(set(blocked), key=_blocked_order))
         return cls(tuple(states), rows)
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> dict[str, Json]:
         return {
             "connectors": [c.document() for c in self.connectors],
             "blocked": None
@@ -128,17 +129,6 @@ class TenantState:
         return cls(tuple(ConnectorState.from_document(c) for c in doc["connectors"]), blocked)
 
 
-def find_state(
-    states: Sequence[ConnectorState], guid: str | None, name: str | None
-) -> ConnectorState | None:
-    """By Guid when one is given, else by case-insensitive Name (first wins)."""
-    if guid:
-        return next((s for s in states if s.guid and s.guid.lower() == guid.lower()), None)
-    if name:
-        return next((s for s in states if s.name.casefold() == name.casefold()), None)
-    return None
-
-
 _ORDER = {name: i for i, name in enumerate(COMPARED)}
 
 
@@ -150,7 +140,7 @@ def _blocked_order(b: BlockedEntry) -> tuple[str, str]:
     return ((b.connector_id or "").casefold(), (b.name or "").casefold())
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Json) -> Json:
     """An unknown property's value shown as text when it is not a plain value."""
     if value is None or isinstance(value, str | bool | int | list):
         return value

@@ -29,6 +29,8 @@ COMMANDS: tuple[str, ...] = (
     "investigate",
     "report",
     "doctor",
+    "watch",
+    "history",
     "sim",
 )
 
@@ -64,10 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Detect, explain and revert tampering with Exchange Online inbound connectors.",
     )
     parser.add_argument("--version", action="version", version=f"driftguard {__version__}")
+    from driftguard.cli import _logging
+
+    _logging.add_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = importlib.import_module(f"driftguard.cli.{name}_cmd")
         module.register(sub)
+    for command in sub.choices.values():
+        _logging.add_options(command)
     return parser
 
 
@@ -86,6 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 1
+    from driftguard.cli import _logging
+    from driftguard.live import waits
+
+    _logging.configure(args)
+    waits.reset()
     try:
         code: int = args.func(args)
     except DriftguardError as exc:
@@ -95,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(visible(line), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        waits.cancel()  # whatever still waits in another thread ends now
         print("interrupted", file=sys.stderr)
         return 130
     except OSError as exc:  # a file problem no command put in words: one line, not a trace

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, TypeAlias
 
-FORMATS: tuple[str, ...] = ("text", "json", "markdown", "html", "sarif", "junit")
+if TYPE_CHECKING:
+    Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What each command module's ``register`` adds its parser to."""
+
+FORMATS: tuple[str, ...] = ("text", "json", "markdown", "html", "sarif", "junit", "github")
 
 
 def add_baseline(parser: argparse.ArgumentParser) -> None:
@@ -36,12 +41,15 @@ def add_output(
     )
 
 
-def not_built(parser: argparse.ArgumentParser, what: str) -> None:
-    """Mark a subcommand whose implementation has not landed yet: it says so and exits 1."""
-
-    def run(_args: argparse.Namespace) -> int:
-        from driftguard.errors import DriftguardError
-
-        raise DriftguardError(f"'driftguard {what}' is not built yet")
-
-    parser.set_defaults(func=run)
+def add_apply_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that run a plan (apply, rollback)."""
+    parser.add_argument("--approve", metavar="DIGEST", help="the digest of the reviewed plan")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="run every check and step, but write nothing"
+    )
+    parser.add_argument(
+        "--journal",
+        metavar="FILE",
+        help="where to write the journal (default: next to the plan, named by its digest)",
+    )
+    add_baseline(parser)

@@ -1,8 +1,9 @@
 """Where each tenant's live state comes from, for the commands that read it (diff, plan, ...).
 
-``--live FILE`` reads a file (one tenant only); the ``demo`` tenant reads the packaged demo state;
-real tenants read the Exchange admin API. A tenant that cannot be read gets its LiveReadError back
-instead of a snapshot, so the other tenants are still reported.
+``--live FILE`` reads a file (one tenant only); a tenant pointing at the demo host reads the
+in-process demo service (live/demo.py); real tenants read the Exchange admin API. A tenant that
+cannot be read gets its LiveReadError back instead of a snapshot, so the other tenants are still
+reported.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ if TYPE_CHECKING:
     from driftguard.errors import LiveReadError
     from driftguard.live.auth import DeviceCodePrompt
     from driftguard.live.exchange import RetryPolicy
+    from driftguard.live.service import ExchangeSource
     from driftguard.live.source import Source
     from driftguard.model import Baseline, Snapshot, TenantConfig
-    from driftguard.sim.inprocess import DemoEnvironment
 
-DEMO_TENANT = "demo"
 DEFAULT_DEADLINE = 900.0
 
 
@@ -50,7 +50,7 @@ def add_live_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--deadline",
-        type=_positive_float,
+        type=deadline_seconds,
         default=DEFAULT_DEADLINE,
         metavar="SECONDS",
         help="give up on a tenant's read after this long, sign-in, retries and slow answers "
@@ -65,6 +65,19 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+MIN_DEADLINE, MAX_DEADLINE = 1.0, 86400.0
+
+
+def deadline_seconds(text: str) -> float:
+    """A deadline a read can meet and that ends: 1 second to a day (``inf`` is no deadline)."""
+    value = _positive_float(text)
+    if not MIN_DEADLINE <= value <= MAX_DEADLINE:
+        raise argparse.ArgumentTypeError(
+            f"must be between {MIN_DEADLINE:g} and {MAX_DEADLINE:g} seconds"
+        )
     return value
 
 
@@ -104,7 +117,8 @@ def snapshots_for(
     """Per tenant, its live snapshot or the error that prevented a complete read.
 
     Tenants of the service are read in parallel (``--concurrency``), each isolated from the
-    others; a progress bar goes to stderr when it is a terminal.
+    others; a progress bar goes to stderr when it is a terminal, else a progress line every
+    10 seconds.
     """
     from driftguard.errors import LiveReadError
     from driftguard.live.runner import read_tenants
@@ -123,7 +137,8 @@ def snapshots_for(
             exc.tenant = exc.tenant or name
             result[name] = exc
     if service:
-        progress = _ProgressBar(sys.stderr) if _is_tty(sys.stderr) and len(service) > 1 else None
+        tty = _is_tty(sys.stderr)
+        progress = _ProgressBar(sys.stderr) if tty and len(service) > 1 else None
         source = exchange_source(args)
         try:
             reads = read_tenants(
@@ -131,6 +146,7 @@ def snapshots_for(
                 source,
                 concurrency=getattr(args, "concurrency", 16),
                 progress=progress,
+                heartbeat=None if tty or len(service) < 2 else _heartbeat,
             )
         finally:
             if progress is not None:
@@ -151,28 +167,26 @@ def _local_source(args: argparse.Namespace, config: TenantConfig) -> Source | No
         from driftguard.live.files import FileSource
 
         return FileSource(live_file)
-    if config.name == DEMO_TENANT:
+    from driftguard.live.demo import is_demo
+
+    if is_demo(config):
         return _DemoService()
     return None
 
 
 class _DemoService:
-    """The demo tenant through the real client: msal + requests against the simulator app
+    """A demo tenant through the real client: msal + requests against the simulator app
     in-process (no sockets), its state kept in the per-user data folder between commands."""
 
     def snapshot(self, tenant: TenantConfig) -> Snapshot:
-        import dataclasses
-
+        from driftguard.live.demo import source_for
         from driftguard.live.service import ExchangeSource
 
-        env = demo_environment_for(tenant.name)
-        snapshot = ExchangeSource(session_factory=lambda _endpoints: env.session).snapshot(
-            env.tenant
-        )
-        return dataclasses.replace(snapshot, tenant=tenant.name)
+        source, effective = source_for(tenant, ExchangeSource())
+        return source.snapshot(effective)
 
 
-def exchange_source(args: argparse.Namespace) -> Source:
+def exchange_source(args: argparse.Namespace) -> ExchangeSource:
     """The Exchange admin API as a Source, with the command's deadline and sign-in prompt."""
     from driftguard.live.service import ExchangeSource, PooledSessions
 
@@ -211,6 +225,13 @@ def _is_tty(stream: Any) -> bool:
     return bool(isatty and isatty())
 
 
+def _heartbeat(done: int, total: int, errors: int) -> None:
+    """A steady progress line for logs nobody watches live (CI): stderr is not a terminal."""
+    from driftguard.cli._output import info
+
+    info(f"tenants {done}/{total} done, {errors} error{'' if errors == 1 else 's'}")
+
+
 class _ProgressBar:
     """``[#####.....] 12/40 tenants`` redrawn in place on a terminal."""
 
@@ -234,19 +255,3 @@ class _ProgressBar:
         if self.drawn:
             self.stream.write("\n")
             self.stream.flush()
-
-
-def demo_environment_for(tenant: str) -> DemoEnvironment:
-    """The in-process demo service, or a LiveReadError saying its data folder is unusable."""
-    from driftguard.errors import LiveReadError, OutputError
-    from driftguard.sim.inprocess import demo_environment
-
-    try:
-        return demo_environment()
-    except (OSError, OutputError) as exc:
-        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise LiveReadError(
-            f"cannot prepare the demo tenant's data folder: {detail}",
-            tenant=tenant,
-            hint="set XDG_DATA_HOME to a writable folder",
-        ) from None

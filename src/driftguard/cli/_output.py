@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from driftguard.fsutil import write_atomic
 from driftguard.textsafe import strip_controls, visible
+
+if TYPE_CHECKING:
+    from driftguard.model import Report
 
 
 def safe_terminal(text: str) -> str:
@@ -39,3 +42,28 @@ def emit(text: str, output: str | None) -> None:
 def info(message: str) -> None:
     """A progress or status line for humans, on stderr: one line, whatever names it quotes."""
     print(visible(message), file=sys.stderr)
+
+
+def emit_report(report: Report, fmt: str, output: str | None) -> None:
+    """Render ``report`` in ``fmt`` and write it; colour only for text on a terminal."""
+    from driftguard.errors import DriftguardError
+
+    if fmt == "text":
+        from driftguard.report.text_format import render_color
+
+        color = not output and wants_color(sys.stdout)
+        text = render_color(report, color=color)
+    else:
+        from driftguard.report import renderer_for
+
+        try:
+            renderer = renderer_for(fmt)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"driftguard.report.{fmt}_format":
+                raise
+            raise DriftguardError(
+                f"the {fmt} report format is not available in this driftguard",
+                hint="use --format text or --format json",
+            ) from exc
+        text = renderer(report)
+    emit(text, output)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from driftguard.cli._common import add_baseline, add_tenants
 from driftguard.cli._live import add_live
 
+if TYPE_CHECKING:
+    from driftguard.cli._common import Subcommands
 
-def register(sub: Any) -> None:
+
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "adopt",
         help="write live connectors into the baseline files (to accept a change by PR)",
@@ -40,47 +43,39 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from driftguard.adopt import FileChange, baseline_folder, plan_adoption, write_changes
+    from driftguard.adopt import write_changes
+    from driftguard.app.adopt import adoptions
     from driftguard.baseline.load import load_baseline
     from driftguard.cli._live import selected_tenants, snapshots_for
     from driftguard.cli._output import info
-    from driftguard.core import live_connectors
     from driftguard.errors import InputError
 
     # The baseline folder itself, never the packaged demo copy: adopt writes files.
     baseline = load_baseline(args.baseline, args.tenants)
     names = selected_tenants(args, baseline)
-    if args.connectors and len(names) != 1:
+    if args.connectors and len(names) != 1:  # before any read
         raise InputError(
             f"--connector names connectors of one tenant, but {len(names)} are selected",
             hint="add --tenant T",
         )
     snapshots = snapshots_for(args, baseline, names)
-    changes: list[FileChange] = []
-    for name in names:  # read and plan everything first: an error writes nothing
-        live = snapshots[name]
-        if isinstance(live, Exception):
-            raise live
-        tenant = baseline.tenants[name]
-        folder = baseline_folder(tenant.connectors, Path(baseline.root) / name)
-        adoption = plan_adoption(
-            tenant,
-            folder,
-            live_connectors(live),
-            names=args.connectors,
-            remove_missing=args.remove_missing,
-        )
-        for note in adoption.skipped:
-            info(f"skipped {note}")
-        changes += adoption.changes
+    found = adoptions(
+        baseline,
+        names,
+        snapshots,
+        connectors=args.connectors,
+        remove_missing=args.remove_missing,
+    )
+    for note in found.skipped:
+        info(f"skipped {note}")
+    for warning in found.warnings:
+        info(warning)
     verb = "would " if args.dry_run else ""
-    for change in changes:
+    for change in found.changes:
         info(f"{verb}{change.action.value} {change.path} ({change.connector!r}: {change.why})")
     if not args.dry_run:
-        write_changes(changes)
-    if not changes:
+        write_changes(found.changes)
+    if not found.changes:
         info("nothing to adopt: the baseline already matches the live state")
     elif not args.dry_run:
         info("review the change with `git diff`, then open a pull request")

@@ -12,11 +12,8 @@ from typing import TYPE_CHECKING, Any
 from driftguard.cli._common import add_baseline, add_tenants
 
 if TYPE_CHECKING:
-    import requests
-
     from driftguard.doctor.model import TenantDoctor
     from driftguard.doctor.probe import Options
-    from driftguard.live.clouds import ResolvedEndpoints
     from driftguard.model import TenantConfig
 
 DEFAULT_DEADLINE = 120.0
@@ -32,7 +29,7 @@ def register(sub: Any) -> None:
         "seen. One line per check, with how to fix each failure. Exit 0: all checks passed "
         "(warnings allowed), 1: a check failed.",
     )
-    from driftguard.cli._live import _positive_float
+    from driftguard.cli._live import deadline_seconds
 
     add_baseline(parser)
     add_tenants(parser)
@@ -48,7 +45,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--deadline",
-        type=_positive_float,
+        type=deadline_seconds,
         default=DEFAULT_DEADLINE,
         metavar="SECONDS",
         help="give up on one read after this long, retries included (default: 120)",
@@ -93,10 +90,10 @@ def _examine(config: TenantConfig, options: Options) -> TenantDoctor:
     """One tenant through the service, or the demo tenant through the in-process simulator."""
     import dataclasses
 
-    from driftguard.cli._live import DEMO_TENANT
     from driftguard.doctor.probe import examine
+    from driftguard.live.demo import DEMO_HOST, is_demo, transport
 
-    if config.name != DEMO_TENANT:
+    if not is_demo(config):
         from driftguard.live.service import PooledSessions
 
         pool = PooledSessions(pool_size=2)
@@ -104,22 +101,15 @@ def _examine(config: TenantConfig, options: Options) -> TenantDoctor:
             return examine(config, pool, options)
         finally:
             pool.close()
-    from driftguard.cli._live import demo_environment_for
     from driftguard.doctor.model import TenantDoctor, fail
     from driftguard.errors import LiveReadError
-    from driftguard.sim.inprocess import DEMO_HOST
 
     try:
-        env = demo_environment_for(config.name)
+        demo = transport(config)
     except LiveReadError as exc:
         problem = fail("demo tenant", exc.message, exc.hint or "")
         return TenantDoctor(config.name, config.tenant_id, (problem,))
-
-    def demo_session(_endpoints: ResolvedEndpoints) -> requests.Session:
-        return env.session  # every request reaches the in-process simulator
-
-    demo = dataclasses.replace(env.tenant, name=config.name)
-    return examine(demo, demo_session, dataclasses.replace(options, graph_host=DEMO_HOST))
+    return examine(demo.tenant, demo.sessions, dataclasses.replace(options, graph_host=DEMO_HOST))
 
 
 def _save_sample(result: TenantDoctor, path: str) -> None:

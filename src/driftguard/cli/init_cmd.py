@@ -22,7 +22,12 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--tenant-id", required=True, metavar="GUID", help="the Entra tenant id (GUID)"
     )
-    parser.add_argument("--cloud", default="global", choices=("global", "gcc-high", "dod", "china"))
+    parser.add_argument(
+        "--cloud",
+        default="global",
+        choices=("global", "gcc-high", "dod", "china"),
+        help="the Microsoft cloud the tenant lives in (written to tenant.yaml; default: global)",
+    )
     parser.add_argument(
         "--client-id", metavar="ID", help="app registration used to read (written to auth:)"
     )
@@ -32,11 +37,24 @@ def register(sub: Any) -> None:
         help="also write the nightly, baseline-PR and plan-apply GitHub workflows into "
         ".github/workflows/ beside the baseline folder (existing files are kept)",
     )
+    parser.add_argument(
+        "--action",
+        metavar="OWNER/REPO@SHA",
+        help="with --workflows: driftguard's composite action the workflows run, pinned by a "
+        "full commit SHA (the repository you install driftguard from, at a release's commit)",
+    )
     add_live(parser)
     parser.set_defaults(func=run)
 
 
+NO_TENANT_YAML = (
+    "give the credential through AZURE_CLIENT_CERTIFICATE_PATH, AZURE_CLIENT_SECRET or "
+    "AZURE_FEDERATED_TOKEN_FILE, or read a file instead (--live FILE)"
+)
+
+
 def run(args: argparse.Namespace) -> int:
+    import os
     import re
     import uuid
     from pathlib import Path
@@ -50,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         unique_file_name,
         write_changes,
     )
+    from driftguard.baseline.load import DEMO_TENANT
     from driftguard.cli._live import snapshots_for
     from driftguard.cli._output import info
     from driftguard.core import live_connectors
@@ -65,11 +84,28 @@ def run(args: argparse.Namespace) -> int:
         tenant_id = str(uuid.UUID(args.tenant_id))
     except ValueError:
         raise InputError(f"--tenant-id {args.tenant_id!r} is not a GUID") from None
+    if args.workflows:
+        from driftguard.workflows import ACTION_REF
+
+        if not args.action or not ACTION_REF.fullmatch(args.action):
+            raise InputError(
+                f"--workflows needs --action OWNER/REPO@SHA, got {args.action!r}",
+                hint="the repository driftguard comes from and a release's full 40-character "
+                "commit SHA, e.g. --action contoso/driftguard@<sha of tag v0.2.0>",
+            )
     folder = Path(args.baseline) / args.name
     if folder.exists():
         raise InputError(
             f"{folder} already exists",
             hint="use `driftguard adopt` to bring an existing baseline up to date",
+        )
+    reads_service = not getattr(args, "live", None) and args.name != DEMO_TENANT
+    if reads_service and not args.client_id and not os.environ.get("AZURE_CLIENT_ID"):
+        raise InputError(
+            "init reads the tenant's live connectors and needs the app that reads them: "
+            "--client-id is missing",
+            hint=f"pass --client-id ID (written to {folder / 'tenant.yaml'}, which does not "
+            f"exist yet) or set AZURE_CLIENT_ID; {NO_TENANT_YAML}",
         )
     auth = {"client_id": args.client_id} if args.client_id else {}
     config = TenantConfig(
@@ -81,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     )
     live = snapshots_for(args, scratch, [args.name])[args.name]
     if isinstance(live, Exception):
+        if live.hint and "tenant.yaml" in live.hint:  # there is none yet to edit
+            live.hint = NO_TENANT_YAML
         raise live
     connectors = live_connectors(live)
     changes = [FileChange(Action.CREATE, folder / "tenant.yaml", "", tenant_yaml(config))]
@@ -90,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
         taken.add(path.name.lower())
         changes.append(FileChange(Action.CREATE, path, conn.name, connector_yaml(conn)))
     if args.workflows:
-        from driftguard.workflows import NAMES, workflow_text
+        from driftguard import __version__
+        from driftguard.workflows import NAMES, workflow_for
 
         target = Path(args.baseline).absolute().parent / ".github" / "workflows"
         for workflow in NAMES:
@@ -98,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
             if path.exists():
                 info(f"kept the existing {path}")
                 continue
-            changes.append(FileChange(Action.CREATE, path, "", workflow_text(workflow)))
+            text = workflow_for(workflow, args.action, __version__)
+            changes.append(FileChange(Action.CREATE, path, "", text))
     write_changes(changes)
     for change in changes:
         info(f"created {change.path}")

@@ -1,22 +1,23 @@
 """`driftguard investigate`: who changed it, was it blocked, what went through it.
 
 Exit 0: nothing suspicious, 2: findings (drift, blocked connectors, possibly compromised admins,
-volume spikes, alerts), 1: error. ``explain`` is what ``diff --explain`` and ``plan --explain``
-call to attach the audit trail to their findings.
+volume spikes, alerts), 1: error. The work is in app/investigate.py; this module turns arguments
+into its options and prints. ``explain`` is what ``diff --explain`` and ``plan --explain`` call to
+attach the audit trail to their findings.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from driftguard.cli._common import add_baseline, add_output, add_tenants
 
 if TYPE_CHECKING:
-    from driftguard.investigate.collect import Inputs
-    from driftguard.model import Baseline, Report, Snapshot, TenantReport
+    from driftguard.app.investigate import ClientOpener, Options
+    from driftguard.model import Baseline, Report, Snapshot
 
 DEFAULT_DAYS = 30
 
@@ -132,216 +133,58 @@ def window(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]
     return since, until
 
 
-def run(args: argparse.Namespace) -> int:
-    from driftguard.baseline.load import load_requested
-    from driftguard.cli._live import selected_tenants, snapshots_for
-    from driftguard.errors import InputError
-    from driftguard.model import Report
+def options(args: argparse.Namespace, now: datetime) -> Options:
+    """The investigation options of the command line."""
+    from driftguard.app.investigate import Options
 
-    baseline = load_requested(args.baseline, args.tenants)
-    names = selected_tenants(args, baseline)
-    if (args.audit_log or args.message_trace) and len(names) != 1:
-        raise InputError(
-            f"--audit-log and --message-trace belong to one tenant, but {len(names)} are selected",
-            hint="add --tenant T",
-        )
-    graph_sources = [
-        f"--{kind}-source graph"
-        for kind in ("audit", "trace")
-        if getattr(args, f"{kind}_source", "exchange") == "graph"
-    ]
-    for name in names if graph_sources else ():
-        cloud = baseline.tenants[name].config.cloud
-        if cloud != "global":
-            raise InputError(
-                f"tenant {name}: {' and '.join(graph_sources)}: Graph audit queries and message "
-                f"trace exist only in the global cloud, not in {cloud}",
-                hint="leave out --audit-source/--trace-source for this tenant",
-            )
-    now = datetime.now(UTC)
     start, end = window(args, now)
-    snapshots = snapshots_for(args, baseline, names)
-    # Evidence is read per tenant, each with its own clients: tenants go in parallel.
-    from concurrent.futures import ThreadPoolExecutor
-
-    workers = max(1, min(int(getattr(args, "concurrency", 1) or 1), len(names)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        tenants = list(
-            pool.map(
-                lambda name: _investigate(args, baseline, name, snapshots[name], now, start, end),
-                names,
-            )
-        )
-    report = Report(generated_at=now, tenants=tuple(tenants), command="investigate")
-    emit(report, args.format, args.output)
-    from driftguard.cli._output import info
-
-    for tenant in report.tenants:
-        if tenant.error:
-            info(f"error: {tenant.tenant}: {tenant.error}")
-    from driftguard.investigate.timeline import is_suspicious
-
-    if report.exit_code == 0 and any(is_suspicious(t) for t in report.tenants):
-        return 2  # no drift, but an odd actor, a spike or an alert: still "findings"
-    return report.exit_code
-
-
-def emit(report: Report, fmt: str, output: str | None) -> None:
-    """Render like every report; the text format gets the investigation appended (the other
-    formats carry it in each finding's ``events`` and the tenant's ``evidence``)."""
-    from driftguard.cli.diff_cmd import emit_report
-
-    if fmt != "text":
-        emit_report(report, fmt, output)
-        return
-    import sys
-
-    from driftguard.cli._output import emit as emit_text
-    from driftguard.cli._output import wants_color
-    from driftguard.investigate import textview
-    from driftguard.report.text_format import render_color
-
-    color = not output and wants_color(sys.stdout)
-    text = render_color(report, color=color)
-    extra = textview.render(report)
-    emit_text(text.rstrip("\n") + "\n\n" + extra if extra else text, output)
-
-
-def _inputs(args: argparse.Namespace, start: datetime, end: datetime, **wants: bool) -> Inputs:
-    from driftguard.investigate.collect import Inputs
-
-    skip = set(getattr(args, "skip", None) or ())
-    defaults = {
-        "want_audit": "audit" not in skip,
-        "want_blocked": "blocked" not in skip,
-        "want_trace": "message-trace" not in skip,
-        "want_alerts": "alerts" not in skip,
-    }
-    defaults.update(wants)
-    return Inputs(
-        start=start,
-        end=end,
+    return Options(
+        since=start,
+        until=end,
         audit_log=getattr(args, "audit_log", None),
         message_trace=getattr(args, "message_trace", None),
         offline=bool(getattr(args, "live", None)),
         audit_via=getattr(args, "audit_source", "exchange"),
         trace_via=getattr(args, "trace_source", "exchange"),
-        **defaults,
+        skip=frozenset(getattr(args, "skip", None) or ()),
+        concurrency=int(getattr(args, "concurrency", 1) or 1),
     )
 
 
-def _investigate(
-    args: argparse.Namespace,
-    baseline: Baseline,
-    name: str,
-    live: Snapshot | Exception,
-    now: datetime,
-    start: datetime,
-    end: datetime,
-) -> TenantReport:
-    from driftguard.core import error_report, live_connectors, tenant_report
-    from driftguard.errors import LiveReadError
-    from driftguard.investigate.timeline import investigated
+def run(args: argparse.Namespace) -> int:
+    from driftguard.app.investigate import check, investigate
+    from driftguard.baseline.load import load_requested
+    from driftguard.cli._live import selected_tenants, snapshots_for
+    from driftguard.cli._output import info
 
-    tenant = baseline.tenants[name]
-    if isinstance(live, Exception):
-        return error_report(name, live, tenant.config.location)
-    report = tenant_report(tenant, live, baseline.ignores, now.date())
-    if report.status.value == "error":
-        return report
-    connectors = live_connectors(live)
-    try:
-        evidence = _evidence(args, tenant.config, connectors, _inputs(args, start, end), now)
-    except LiveReadError as exc:
-        return error_report(name, exc, tenant.config.location)
-    return investigated(report, tenant.config, connectors, evidence, start=start, end=end)
+    baseline = load_requested(args.baseline, args.tenants)
+    names = selected_tenants(args, baseline)
+    now = datetime.now(UTC)
+    wanted = options(args, now)
+    check(baseline, names, wanted)
+    snapshots = snapshots_for(args, baseline, names)
+    report = investigate(baseline, names, snapshots, wanted, clients(args), now)
+    emit(report, args.format, args.output)
+    for tenant in report.tenants:
+        if tenant.error:
+            info(f"error: {tenant.tenant}: {tenant.error}")
+    return report.exit_code  # drift, or an odd actor, a spike or an alert: 2
 
 
-def _evidence(
-    args: argparse.Namespace, config: Any, connectors: Any, inputs: Inputs, now: datetime
-) -> Any:
-    """Evidence for one tenant: files and/or the service (the demo: its in-process service)."""
-    from driftguard.investigate.collect import gather
+def emit(report: Report, fmt: str, output: str | None) -> None:
+    """Render like every report (the text format appends each tenant's investigation)."""
+    from driftguard.cli._output import emit_report
 
-    if inputs.offline:
-        return gather(config, connectors, inputs, now=now)
-    opener = _service_opener(args, config)
-    if opener is None:
-        return gather(config, connectors, inputs, now=now)
-    from driftguard.live.service import named
-
-    with named(config.name), opener() as (client, graph):
-        return gather(config, connectors, inputs, client=client, graph=graph, now=now)
+    emit_report(report, fmt, output)
 
 
-def _service_opener(args: argparse.Namespace, config: Any) -> Callable[[], Any] | None:
-    """A context manager factory yielding (Exchange client, Graph client or None)."""
-    import contextlib
+def clients(args: argparse.Namespace) -> ClientOpener:
+    """How to open a tenant's clients, with the command's deadline and sign-in prompt."""
+    from driftguard.app.investigate import service_clients
+    from driftguard.cli._live import DEFAULT_DEADLINE, exchange_source
 
-    from driftguard.cli._live import DEFAULT_DEADLINE, DEMO_TENANT, exchange_source
-
-    if config.name == DEMO_TENANT:
-        demo = _demo_opener(config)
-        return demo
-    source = exchange_source(args)
-
-    @contextlib.contextmanager
-    def opener() -> Any:
-        from driftguard.investigate.graph import graph_client
-        from driftguard.live import clouds
-        from driftguard.live.http import make_session
-
-        with source.client(config) as client:  # type: ignore[attr-defined]
-            endpoints = clouds.resolve(config)
-            graph = None
-            session = None
-            if endpoints.cloud != "china":
-                session = make_session(endpoints.ca_bundle)
-                graph = graph_client(
-                    config,
-                    endpoints,
-                    session,
-                    deadline=float(getattr(args, "deadline", DEFAULT_DEADLINE)),
-                )
-            try:
-                yield client, graph
-            finally:
-                if session is not None:
-                    session.close()
-
-    return opener
-
-
-def _demo_opener(config: Any) -> Callable[[], Any] | None:
-    """The demo tenant's evidence comes from the in-process simulator (no sockets)."""
-    import contextlib
-
-    try:
-        from driftguard.sim.inprocess import demo_environment
-    except ImportError:  # pragma: no cover - a build without the simulator
-        return None
-
-    @contextlib.contextmanager
-    def opener() -> Any:
-        from dataclasses import replace
-
-        from driftguard.investigate.graph import graph_client
-        from driftguard.live import clouds
-        from driftguard.live.auth import token_provider
-        from driftguard.live.exchange import ExchangeClient
-
-        env = demo_environment()
-        host = env.tenant.endpoints.exchange_host
-        tenant = replace(env.tenant, endpoints=replace(env.tenant.endpoints, graph_host=host))
-        endpoints = clouds.resolve(tenant)
-        try:
-            tokens = token_provider(tenant, endpoints, env.session)
-            client = ExchangeClient(env.session, endpoints, tenant.tenant_id, tokens)
-            yield client, graph_client(tenant, endpoints, env.session)
-        finally:
-            env.session.close()
-
-    return opener
+    deadline = float(getattr(args, "deadline", DEFAULT_DEADLINE))
+    return service_clients(exchange_source(args), deadline)
 
 
 def explain(
@@ -350,38 +193,11 @@ def explain(
     args: argparse.Namespace,
     snapshots: Mapping[str, Snapshot | Exception] | None = None,
 ) -> Report:
-    """``report`` with the audit trail attached to each finding (``diff/plan --explain``).
-
-    Only the audit log is read (plus blocked state from the service, not for files); a tenant
-    whose trail cannot be read completely becomes an error, as any partial read.
-    """
-    from dataclasses import replace
-
+    """``report`` with the audit trail attached to each finding (``diff/plan --explain``)."""
+    from driftguard.app import investigate as app
     from driftguard.cli._live import snapshots_for
-    from driftguard.core import error_report, live_connectors
-    from driftguard.errors import LiveReadError
-    from driftguard.investigate.timeline import investigated
 
-    now = report.generated_at
-    start, end = window(args, now)
     names = [t.tenant for t in report.tenants]
     reads = snapshots if snapshots is not None else snapshots_for(args, baseline, names)
-    out = []
-    for tenant in report.tenants:
-        live = reads.get(tenant.tenant)
-        if tenant.error or live is None or isinstance(live, Exception):
-            out.append(tenant)
-            continue
-        config = baseline.tenants[tenant.tenant].config
-        connectors = live_connectors(live)
-        inputs = _inputs(args, start, end, want_blocked=False, want_trace=False, want_alerts=False)
-        inputs = replace(inputs, message_trace=None)
-        try:
-            evidence = _evidence(args, config, connectors, inputs, now)
-        except LiveReadError as exc:
-            out.append(error_report(tenant.tenant, exc, config.location))
-            continue
-        explained = investigated(tenant, config, connectors, evidence, start=start, end=end)
-        # --explain adds the trail; the verdict stays the diff's own.
-        out.append(replace(explained, status=tenant.status))
-    return replace(report, tenants=tuple(out))
+    wanted = options(args, report.generated_at)
+    return app.explain(report, baseline, reads, wanted, clients(args))

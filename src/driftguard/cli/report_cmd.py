@@ -52,7 +52,7 @@ def register(sub: Any) -> None:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from driftguard.cli.diff_cmd import emit_report
+    from driftguard.cli._output import emit_report
     from driftguard.errors import InputError
     from driftguard.report.merge import merge_files
 
@@ -67,7 +67,7 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from driftguard.cli.diff_cmd import emit_report
+    from driftguard.cli._output import emit_report
     from driftguard.report.merge import load_report
 
     report = load_report(args.file)

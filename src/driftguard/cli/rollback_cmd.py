@@ -7,12 +7,15 @@ approval, the stale check, its own journal and verification. Exit 0 restored, 1 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
+
+from driftguard.cli._common import add_apply_options
+
+if TYPE_CHECKING:
+    from driftguard.cli._common import Subcommands
 
 
-def register(sub: Any) -> None:
-    from driftguard.cli.apply_cmd import add_apply_options
-
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "rollback",
         help="undo an applied plan from its journal (needs the rollback plan's digest)",
@@ -25,9 +28,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from driftguard.app.apply import ApplyRequest
+    from driftguard.cli._applying import execute
     from driftguard.cli._output import emit, safe_terminal
-    from driftguard.cli.apply_cmd import _refuse_existing, execute
-    from driftguard.journal import read_journal
+    from driftguard.journal import read_journal, refuse_existing
     from driftguard.planfile import render_text
     from driftguard.rollback import rollback_plan
 
@@ -38,5 +42,12 @@ def run(args: argparse.Namespace) -> int:
     if not plan.actions:
         return 0
     if not args.dry_run:
-        _refuse_existing(journal_path)
-    return execute(plan, args, journal_path)
+        refuse_existing(journal_path)
+    request = ApplyRequest(
+        baseline=args.baseline,
+        approve=args.approve,
+        dry_run=args.dry_run,
+        journal_path=journal_path,
+        keep_dry_journal=bool(args.journal),
+    )
+    return execute(plan, request)

@@ -9,14 +9,15 @@ goes to stderr and the exit code is 1; the others are still written.
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from driftguard.cli._common import add_baseline, add_tenants
 
+if TYPE_CHECKING:
+    from driftguard.cli._common import Subcommands
 
-def register(sub: Any) -> None:
+
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "snapshot",
         help="write the live connectors to a file",
@@ -39,6 +40,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from driftguard.app.snapshot import snapshot_document, snapshot_targets
     from driftguard.baseline.load import load_requested
     from driftguard.cli._live import selected_tenants, snapshots_for
     from driftguard.cli._output import info
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     names = selected_tenants(args, baseline)
     if not names:
         raise InputError(f"no tenants to snapshot in {args.baseline}")
-    targets = _targets(args.out, names)
+    targets = snapshot_targets(args.out, names)
     snapshots = snapshots_for(args, baseline, names)
     failed = 0
     for name in names:
@@ -66,40 +68,3 @@ def run(args: argparse.Namespace) -> int:
         count = len(live.records)
         info(f"wrote {targets[name]} ({count} connector{'s' if count != 1 else ''})")
     return 1 if failed else 0
-
-
-def _targets(out: str, names: list[str]) -> dict[str, Path]:
-    from driftguard.errors import InputError
-
-    path = Path(out)
-    folder = path.is_dir() or out.endswith((os.sep, "/"))
-    if len(names) > 1 and not folder:
-        raise InputError(
-            f"--out {out}: {len(names)} tenants selected, so --out must be a folder",
-            hint="pass an existing folder or end the path with '/' (one <tenant>.json each), "
-            "or pick one tenant with --tenant",
-        )
-    if folder:
-        return {name: path / f"{name}.json" for name in names}
-    return {names[0]: path}
-
-
-def snapshot_document(snapshot: Any, tenant_id: str) -> str:
-    """The snapshot file's JSON text (format: shared decisions / live.files reads it back)."""
-    import json
-    from datetime import UTC
-
-    from driftguard.live.files import SNAPSHOT_VERSION, snapshot_digest
-
-    taken = snapshot.taken_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    doc = {
-        "driftguard_snapshot": SNAPSHOT_VERSION,
-        "tenant": snapshot.tenant,
-        "tenant_id": tenant_id,
-        "taken_at": taken,
-        "source": snapshot.source,
-        "digest": snapshot_digest(snapshot.records),
-        "records": [dict(r) for r in snapshot.records],
-        "warnings": list(snapshot.warnings),
-    }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from driftguard.investigate.auditrecords import AuditRecordError, parse_time, wire_time
+from driftguard.investigation import AlertEntry
 
 TITLE = "suspicious connector activity"
 SERVICE_SOURCE = "microsoftDefenderForOffice365"
@@ -107,14 +108,14 @@ def _strings(value: Any, depth: int = 0) -> Iterator[str]:
             yield from _strings(item, depth + 1)
 
 
-def alert_json(alert: Alert) -> dict[str, Any]:
-    return {
-        "id": alert.id,
-        "title": alert.title,
-        "severity": alert.severity,
-        "status": alert.status,
-        "created": wire_time(alert.created) if alert.created else None,
-        "connectors": list(alert.connectors),
-        "ips": list(alert.ips),
-        "url": alert.url,
-    }
+def alert_entry(alert: Alert) -> AlertEntry:
+    return AlertEntry(
+        id=alert.id,
+        title=alert.title,
+        severity=alert.severity,
+        status=alert.status,
+        created=alert.created,
+        connectors=tuple(alert.connectors),
+        ips=tuple(alert.ips),
+        url=alert.url,
+    )

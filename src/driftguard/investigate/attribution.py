@@ -17,7 +17,8 @@ An actor is flagged as a possibly compromised admin account when any of their co
 the window: comes from an actor not in ``admins``; comes from an unusual IP (outside
 ``trusted_ip_ranges`` and not used by that actor earlier in the window; with no trusted ranges
 configured, an IP the actor had not used earlier when they had used another one); or carries
-``ExternalAccess: true``.
+``ExternalAccess: true``. driftguard's own apps (the client ids of tenant.yaml's ``auth`` section,
+read and write) are known actors, never flagged: their changes are the reviewed applies.
 
 50,000 events against a report's findings: events are indexed once by every connector key they
 carry, so each finding costs a dictionary lookup plus its own candidates.
@@ -220,6 +221,7 @@ def _unattributed_note(
 def suspicious_actors(events: Iterable[AuditEvent], tenant: TenantConfig) -> list[ActorFlag]:
     """Actors whose connector events look like a compromised admin account (module doc)."""
     admins = {a.lower() for a in tenant.admins}
+    own = known_apps(tenant)
     trusted = _networks(tenant.trusted_ip_ranges)
     history: dict[str, set[str]] = defaultdict(set)
     reasons: dict[str, dict[str, None]] = defaultdict(dict)
@@ -227,6 +229,8 @@ def suspicious_actors(events: Iterable[AuditEvent], tenant: TenantConfig) -> lis
     ips: dict[str, dict[str, None]] = defaultdict(dict)
     for event in sorted(events, key=lambda e: e.time):
         actor = event.actor.lower()
+        if (event.app_id or "").lower() in own:
+            continue
         why: list[str] = []
         if admins and actor not in admins and (event.app_id or "").lower() not in admins:
             why.append("not a listed admin")
@@ -257,6 +261,15 @@ def suspicious_actors(events: Iterable[AuditEvent], tenant: TenantConfig) -> lis
         )
     out.sort(key=lambda f: f.events[0].time, reverse=True)
     return out
+
+
+def known_apps(tenant: TenantConfig) -> frozenset[str]:
+    """The client ids (lower case) of driftguard's own read and write apps in tenant.yaml."""
+    auth = tenant.auth if isinstance(tenant.auth, Mapping) else {}
+    write = auth.get("write")
+    sections = [auth, write if isinstance(write, Mapping) else {}]
+    ids = (s.get("client_id") for s in sections)
+    return frozenset(i.strip().lower() for i in ids if isinstance(i, str) and i.strip())
 
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network

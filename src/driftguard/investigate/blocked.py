@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from driftguard.investigate.auditlog import AuditRecordError, parse_time
+from driftguard.investigation import BlockedEntry
 from driftguard.model import Connector, Finding, FindingKind, Severity
 
 NDR = "550 5.7.711 Access denied, bad inbound connector. AS(2204)"
@@ -125,26 +126,22 @@ def blocked_findings(
     return out
 
 
-def blocked_json(
+def blocked_entries(
     blocked: Sequence[BlockedConnector], live: Sequence[Connector]
-) -> list[dict[str, Any]]:
-    """The evidence entries (JSON-ready) for the report's ``blocked`` section."""
-    out: list[dict[str, Any]] = []
+) -> tuple[BlockedEntry, ...]:
+    """The entries of the investigation's ``blocked`` section."""
+    out: list[BlockedEntry] = []
     for block in blocked:
         connector = match_live(block, live)
         out.append(
-            {
-                "connector": connector.name if connector else block.label,
-                "connector_id": block.connector_id,
-                "guid": connector.guid if connector else None,
-                "reason": block.reason,
-                "created": block.created.isoformat().replace("+00:00", "Z")
-                if block.created
-                else None,
-                "expires": block.expires.isoformat().replace("+00:00", "Z")
-                if block.expires
-                else None,
-                "ndr": NDR,
-            }
+            BlockedEntry(
+                connector=connector.name if connector else block.label,
+                connector_id=block.connector_id,
+                guid=connector.guid if connector else None,
+                reason=block.reason,
+                created=block.created,
+                expires=block.expires,
+                ndr=NDR,
+            )
         )
-    return out
+    return tuple(out)

@@ -8,7 +8,6 @@ that was not asked for is named in ``sources`` as such, never silently treated a
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +31,7 @@ from driftguard.investigate.messagetrace import (
     trace_rows,
 )
 from driftguard.investigate.timeline import Evidence
+from driftguard.live import waits
 from driftguard.model import AuditEvent, Connector, TenantConfig
 
 TRACE_RETENTION = timedelta(days=90)
@@ -66,7 +66,7 @@ def gather(
     client: Invoker | None = None,
     graph: GraphClient | None = None,
     now: datetime,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = waits.pause,
 ) -> Evidence:
     sources: dict[str, str] = {}
     skipped: list[str] = []

@@ -7,13 +7,12 @@ host (an ``@odata.nextLink`` elsewhere is refused, not followed), throttling is 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from driftguard.errors import AuthError, ServiceError, TruncatedReadError
-from driftguard.live import wire
+from driftguard.live import waits, wire
 from driftguard.live.clouds import CLOUDS, ResolvedEndpoints
 from driftguard.live.http import json_body
 
@@ -40,7 +39,7 @@ class GraphClient:
         tokens: TokenProvider,
         *,
         ca_bundle: str | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = waits.pause,
         max_attempts: int = 5,
         max_pages: int = 2000,
         timeout: float = 120.0,
@@ -211,7 +210,7 @@ def graph_client(
     endpoints: ResolvedEndpoints,
     session: requests.Session,
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = waits.pause,
     deadline: float = 900.0,
 ) -> GraphClient:
     """A Graph client with a Graph-scoped token from the tenant's read credential."""

@@ -1,13 +1,8 @@
 """One investigation per tenant: findings explained, blocked state, mail flow, alerts, a timeline.
 
 Pure: the evidence has been gathered (live, from files, or not at all) and is passed in; the
-result is the tenant's report with ``events`` on each finding, ``blocked`` findings added and a
-JSON-ready ``evidence`` section::
-
-    {"window": {"since", "until"}, "timeline": [...], "blocked": [...], "mail_flow": {...},
-     "alerts": [...], "attribution": [...], "actors": [...], "audit_events_outside_window": N,
-     "other_audit_events": N, "skipped_rows": N,
-     "skipped": ["path:line:1: row skipped: ..."], "sources": {...}}
+result is the tenant's report with ``events`` on each finding, ``blocked`` findings added and its
+``Investigation`` (driftguard.investigation) as ``evidence``.
 
 Timeline entries share the report's event fields (time, actor, client_ip, operation, connector,
 parameters) plus ``kind`` (audit, blocked, spike, alert) and ``flags``; oldest first. The timeline
@@ -21,18 +16,29 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time
-from typing import Any
 
-from driftguard.investigate.alerts import Alert, alert_json
+from driftguard.investigate.alerts import Alert, alert_entry
 from driftguard.investigate.attribution import Attribution, attribute
 from driftguard.investigate.auditrecords import is_timeline_operation
-from driftguard.investigate.blocked import BlockedConnector, blocked_findings, blocked_json
+from driftguard.investigate.blocked import BlockedConnector, blocked_entries, blocked_findings
 from driftguard.investigate.messagetrace import (
     HISTORY_DAYS,
     MIN_EXCESS,
     MIN_HISTORY_DAYS,
     Z_THRESHOLD,
     MailFlow,
+)
+from driftguard.investigation import (
+    ActorEntry,
+    AttributionEntry,
+    AuditDetail,
+    DayEntry,
+    EntryKind,
+    Investigation,
+    MailFlowSection,
+    SpikeEntry,
+    SpikeRule,
+    TimelineEntry,
 )
 from driftguard.model import AuditEvent, Connector, Finding, Status, TenantConfig, TenantReport
 
@@ -80,25 +86,25 @@ def investigated(
         )
         findings = list(attribution.findings)
     shown, outside, other = _audit_split(attribution, evidence, start, end)
-    data: dict[str, Any] = {
-        "window": {"since": _z(start), "until": _z(end)},
-        "timeline": _timeline(attribution, shown, evidence, live, end),
-        "blocked": blocked_json(evidence.blocked, live) if evidence.blocked is not None else None,
-        "mail_flow": _mail_flow(evidence.mail_flow) if evidence.mail_flow else None,
-        # Messages per connector over the window: plan's safety check reads this.
-        "recent_messages": _recent(evidence.mail_flow) if evidence.mail_flow else None,
-        "alerts": [alert_json(a) for a in evidence.alerts] if evidence.alerts is not None else None,
-        "attribution": _attribution(attribution) if attribution else None,
-        "actors": _actors(attribution) if attribution else None,
-        "audit_events_outside_window": outside,
-        # Sign-ins, SharePoint, mailbox... events of a full export: counted, not shown.
-        "other_audit_events": other,
-        "skipped_rows": evidence.skipped_count,
-        "skipped": list(evidence.skipped),
-        "sources": dict(evidence.sources),
-    }
     notes = _suspicions(attribution, evidence)
-    data["suspicious"] = bool(findings or notes)
+    investigation = Investigation(
+        since=start,
+        until=end,
+        timeline=_timeline(attribution, shown, evidence, live, end),
+        blocked=blocked_entries(evidence.blocked, live) if evidence.blocked is not None else None,
+        mail_flow=_mail_flow(evidence.mail_flow) if evidence.mail_flow else None,
+        alerts=(
+            tuple(alert_entry(a) for a in evidence.alerts) if evidence.alerts is not None else None
+        ),
+        attribution=_attribution(attribution) if attribution else None,
+        actors=_actors(attribution) if attribution else None,
+        audit_events_outside_window=outside,
+        other_audit_events=other,
+        skipped_rows=evidence.skipped_count,
+        skipped=tuple(evidence.skipped),
+        sources=dict(evidence.sources),
+        suspicious=bool(findings or notes),
+    )
     # The report's status stays about findings (drift needs at least one); what else looks
     # wrong is said in the warnings and marks the evidence suspicious (investigate exits 2).
     status = Status.DRIFT if findings else Status.OK
@@ -111,15 +117,7 @@ def investigated(
             *(f"{report.tenant}: {w}" for w in evidence.warnings),
             *(f"{report.tenant}: {n}" for n in notes),
         ),
-        evidence=data,
-    )
-
-
-def is_suspicious(report: TenantReport) -> bool:
-    """Whether an investigated tenant has findings or other suspicious evidence."""
-    evidence = report.evidence
-    return bool(report.findings) or bool(
-        isinstance(evidence, Mapping) and evidence.get("suspicious")
+        evidence=investigation,
     )
 
 
@@ -170,20 +168,18 @@ def explanation(finding: Finding, attribution: Attribution) -> str:
 # --------------------------------------------------------------------------- sections
 
 
-def _event_entry(event: AuditEvent, flags: Sequence[str]) -> dict[str, Any]:
-    return {
-        "time": _z(event.time),
-        "kind": "audit",
-        "connector": event.connector,
-        "actor": event.actor,
-        "client_ip": event.client_ip,
-        "operation": event.operation,
-        "parameters": dict(event.parameters),
-        "app_id": event.app_id,
-        "succeeded": event.succeeded,
-        "external_access": event.external_access,
-        "flags": list(flags),
-    }
+def _event_entry(event: AuditEvent, flags: Sequence[str]) -> TimelineEntry:
+    return TimelineEntry(
+        time=event.time,
+        kind=EntryKind.AUDIT,
+        connector=event.connector,
+        actor=event.actor,
+        client_ip=event.client_ip,
+        operation=event.operation,
+        parameters=dict(event.parameters),
+        flags=tuple(flags),
+        audit=AuditDetail(event.app_id, event.succeeded, event.external_access),
+    )
 
 
 def _audit_split(
@@ -215,146 +211,131 @@ def _timeline(
     evidence: Evidence,
     live: Sequence[Connector],
     end: datetime,
-) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = []
+) -> tuple[TimelineEntry, ...]:
+    from driftguard.investigate.blocked import NDR, match_live
+
+    entries: list[TimelineEntry] = []
     flags: dict[int, list[str]] = {}
     for flag in attribution.actors if attribution else ():
         for event in flag.events:
             flags[id(event)] = [f"possibly compromised admin account: {r}" for r in flag.reasons]
     entries.extend(_event_entry(event, flags.get(id(event), ())) for event in shown)
     for block in evidence.blocked or ():
-        from driftguard.investigate.blocked import NDR, match_live
-
         connector = match_live(block, live)
         entries.append(
-            {
-                "time": _z(block.created) if block.created else _z(end),
-                "kind": "blocked",
-                "connector": connector.name if connector else block.label,
-                "actor": "Exchange Online",
-                "client_ip": None,
-                "operation": "Connector blocked by the service",
-                "parameters": {"Reason": block.reason or "", "NDR": NDR},
-                "flags": [],
-            }
-        )
-    if evidence.mail_flow is not None:
-        for spike in evidence.mail_flow.spikes:
-            entries.append(
-                {
-                    "time": _z(datetime.combine(spike.day, time(0), tzinfo=UTC)),
-                    "kind": "spike",
-                    "connector": spike.connector,
-                    "actor": "",
-                    "client_ip": None,
-                    "operation": "Mail volume spike",
-                    "parameters": {
-                        "volume": str(spike.volume),
-                        "median": f"{spike.median:g}",
-                        "robust_z": f"{spike.score:.1f}",
-                    },
-                    "flags": [spike.describe()],
-                }
+            TimelineEntry(
+                time=block.created or end,
+                kind=EntryKind.BLOCKED,
+                connector=connector.name if connector else block.label,
+                actor="Exchange Online",
+                client_ip=None,
+                operation="Connector blocked by the service",
+                parameters={"Reason": block.reason or "", "NDR": NDR},
             )
+        )
+    for spike in evidence.mail_flow.spikes if evidence.mail_flow is not None else ():
+        entries.append(
+            TimelineEntry(
+                time=datetime.combine(spike.day, time(0), tzinfo=UTC),
+                kind=EntryKind.SPIKE,
+                connector=spike.connector,
+                actor="",
+                client_ip=None,
+                operation="Mail volume spike",
+                parameters={
+                    "volume": str(spike.volume),
+                    "median": f"{spike.median:g}",
+                    "robust_z": f"{spike.score:.1f}",
+                },
+                flags=(spike.describe(),),
+            )
+        )
     for alert in evidence.alerts or ():
         entries.append(
-            {
-                "time": _z(alert.created) if alert.created else _z(end),
-                "kind": "alert",
-                "connector": ", ".join(alert.connectors),
-                "actor": "Microsoft Defender for Office 365",
-                "client_ip": alert.ips[0] if alert.ips else None,
-                "operation": f"Alert: {alert.title}",
-                "parameters": {"severity": alert.severity, "status": alert.status},
-                "flags": [],
-            }
+            TimelineEntry(
+                time=alert.created or end,
+                kind=EntryKind.ALERT,
+                connector=", ".join(alert.connectors),
+                actor="Microsoft Defender for Office 365",
+                client_ip=alert.ips[0] if alert.ips else None,
+                operation=f"Alert: {alert.title}",
+                parameters={"severity": alert.severity, "status": alert.status},
+            )
         )
-    entries.sort(key=lambda e: (e["time"], e["kind"]))
-    if len(entries) > MAX_TIMELINE:
-        entries = entries[-MAX_TIMELINE:]
-    return entries
+    entries.sort(key=lambda e: (_z(e.time), e.kind.value))
+    return tuple(entries[-MAX_TIMELINE:])
 
 
-def _recent(flow: MailFlow) -> dict[str, int]:
-    return {
-        name: sum(stats.volume for stats in days.values())
-        for name, days in flow.per_connector.items()
-    }
-
-
-def _mail_flow(flow: MailFlow) -> dict[str, Any]:
-    connectors: dict[str, Any] = {}
-    for name, days in flow.per_connector.items():
-        connectors[name] = [
-            {
-                "day": day.isoformat(),
-                "volume": stats.volume,
-                "spam": stats.spam,
-                "spam_share": round(stats.spam_share, 4),
-                "outside_senders": stats.outside_senders,
-                "outside_domains": dict(
-                    sorted(stats.outside_domains.items(), key=lambda kv: (-kv[1], kv[0]))
-                ),
-                "other_outside_domains": stats.other_outside_domains,
-            }
-            for day, stats in days.items()
-        ]
-    return {
-        "rows": flow.rows,
-        "duplicates_dropped": flow.duplicates,
-        "unattributed_rows": flow.unmatched,
-        "rows_outside_window": flow.outside_window,
-        "skipped_rows": flow.skipped_count,
-        "connectors": connectors,
-        "spikes": [
-            {
-                "connector": s.connector,
-                "day": s.day.isoformat(),
-                "volume": s.volume,
-                "median": s.median,
-                "mad": s.mad,
-                "robust_z": round(s.score, 2),
-            }
-            for s in flow.spikes
-        ],
-        "spike_rule": {
-            "history_days": HISTORY_DAYS,
-            "min_history_days": MIN_HISTORY_DAYS,
-            "robust_z_threshold": Z_THRESHOLD,
-            "min_excess_messages": MIN_EXCESS,
+def _mail_flow(flow: MailFlow) -> MailFlowSection:
+    return MailFlowSection(
+        rows=flow.rows,
+        duplicates_dropped=flow.duplicates,
+        unattributed_rows=flow.unmatched,
+        rows_outside_window=flow.outside_window,
+        skipped_rows=flow.skipped_count,
+        connectors={
+            name: tuple(
+                DayEntry(
+                    day=day,
+                    volume=stats.volume,
+                    spam=stats.spam,
+                    spam_share=round(stats.spam_share, 4),
+                    outside_senders=stats.outside_senders,
+                    outside_domains=dict(
+                        sorted(stats.outside_domains.items(), key=lambda kv: (-kv[1], kv[0]))
+                    ),
+                    other_outside_domains=stats.other_outside_domains,
+                )
+                for day, stats in days.items()
+            )
+            for name, days in flow.per_connector.items()
         },
-    }
+        spikes=tuple(
+            SpikeEntry(
+                connector=s.connector,
+                day=s.day,
+                volume=s.volume,
+                median=float(s.median),
+                mad=float(s.mad),
+                robust_z=round(s.score, 2),
+            )
+            for s in flow.spikes
+        ),
+        spike_rule=SpikeRule(
+            history_days=HISTORY_DAYS,
+            min_history_days=MIN_HISTORY_DAYS,
+            robust_z_threshold=float(Z_THRESHOLD),
+            min_excess_messages=MIN_EXCESS,
+        ),
+    )
 
 
-def _attribution(attribution: Attribution) -> list[dict[str, Any]]:
+def _attribution(attribution: Attribution) -> tuple[AttributionEntry, ...]:
     notes = {u.index: u.note for u in attribution.unattributed}
-    out: list[dict[str, Any]] = []
-    for index, finding in enumerate(attribution.findings):
-        if index not in attribution.matched:
-            continue  # blocked: the service's doing
-        out.append(
-            {
-                "kind": str(finding.kind),
-                "connector": finding.connector,
-                "field": finding.field,
-                "events": attribution.matched[index],
-                "attributed": index not in notes,
-                "note": notes.get(index),
-                "actors": sorted({e.actor for e in finding.events}),
-            }
+    return tuple(
+        AttributionEntry(
+            kind=finding.kind,
+            connector=finding.connector,
+            field=finding.field,
+            events=attribution.matched[index],
+            attributed=index not in notes,
+            note=notes.get(index),
+            actors=tuple(sorted({e.actor for e in finding.events})),
         )
-    return out
+        for index, finding in enumerate(attribution.findings)
+        if index in attribution.matched  # not blocked: the service's doing
+    )
 
 
-def _actors(attribution: Attribution) -> list[dict[str, Any]]:
-    return [
-        {
-            "actor": flag.actor,
-            "verdict": "possibly compromised admin account",
-            "reasons": list(flag.reasons),
-            "client_ips": list(flag.client_ips),
-            "events": len(flag.events),
-            "last": _z(flag.events[0].time),
-        }
+def _actors(attribution: Attribution) -> tuple[ActorEntry, ...]:
+    return tuple(
+        ActorEntry(
+            actor=flag.actor,
+            verdict="possibly compromised admin account",
+            reasons=tuple(flag.reasons),
+            client_ips=tuple(flag.client_ips),
+            events=len(flag.events),
+            last=flag.events[0].time,
+        )
         for flag in attribution.actors
-    ]
+    )

@@ -8,15 +8,19 @@ text built from a service answer passes through :meth:`MsalTokenProvider.redact`
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import quote
 
 from driftguard.errors import AuthError
+from driftguard.live import waits
 from driftguard.live.clouds import ResolvedEndpoints
 from driftguard.live.credentials import METHODS, Credential, Method, credential_for
 from driftguard.model import TenantConfig
@@ -51,6 +55,13 @@ class TokenProvider(Protocol):
 
 class TokenUnavailable(AuthError):
     """The sign-in service could not be reached or answered 429/5xx: worth another try."""
+
+
+def _device_flow_over(flow: Mapping[str, Any]) -> bool:
+    """Stop polling when the code expired (msal's own condition) or the run was interrupted."""
+    expires_at = flow.get("expires_at", 0)
+    expired = isinstance(expires_at, int | float) and expires_at < time.time()
+    return expired or waits.cancelled()
 
 
 def token_provider(
@@ -148,7 +159,11 @@ class MsalTokenProvider:
         if "user_code" not in flow:
             return dict(flow)
         self._prompt(str(flow.get("message") or ""))
-        result: Mapping[str, Any] = app.acquire_token_by_device_flow(flow)
+        # msal polls once a second for this condition: Ctrl-C ends the wait for the person
+        result: Mapping[str, Any] = app.acquire_token_by_device_flow(
+            flow, exit_condition=_device_flow_over
+        )
+        waits.check()
         return result
 
     def _access_token(self, result: Mapping[str, Any]) -> str:
@@ -163,6 +178,7 @@ class MsalTokenProvider:
     def _build_app(self) -> Any:
         import msal
 
+        _optional_msal_extensions_checked_once()
         cred = self.credential
         common: dict[str, Any] = {
             "authority": self.endpoints.authority(cred.tenant_id),
@@ -325,6 +341,19 @@ class MsalTokenProvider:
             f"({self.credential.label}): {type(exc).__name__}: {_short(text, 200)}",
             hint=hint_for(codes, "", text),
         )
+
+
+@functools.cache
+def _optional_msal_extensions_checked_once() -> None:
+    """msal tries ``import msal_extensions`` (an optional package) in every application it builds;
+    when the package is absent, each try searches sys.path again under the import lock, which
+    costs CPU per tenant and makes concurrent reads wait on each other. msal 1.39 has no switch for
+    it. A None entry in sys.modules makes a failed import fail at once (the import system's own
+    convention), so it is put there once, and only when the package is truly not installed."""
+    import importlib.util
+
+    if "msal_extensions" not in sys.modules and importlib.util.find_spec("msal_extensions") is None:
+        sys.modules.setdefault("msal_extensions", None)  # type: ignore[arg-type]
 
 
 def _short(text: str, limit: int) -> str:

@@ -67,6 +67,7 @@ def load_certificate(data: bytes, password: bytes | None, path: str) -> LoadedCe
     """Parse a PEM (key + certificate) or PFX file; raise AuthError naming ``path``."""
     key: object
     certs: list[x509.Certificate]
+    data = _pem_text(data)
     if b"-----BEGIN" in data:
         key_match = _KEY_BLOCK.search(data)
         if key_match is None:
@@ -95,11 +96,7 @@ def load_certificate(data: bytes, password: bytes | None, path: str) -> LoadedCe
         try:
             loaded = pkcs12.load_key_and_certificates(data, password)
         except (ValueError, TypeError):
-            raise AuthError(
-                f"cannot open the PFX file {path}: wrong password or not a PKCS#12 file",
-                hint="set auth.certificate_password_env to the name of a variable holding the "
-                "password",
-            ) from None
+            raise _not_pfx(data, path) from None
         key, first, extra = loaded
         certs = ([first] if first else []) + list(extra or [])
         if key is None:
@@ -114,6 +111,43 @@ def load_certificate(data: bytes, password: bytes | None, path: str) -> LoadedCe
         private_key=key,
         certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
         thumbprint_sha1=cert.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303
+    )
+
+
+def _pem_text(data: bytes) -> bytes:
+    """A PEM saved with a byte-order mark or as UTF-16 (Windows PowerShell's ``Out-File``
+    default), as the ASCII it holds; anything else unchanged."""
+    for bom, codec in (
+        (b"\xef\xbb\xbf", "utf-8"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+    ):
+        if data.startswith(bom):
+            try:
+                text = data[len(bom) :].decode(codec)
+            except UnicodeDecodeError:
+                return data
+            return text.encode("ascii", "replace") if "-----BEGIN" in text else data
+    return data
+
+
+def _not_pfx(data: bytes, path: str) -> AuthError:
+    """Why ``data``, which is not PEM, did not open as a PFX: said by what the file holds."""
+    if not data.startswith(b"\x30"):  # every PKCS#12 file is a DER SEQUENCE
+        return AuthError(
+            f"certificate file {path} is neither a PEM nor a PFX (PKCS#12) file",
+            hint="use a PEM file holding the private key and the certificate, or a PFX",
+        )
+    try:
+        x509.load_der_x509_certificate(data)
+    except ValueError:
+        return AuthError(
+            f"cannot open the PFX file {path}: wrong password or a damaged file",
+            hint="set auth.certificate_password_env to the name of a variable holding the password",
+        )
+    return AuthError(
+        f"certificate file {path} holds a certificate (DER) without its private key",
+        hint="use a PEM file holding the private key and the certificate, or a PFX",
     )
 
 

@@ -11,6 +11,7 @@ of the cloud's Exchange domain, and the bearer token goes nowhere else.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 import uuid
@@ -22,11 +23,13 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import requests
 
 from driftguard.errors import AuthError, LiveReadError, ServiceError, TruncatedReadError
-from driftguard.live import wire
+from driftguard.live import waits, wire
 from driftguard.live.auth import TokenProvider, TokenUnavailable
 from driftguard.live.clouds import ResolvedEndpoints
 from driftguard.live.http import json_body
 from driftguard.live.transport import ResponseTooLarge, ResponseTooSlow, time_limit
+
+log = logging.getLogger(__name__)
 
 ANCHOR_MAILBOX = "APP:SystemMailbox{{bb558c35-97f1-4cb9-8ff7-d53741dc928c}}@{tenant}"
 READ_VERBS = ("Get-", "Search-", "Test-")
@@ -62,9 +65,11 @@ class _Retry(Exception):
         error: type[LiveReadError] = ServiceError,
         hint: str | None = None,
         cut: bool = False,
+        why: str | None = None,
     ) -> None:
         super().__init__(cause)
         self.cause = cause
+        self.why = why or cause  # what a wait before the next attempt says it waits for
         self.headers = headers or {}
         self.error = error  # what giving up raises
         self.hint = hint
@@ -83,9 +88,10 @@ class ExchangeClient:
         *,
         policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = waits.pause,
         rand: Callable[[], float] = random.random,
         wall: Callable[[], float] = time.time,
+        label: str | None = None,
     ) -> None:
         self._session = session
         self.endpoints = endpoints
@@ -96,6 +102,7 @@ class ExchangeClient:
         self._sleep = sleep
         self._rand = rand
         self._wall = wall
+        self._label = f"tenant {label or tenant_id}"
         self._url = endpoints.invoke_url(tenant_id)
         self._verify: str | bool = endpoints.ca_bundle or True
         self._token: str | None = None
@@ -149,6 +156,7 @@ class ExchangeClient:
                 f"{self._safe(warnings[0], 200)}",
                 hint="a read with warnings is never treated as complete; retry later",
             )
+        log.debug("%s for %s: %d records in %d pages", cmdlet, self._label, len(records), pages)
         return InvokeResult(tuple(records), tuple(warnings))
 
     # ----------------------------------------------------------------- paging
@@ -221,14 +229,34 @@ class ExchangeClient:
                     ) from None
                 if not retry.cut:
                     earlier = retry
+                log.info(
+                    "%s for %s: attempt %d failed: %s",
+                    cmdlet,
+                    self._label,
+                    attempt,
+                    self._safe(retry.cause, 200),
+                )
+                waits.announce(
+                    delay,
+                    self._label,
+                    self._safe(retry.why, 120),
+                    attempt,
+                    self.policy.max_attempts - 1,
+                )
                 self._sleep(delay)
 
     def _send(
         self, url: str, body: bytes, cmdlet: str, is_write: bool, deadline: float
     ) -> requests.Response:
         # Sign-in and the request itself, body included, end by the cmdlet's deadline.
+        waits.check()
         with time_limit(deadline - self._clock()):
-            return self._send_within(url, body, cmdlet, is_write)
+            resp = self._send_within(url, body, cmdlet, is_write)
+        # A transport that does not watch the clock (or an answer that came in the watchdog's
+        # grace) may finish late: an answer after the deadline is not used.
+        if self._clock() > deadline and not is_write:
+            raise _Retry(f"the answer came after the {self.policy.deadline:g} s deadline", cut=True)
+        return resp
 
     def _send_within(self, url: str, body: bytes, cmdlet: str, is_write: bool) -> requests.Response:
         try:
@@ -310,9 +338,9 @@ class ExchangeClient:
         cause = f"HTTP {status}" + (f": {text}" if text else "")
         throttled = status == 429 or wire.is_concurrency_limit(detail.text)
         if throttled:
-            return _Retry(cause, resp.headers)
+            return _Retry(cause, resp.headers, why=f"throttled (HTTP {status})")
         if not is_write and (status in {502, 503, 504} or (status == 500 and not detail.is_json)):
-            return _Retry(cause, resp.headers)
+            return _Retry(cause, resp.headers, why=f"unavailable (HTTP {status})")
         if status == 401:
             return AuthError(
                 f"{cmdlet}: the admin API refused the token ({cause})",

@@ -24,7 +24,7 @@ from typing import Any
 from driftguard import jsonsafe
 from driftguard.errors import JsonError, LiveReadError, ServiceError, TruncatedReadError
 from driftguard.live.wire import json_error_text, short
-from driftguard.model import Snapshot, TenantConfig
+from driftguard.model import Connector, Snapshot, TenantConfig
 from driftguard.normalize import NormalizeError, connector_from_record
 from driftguard.properties import SETTABLE, Kind, is_sidecar
 
@@ -169,15 +169,26 @@ def snapshot_digest(records: Sequence[Mapping[str, Any]]) -> str:
             raw = {k: v for k, v in dict(record).items() if not is_sidecar(str(k))}
             items.append(_canonical_json({"raw": raw}))
             continue
-        items.append(
-            _canonical_json(
-                {
-                    "guid": conn.guid,
-                    "settings": {k: conn.settings[k] for k in sorted(conn.settings)},
-                    "unknown": {k: conn.other.get(k) for k in conn.unknown},
-                }
-            )
-        )
+        items.append(_connector_json(conn))
+    return _digest(items)
+
+
+def connectors_digest(connectors: Sequence[Connector]) -> str:
+    """:func:`snapshot_digest` of records that all normalised to ``connectors``, from them."""
+    return _digest([_connector_json(conn) for conn in connectors])
+
+
+def _connector_json(conn: Connector) -> str:
+    return _canonical_json(
+        {
+            "guid": conn.guid,
+            "settings": {k: conn.settings[k] for k in sorted(conn.settings)},
+            "unknown": {k: conn.other.get(k) for k in conn.unknown},
+        }
+    )
+
+
+def _digest(items: list[str]) -> str:
     payload = "[" + ",".join(sorted(items)) + "]"
     return "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()
 

@@ -6,15 +6,20 @@ LiveReadError and never stops the others; results come back in the order the ten
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TypeVar
 
 from driftguard.errors import DriftguardError, InputError, LiveReadError
+from driftguard.live import waits
 from driftguard.live.source import Source
 from driftguard.model import Snapshot, TenantConfig
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 16
 MAX_CONCURRENCY = 256
@@ -37,6 +42,11 @@ class TenantRead:
 
 # Called after each tenant finishes: (tenants done, tenants in total, tenant, read ok?)
 Progress = Callable[[int, int, str, bool], None]
+# Called every ``interval`` seconds while tenants are read, and once at the end:
+# (tenants done, tenants in total, errors so far). For logs that nobody watches live (CI).
+Heartbeat = Callable[[int, int, int], None]
+HEARTBEAT_INTERVAL = 10.0
+WAKE_EVERY = 0.5  # seconds
 
 
 def read_tenants(
@@ -45,32 +55,64 @@ def read_tenants(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: Progress | None = None,
+    heartbeat: Heartbeat | None = None,
+    interval: float = HEARTBEAT_INTERVAL,
 ) -> list[TenantRead]:
-    """Read every tenant with at most ``concurrency`` reads in flight."""
+    """Read every tenant with at most ``concurrency`` reads in flight.
+
+    An interruption (Ctrl-C in this thread) cancels the reads not started and ends every wait
+    of the running ones (``waits.cancel``), so the process exits within a second.
+    """
     if not tenants:
         return []
     workers = max(1, min(concurrency, MAX_CONCURRENCY, len(tenants)))
     results: dict[int, TenantRead] = {}
+    errors = 0
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="driftguard-read")
     try:
         futures: dict[Future[TenantRead], int] = {
             pool.submit(read_one, source, tenant): i for i, tenant in enumerate(tenants)
         }
-        for done, future in enumerate(as_completed(futures), start=1):
-            index = futures[future]
-            outcome = future.result()
-            results[index] = outcome
-            if progress is not None:
-                progress(done, len(tenants), outcome.tenant, outcome.ok)
+        pending = set(futures)
+        next_beat = time.monotonic() + interval
+        while pending:
+            # Never block for long: a Ctrl-C that the kernel delivered to a worker thread is
+            # only seen when this thread wakes up.
+            timeout = min(WAKE_EVERY, max(0.0, next_beat - time.monotonic()))
+            finished, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            for future in finished:
+                outcome = future.result()
+                results[futures[future]] = outcome
+                errors += 0 if outcome.ok else 1
+                if progress is not None:
+                    progress(len(results), len(tenants), outcome.tenant, outcome.ok)
+            if heartbeat is not None and time.monotonic() >= next_beat:
+                heartbeat(len(results), len(tenants), errors)
+                next_beat = time.monotonic() + interval
     except BaseException:
+        waits.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+    if heartbeat is not None:
+        heartbeat(len(results), len(tenants), errors)
     return [results[i] for i in range(len(tenants))]
 
 
 def read_one(source: Source, tenant: TenantConfig) -> TenantRead:
     """Read one tenant; any failure becomes its LiveReadError (never a partial snapshot)."""
+    started = time.monotonic()
+    outcome = _read_one(source, tenant)
+    log.info(
+        "tenant %s: %s in %.2f s",
+        tenant.name,
+        "read" if outcome.ok else "not read",
+        time.monotonic() - started,
+    )
+    return outcome
+
+
+def _read_one(source: Source, tenant: TenantConfig) -> TenantRead:
     try:
         return TenantRead(tenant.name, snapshot=source.snapshot(tenant))
     except LiveReadError as exc:

@@ -91,6 +91,7 @@ class ExchangeSource:
     def _client(
         self, tenant: TenantConfig, purpose: Literal["read", "write"]
     ) -> Iterator[ExchangeClient]:
+        from driftguard.live import waits
         from driftguard.live.exchange import ExchangeClient
 
         endpoints = clouds.resolve(tenant)
@@ -108,19 +109,15 @@ class ExchangeSource:
                     purpose=purpose,
                     device_code_prompt=self.device_code_prompt,
                 )
-            if self.sleep is not None:
-                yield ExchangeClient(
-                    session,
-                    endpoints,
-                    tenant.tenant_id,
-                    provider,
-                    policy=self.policy,
-                    sleep=self.sleep,
-                )
-            else:
-                yield ExchangeClient(
-                    session, endpoints, tenant.tenant_id, provider, policy=self.policy
-                )
+            yield ExchangeClient(
+                session,
+                endpoints,
+                tenant.tenant_id,
+                provider,
+                policy=self.policy,
+                label=tenant.name,
+                sleep=self.sleep or waits.pause,
+            )
         finally:
             session.close()
 

@@ -19,9 +19,11 @@ transport failures they are.
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -33,6 +35,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from driftguard.live import waits
+
 MAX_BODY = 64 * 1024 * 1024  # decoded bytes of one answer
 CHUNK = 64 * 1024
 DEFAULT_TIMEOUT = (15.0, 120.0)  # connect, read (seconds) when a request names none
@@ -42,6 +46,9 @@ GRACE = 0.2
 
 _deadline: ContextVar[float | None] = ContextVar("driftguard_deadline", default=None)
 _current = threading.local()  # the _Watch of the request this thread is making
+_active: weakref.WeakSet[_Watch] = weakref.WeakSet()  # every request in flight, for cancel
+_active_lock = threading.Lock()
+http_log = logging.getLogger("driftguard.http")
 
 
 class ResponseTooSlow(requests.exceptions.Timeout):
@@ -129,6 +136,10 @@ class _Watch:
                 _cut(connection)
 
     def _expire(self) -> None:
+        self.cut()
+
+    def cut(self) -> None:
+        """Cut the request's connections now (its time is up, or the run was interrupted)."""
         with self._lock:
             if self._done:
                 return
@@ -140,13 +151,27 @@ class _Watch:
         self._outer = getattr(_current, "watch", None)
         _current.watch = self
         self._timer.start()
+        with _active_lock:
+            _active.add(self)
         return self
 
     def __exit__(self, *_: object) -> None:
         self._timer.cancel()
+        with _active_lock:
+            _active.discard(self)
         with self._lock:
             self._done = True  # from here on, the connections are someone else's
         _current.watch = self._outer
+
+
+def _cut_all() -> None:
+    with _active_lock:
+        watches = list(_active)
+    for watch in watches:
+        watch.cut()
+
+
+waits.on_cancel(_cut_all)
 
 
 def _cut(connection: HTTPConnection) -> None:
@@ -234,6 +259,39 @@ class BoundedAdapter(HTTPAdapter):
         seconds, socket_timeouts = _budget(timeout)
         if seconds <= 0:
             raise ResponseTooSlow(host, 0.0, request=request)
+        waits.check()
+        started = time.monotonic()
+        outcome = "no answer"
+        try:
+            response = self._send_watched(
+                request, host, seconds, socket_timeouts, verify, cert, proxies
+            )
+            outcome = str(response.status_code)
+            return response
+        except Exception as exc:
+            outcome = type(exc).__name__
+            waits.check()  # a request cut because the run was interrupted ends the run
+            raise
+        finally:
+            http_log.info(
+                "%s %s%s -> %s in %.2f s",
+                request.method,
+                host,
+                _path(request.url),
+                outcome,
+                time.monotonic() - started,
+            )
+
+    def _send_watched(
+        self,
+        request: requests.PreparedRequest,
+        host: str,
+        seconds: float,
+        socket_timeouts: tuple[float, float],
+        verify: bool | str,
+        cert: Any,
+        proxies: Mapping[str, str] | None,
+    ) -> requests.Response:
         response: requests.Response | None = None
         with _Watch(seconds + GRACE) as watch:
             try:
@@ -275,6 +333,14 @@ class BoundedAdapter(HTTPAdapter):
         if watch.expired:  # a cut socket can look like a short, clean end
             raise ResponseTooSlow(host, seconds, request=response.request)
         return bytes(body)
+
+
+def _path(url: str | None) -> str:
+    """The path alone: a query string or fragment may carry a code or a token, so never logged."""
+    try:
+        return urlsplit(url or "").path or "/"
+    except ValueError:
+        return "/?"
 
 
 def _host(url: str | None) -> str:

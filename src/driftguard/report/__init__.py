@@ -16,7 +16,7 @@ class Renderer(Protocol):
 
 
 def renderer_for(fmt: str) -> Renderer:
-    """The ``render`` function of format ``fmt`` (text, json, markdown, html, sarif, junit)."""
+    """The ``render`` function of format ``fmt`` (one of ``cli._common.FORMATS``)."""
     module = importlib.import_module(f"driftguard.report.{fmt}_format")
     render: Renderer = module.render
     return render

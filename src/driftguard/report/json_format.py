@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any
 
+from driftguard import investigation
+from driftguard.investigation import Investigation
 from driftguard.model import (
     AuditEvent,
     Finding,
@@ -111,7 +113,7 @@ def _tenant(t: TenantReport) -> dict[str, Any]:
             {**finding_to_dict(s.finding), "ignore": _entry(s.entry)} for s in t.suppressed
         ],
         "warnings": list(t.warnings),
-        "evidence": _jsonable(t.evidence) if t.evidence is not None else None,
+        "evidence": investigation.to_json(t.evidence) if t.evidence is not None else None,
         "location": _location(t.location),
     }
 
@@ -157,18 +159,6 @@ def _time(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return _time(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 # --------------------------------------------------------------------------- from dict
 
 
@@ -177,7 +167,7 @@ def report_from_dict(data: Mapping[str, Any]) -> Report:
     ``schema()`` first when it comes from outside."""
     return Report(
         generated_at=_parse_time(data["generated_at"]),
-        tenants=tuple(_tenant_from(t) for t in data["tenants"]),
+        tenants=tuple(_tenant_from(t, i) for i, t in enumerate(data["tenants"])),
         command=str(data.get("command", "diff")),
         schema_version=int(data["schema_version"]),
     )
@@ -201,7 +191,7 @@ def finding_from_dict(d: Mapping[str, Any]) -> Finding:
     )
 
 
-def _tenant_from(d: Mapping[str, Any]) -> TenantReport:
+def _tenant_from(d: Mapping[str, Any], index: int) -> TenantReport:
     return TenantReport(
         tenant=str(d["tenant"]),
         status=Status(d["status"]),
@@ -212,9 +202,16 @@ def _tenant_from(d: Mapping[str, Any]) -> TenantReport:
             for s in d.get("suppressed") or ()
         ),
         warnings=tuple(str(w) for w in d.get("warnings") or ()),
-        evidence=d.get("evidence"),
+        evidence=_evidence_from(d.get("evidence"), index),
         location=_location_from(d.get("location")),
     )
+
+
+def _evidence_from(value: Any, index: int) -> Investigation | None:
+    """The tenant's investigation, read strictly (an ``EvidenceError`` names the JSON path)."""
+    if value is None:
+        return None
+    return investigation.from_json(value, f"tenants[{index}].evidence")
 
 
 def _entry_from(d: Mapping[str, Any]) -> IgnoreEntry:

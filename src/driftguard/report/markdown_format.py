@@ -224,7 +224,6 @@ def _evidence(view: EvidenceView) -> list[str]:
                 for a in view.attribution
             ],
         ),
-        ("Other evidence", ("Key", "Value"), [list(pair) for pair in view.other]),
     ]
     for title, header, rows in tables:
         if not rows:

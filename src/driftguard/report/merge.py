@@ -46,7 +46,16 @@ def report_from_json(name: str, text: str | bytes) -> Report:
             problems[:20],
             hint="pass the files written by `driftguard diff --format json`",
         )
-    return report_from_dict(data)
+    from driftguard.investigation import EvidenceError
+
+    try:
+        return report_from_dict(data)
+    except EvidenceError as exc:
+        raise InputError(
+            f"{name} is not a driftguard JSON report",
+            [Problem(name, 1, 1, str(exc))],
+            hint="pass the files written by `driftguard investigate --format json`",
+        ) from None
 
 
 def merge(reports: Sequence[tuple[str, Report]]) -> Report:

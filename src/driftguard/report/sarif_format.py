@@ -17,15 +17,15 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import quote
 
 from driftguard import __version__
 from driftguard.model import Finding, FindingKind, Report, Severity, TenantReport
+from driftguard.report import locations
 from driftguard.report.bounds import bounded
 from driftguard.report.escape import plain, value_text
-from driftguard.report.locations import tenant_file, under_root
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -179,7 +179,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
 
 
 def _tenant_results(tenant: TenantReport, base: Path) -> list[dict[str, Any]]:
-    fallback = tenant_file(tenant).path
+    fallback = tenant_file(tenant)
     out = [_result(tenant.tenant, f, base, fallback) for f in tenant.findings]
     for item in tenant.suppressed:
         result = _result(tenant.tenant, item.finding, base, fallback)
@@ -236,7 +236,7 @@ def _result(tenant: str, finding: Finding, base: Path, fallback: str) -> dict[st
         "ruleId": rule_id,
         "ruleIndex": _RULE_INDEX[rule_id],
         "level": LEVELS[finding.severity],
-        "message": {"text": _message(tenant, finding)},
+        "message": {"text": finding_message(tenant, finding)},
         "locations": [_location(path, line, column, base, tenant, finding.connector)],
         "partialFingerprints": {
             "driftguardFinding/v1": _digest(tenant, finding.kind.value, identity, finding.field)
@@ -245,7 +245,7 @@ def _result(tenant: str, finding: Finding, base: Path, fallback: str) -> dict[st
     }
 
 
-def _message(tenant: str, finding: Finding) -> str:
+def finding_message(tenant: str, finding: Finding) -> str:
     """Plain text; each untrusted piece is cleaned before it is joined."""
     c = plain
     subject = f"{c(tenant)}: connector '{c(finding.connector)}'"
@@ -286,7 +286,7 @@ def _location(
 
 def _artifact(path: str, base: Path) -> dict[str, Any]:
     """A URI relative to ``%SRCROOT%`` when the file is under ``base``, else an absolute one."""
-    where = under_root(path, base)
+    where = repo_relative(path, base)
     if where.is_absolute():
         return {"uri": Path(where).as_uri()}
     return {"uri": quote(where.as_posix(), safe="/-._~"), "uriBaseId": SRCROOT}
@@ -317,7 +317,7 @@ def _capped(results: list[dict[str, Any]], base: Path, report: Report) -> list[d
         "ruleIndex": _RULE_INDEX[OMITTED_RULE],
         "level": "warning",
         "message": {"text": text},
-        "locations": [_location(tenant_file(first).path, 1, 1, base, first.tenant, None)],
+        "locations": [_location(tenant_file(first), 1, 1, base, first.tenant, None)],
         "partialFingerprints": {"driftguardFinding/v1": _digest("omitted")},
         "properties": {
             "omitted": len(left),
@@ -333,6 +333,17 @@ def _priority(result: dict[str, Any]) -> int:
     if result.get("suppressions"):
         return 0
     return Severity(result["properties"]["severity"]).rank
+
+
+def repo_relative(path: str, base: Path) -> PurePath:
+    """``path`` relative to ``base`` (the repository root) when the file is under it, else
+    absolute (``locations.under_root``)."""
+    return locations.under_root(path, base)
+
+
+def tenant_file(tenant: TenantReport) -> str:
+    """The tenant's ``tenant.yaml``, where tenant-wide results point (``locations.tenant_file``)."""
+    return locations.tenant_file(tenant).path
 
 
 def _digest(*parts: str | None) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from driftguard.investigation import Investigation, moment
 from driftguard.model import (
     AuditEvent,
     Finding,
@@ -168,42 +169,25 @@ COLUMN_TITLES: dict[str, str] = {
 EVENT_FIELDS: tuple[str, ...] = ("time", "actor", "client_ip", "operation", "parameters")
 _OPTIONAL = frozenset({"kind", "flags"})
 _MAX_TEXT = 2000
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "kind": ("kind", "type"),
-    "flags": ("flags",),
-    "time": ("time", "timestamp", "creation_time", "CreationTime", "when"),
-    "actor": ("actor", "user", "user_id", "UserId", "UserIds"),
-    "client_ip": ("client_ip", "ClientIP", "ip"),
-    "operation": ("operation", "Operation", "action"),
-    "connector": ("connector", "object_id", "ObjectId"),
-    "parameters": ("parameters", "Parameters"),
-}
 
 
-def timeline(evidence: Mapping[str, Any] | None) -> list[dict[str, str]]:
-    """The investigation timeline in ``evidence`` as rows of plain (unescaped) strings.
-
-    The evidence is JSON-ready data from the investigation; this reads it defensively: the events
-    under ``timeline`` (or ``events``), each a mapping whose fields may be missing or oddly typed.
-    """
-    if not isinstance(evidence, Mapping):
+def timeline(evidence: Investigation | None) -> list[dict[str, str]]:
+    """The investigation timeline as rows of plain (unescaped) strings."""
+    if evidence is None:
         return []
-    raw = evidence.get("timeline", evidence.get("events"))
-    if isinstance(raw, Mapping):
-        raw = raw.get("events")
-    if not isinstance(raw, list | tuple):
-        return []
-    rows: list[dict[str, str]] = []
-    for item in raw:
-        if isinstance(item, AuditEvent):
-            rows.append(event_row(item))
-        elif isinstance(item, Mapping):
-            row = {}
-            for name in TIMELINE_FIELDS:
-                value = next((item[k] for k in _ALIASES[name] if k in item), None)
-                row[name] = _flags_text(value) if name == "flags" else _field_text(value)
-            rows.append(row)
-    return rows
+    return [
+        {
+            "time": moment(entry.time),
+            "kind": entry.kind.value,
+            "actor": entry.actor,
+            "client_ip": entry.client_ip or "",
+            "operation": entry.operation,
+            "connector": entry.connector,
+            "parameters": _field_text(dict(entry.parameters)),
+            "flags": _flags_text(list(entry.flags)),
+        }
+        for entry in evidence.timeline
+    ]
 
 
 def timeline_columns(rows: Sequence[Mapping[str, str]]) -> tuple[str, ...]:

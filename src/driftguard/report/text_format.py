@@ -1,7 +1,8 @@
 """``--format text``: the terminal table a human scans in seconds.
 
 Per tenant a status line, then its findings worst first (severity, connector, field, change) with
-the reason under each, then suppressed findings and warnings. Every untrusted string (connector
+the reason under each, then suppressed findings and warnings; after them, the investigation of
+each investigated tenant (report/investigation_text.py). Every untrusted string (connector
 names, values, comments, messages) has its control characters stripped; colour is opt-in.
 """
 
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 
 from driftguard.model import Finding, FindingKind, Report, Severity, Status, TenantReport
 from driftguard.properties import Value
+from driftguard.report import investigation_text
 from driftguard.report.bounds import bounded
 from driftguard.textsafe import one_line
 
@@ -43,7 +45,9 @@ def render_color(report: Report, *, color: bool = True) -> str:
         lines.extend(_tenant(tenant, paint))
     lines.append("")
     lines.append(_summary(report))
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    investigations = investigation_text.render(report)
+    return text.rstrip("\n") + "\n\n" + investigations if investigations else text
 
 
 class _Paint:
@@ -156,6 +160,9 @@ def _counts(findings: Sequence[Finding]) -> str:
 def _summary(report: Report) -> str:
     statuses = [t.status for t in report.tenants]
     parts = [f"{statuses.count(s)} {s.value}" for s in Status if s in statuses]
+    suspicious = sum(1 for t in report.tenants if t.suspicious)
+    if suspicious:
+        parts.append(f"{suspicious} with suspicious evidence")
     total = len(report.tenants)
     return (
         f"{total} tenant{'s' if total != 1 else ''}: {', '.join(parts) or 'none'}; "

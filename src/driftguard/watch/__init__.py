@@ -1,0 +1,1 @@
+"""Continuous monitoring: sweeps on a schedule, state in SQLite, notifications on a change."""
