@@ -9,11 +9,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-# --explain still reaches the investigation through its command module; it moves to the
-# application layer together with the investigation itself.
-PENDING = {("diff_cmd", "investigate_cmd"), ("plan_cmd", "investigate_cmd")}
-
-
 def _imports(path: Path) -> set[str]:
     out: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -33,7 +28,7 @@ def test_command_modules_import_no_other_command_module(repo_root: Path) -> None
         for module in _imports(path)
         if module.startswith("driftguard.cli.") and module.endswith("_cmd")
     }
-    assert found <= PENDING, sorted(found - PENDING)
+    assert found == set(), sorted(found)
 
 
 def test_the_application_layer_prints_nothing_and_knows_no_cli(repo_root: Path) -> None:

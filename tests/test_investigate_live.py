@@ -392,8 +392,8 @@ def test_explain_attaches_the_trail_without_changing_the_verdict(
 ) -> None:
     import argparse
 
+    from driftguard.cli._investigating import explain, parse_moment
     from driftguard.cli._live import snapshots_for
-    from driftguard.cli.investigate_cmd import explain, parse_moment
     from driftguard.core import tenant_report
     from driftguard.model import Report, Status
 

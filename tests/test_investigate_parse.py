@@ -337,7 +337,7 @@ def test_other_alert_titles_and_missing_dates() -> None:
 def test_window_dates() -> None:
     import argparse
 
-    from driftguard.cli.investigate_cmd import parse_moment, parse_until, window
+    from driftguard.cli._investigating import parse_moment, parse_until, window
 
     assert parse_until("2026-11-29") == datetime(2026, 11, 29, 23, 59, 59, 999999, tzinfo=UTC)
     assert parse_until("2026-11-29T00:00:00Z") == datetime(2026, 11, 29, tzinfo=UTC)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from driftguard.cli._common import add_baseline, add_output, add_tenants
+from driftguard.cli._investigating import add_explain
 from driftguard.cli._live import add_live
 from driftguard.cli._notify import add_notify, notifying
-from driftguard.cli.investigate_cmd import add_explain
 
 if TYPE_CHECKING:
     from driftguard.cli._common import Subcommands
@@ -43,12 +43,10 @@ def run(args: argparse.Namespace) -> int:
     snapshots = snapshots_for(args, baseline, names)
     report = diff_report(baseline, names, snapshots, datetime.now(UTC))
     if args.explain:
-        from driftguard.cli.investigate_cmd import emit, explain
+        from driftguard.cli._investigating import explain
 
         report = explain(report, baseline, args, snapshots)
-        emit(report, args.format, args.output)
-    else:
-        emit_report(report, args.format, args.output)
+    emit_report(report, args.format, args.output)
     _errors_to_stderr(report)
     from driftguard.cli._notify import notify
     from driftguard.notify import notice_for_report

@@ -29,7 +29,7 @@ def register(sub: Subcommands) -> None:
     add_baseline(parser)
     add_tenants(parser)
     add_live(parser)
-    from driftguard.cli.investigate_cmd import add_explain
+    from driftguard.cli._investigating import add_explain
 
     add_explain(parser)
     parser.add_argument("--out", metavar="PLAN", help="write the plan file (JSON) to PLAN")
@@ -153,8 +153,8 @@ def explain_to_stderr(
 ) -> None:
     """``--explain``: who made the changes the plan reverts, on stderr (the plan on stdout stays
     exactly the plan)."""
+    from driftguard.cli._investigating import explain
     from driftguard.cli._output import info
-    from driftguard.cli.investigate_cmd import explain
     from driftguard.model import Report
     from driftguard.report import investigation_text
 

@@ -229,7 +229,7 @@ def _evidence(
     from dataclasses import replace
     from datetime import timedelta
 
-    from driftguard.cli.investigate_cmd import explain
+    from driftguard.cli._investigating import explain
     from driftguard.model import Report, Status
 
     now = snapshot.taken_at
