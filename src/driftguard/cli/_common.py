@@ -53,3 +53,16 @@ def add_apply_options(parser: argparse.ArgumentParser) -> None:
         help="where to write the journal (default: next to the plan, named by its digest)",
     )
     add_baseline(parser)
+
+
+DEFAULT_STATE = ".driftguard/watch.sqlite"
+
+
+def add_state(parser: argparse.ArgumentParser) -> None:
+    """``--state``: the database ``watch`` keeps and ``history`` reads."""
+    parser.add_argument(
+        "--state",
+        default=DEFAULT_STATE,
+        metavar="FILE",
+        help=f"the watch state database (default: {DEFAULT_STATE})",
+    )

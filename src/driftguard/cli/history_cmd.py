@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from driftguard.cli._common import add_output
-from driftguard.cli.watch_cmd import add_state
+from driftguard.cli._common import add_output, add_state
 
 
 def register(sub: Any) -> None:

@@ -11,14 +11,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftguard.cli._common import add_baseline, add_tenants
+from driftguard.cli._common import add_baseline, add_state, add_tenants
 from driftguard.cli._live import add_live_options
 
 if TYPE_CHECKING:
     from driftguard.live.source import Source
     from driftguard.model import Baseline, Snapshot, TenantConfig, TenantReport
 
-DEFAULT_STATE = ".driftguard/watch.sqlite"
 MIN_DEADLINE = 30.0
 EVIDENCE_DAYS = 2  # how far back the audit trail of a new drift is searched
 
@@ -70,15 +69,6 @@ def register(sub: Any) -> None:
     # A read may take as long as one interval unless --deadline says otherwise (at least 30 s):
     # the default of the one-shot commands (900 s) would let one slow tenant hold three sweeps.
     parser.set_defaults(func=run, deadline=None)
-
-
-def add_state(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--state",
-        default=DEFAULT_STATE,
-        metavar="FILE",
-        help=f"the watch state database (default: {DEFAULT_STATE})",
-    )
 
 
 def _seconds(text: str) -> float:
