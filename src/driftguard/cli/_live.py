@@ -13,6 +13,8 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from driftguard.cli._common import number_in, whole_number
+
 if TYPE_CHECKING:
     from driftguard.errors import LiveReadError
     from driftguard.live.auth import DeviceCodePrompt
@@ -38,7 +40,7 @@ def add_live_options(parser: argparse.ArgumentParser) -> None:
     """Options of every command that reads tenants from the service."""
     parser.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=whole_number,
         default=16,
         metavar="N",
         help="read at most N tenants at a time (default: 16)",
@@ -58,37 +60,11 @@ def add_live_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 MIN_DEADLINE, MAX_DEADLINE = 1.0, 86400.0
 
 
-def deadline_seconds(text: str) -> float:
-    """A deadline a read can meet and that ends: 1 second to a day (``inf`` is no deadline)."""
-    value = _positive_float(text)
-    if not MIN_DEADLINE <= value <= MAX_DEADLINE:
-        raise argparse.ArgumentTypeError(
-            f"must be between {MIN_DEADLINE:g} and {MAX_DEADLINE:g} seconds"
-        )
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be more than 0")
-    return value
+# A deadline a read can meet and that ends: 1 second to a day (``inf`` is no deadline).
+deadline_seconds = number_in(MIN_DEADLINE, MAX_DEADLINE, "seconds")
 
 
 def selected_tenants(args: argparse.Namespace, baseline: Baseline) -> list[str]:

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftguard.cli._common import add_baseline, add_state, add_tenants
+from driftguard.cli._common import (
+    add_baseline,
+    add_state,
+    add_tenants,
+    number_in,
+    whole_number,
+)
 from driftguard.cli._live import add_live_options
 
 if TYPE_CHECKING:
@@ -57,7 +63,7 @@ def register(sub: Any) -> None:
     )
     stop = parser.add_mutually_exclusive_group()
     stop.add_argument("--once", action="store_true", help="one sweep, then exit (for CI jobs)")
-    stop.add_argument("--sweeps", type=_count, metavar="N", help="N sweeps, then exit")
+    stop.add_argument("--sweeps", type=whole_number, metavar="N", help="N sweeps, then exit")
     parser.add_argument(
         "--notify",
         action="append",
@@ -71,34 +77,8 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run, deadline=None)
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0.1 <= value <= 86400:
-        raise argparse.ArgumentTypeError("must be between 0.1 and 86400 seconds")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 0.9:
-        raise argparse.ArgumentTypeError("must be between 0 and 0.9")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+_seconds = number_in(0.1, 86400, "seconds")
+_fraction = number_in(0, 0.9)
 
 
 def run(args: argparse.Namespace) -> int:
