@@ -315,8 +315,15 @@ class MsalTokenProvider:
                 hint="check the endpoints.ca_bundle setting or the proxy's certificate",
             )
         if isinstance(exc, requests.RequestException):
+            from driftguard.live.transport import ResponseTooLarge
             from driftguard.live.wire import transport_kind
 
+            if isinstance(exc, ResponseTooLarge):  # not worth another try: it would be as large
+                return AuthError(
+                    f"the sign-in service {host} answered too much for tenant "
+                    f"{self.credential.tenant_id}: {transport_kind(exc)}",
+                    hint="check the tenant's cloud and endpoints: this is not Entra ID's answer",
+                )
             return TokenUnavailable(
                 f"could not reach the sign-in service {host} for tenant "
                 f"{self.credential.tenant_id}: {transport_kind(exc)}",
