@@ -8,6 +8,7 @@ Pure: values in, values out.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -104,24 +105,30 @@ def _to_onpremises(change: Change, _cfg: TenantConfig) -> bool:
 
 def outside_trusted(added: Sequence[str], trusted_ranges: Sequence[str]) -> tuple[str, ...]:
     """The added networks that do not lie inside any of the tenant's trusted ranges."""
-    trusted: list[ipaddress.IPv4Network] = []
-    for text in trusted_ranges:
-        try:
-            net = ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            continue  # the baseline loader reports it; an unreadable range trusts nothing
-        if isinstance(net, ipaddress.IPv4Network):
-            trusted.append(net)
+    trusted = _trusted(tuple(trusted_ranges))
     outside: list[str] = []
     for text in added:
-        try:
-            net = ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            outside.append(text)
-            continue
-        if not (isinstance(net, ipaddress.IPv4Network) and any(net.subnet_of(t) for t in trusted)):
+        net = _network(text)
+        if net is None or not any(net.subnet_of(t) for t in trusted):
             outside.append(text)
     return tuple(outside)
+
+
+@functools.lru_cache(maxsize=256)
+def _trusted(ranges: tuple[str, ...]) -> tuple[ipaddress.IPv4Network, ...]:
+    """A tenant's trusted ranges, parsed once per tenant rather than once per finding; an
+    unreadable range trusts nothing (the baseline loader reports it)."""
+    nets = (_network(text) for text in ranges)
+    return tuple(net for net in nets if net is not None)
+
+
+@functools.lru_cache(maxsize=65536)
+def _network(text: str) -> ipaddress.IPv4Network | None:
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+    return net if isinstance(net, ipaddress.IPv4Network) else None
 
 
 def _ips_outside(change: Change, cfg: TenantConfig) -> bool:

@@ -221,7 +221,8 @@ def _tenant(base: Path, name: str) -> tuple[TenantBaseline | None, list[Problem]
         for path in _listing(inbound):
             if path.name.startswith("."):
                 continue
-            if outside := _outside(base, path):
+            # inbound/ itself was checked: only a file that is a link can lead out of it
+            if path.is_symlink() and (outside := _outside(base, path)):
                 problems.append(outside)
                 continue
             if not path.is_file() or path.suffix.lower() not in _YAML_SUFFIXES:
