@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from driftguard.sim import auditlog
+from driftguard.sim import auditlog, graph_users
 from driftguard.sim.cmdlets import CmdletContext
 from driftguard.sim.records import from_wire, wire_timestamp
 from driftguard.sim.scenarios import grant_standard_apps
@@ -44,6 +44,10 @@ INTRUSION = datetime(2026, 11, 28, 2, 38, 12, tzinfo=UTC)
 WIDENED_AT = datetime(2026, 11, 28, 2, 41, 37, tzinfo=UTC)
 SPIKE_START = datetime(2026, 11, 28, 2, 45, 0, tzinfo=UTC)
 BLOCKED_AT = datetime(2026, 11, 28, 6, 10, 0, tzinfo=UTC)
+# The accounts in the story: Contoso's admin, and the temporary helpdesk account the intruder used
+# (created weeks before, never listed as an admin).
+ADMIN_CREATED = datetime(2025, 6, 3, 8, 0, 0, tzinfo=UTC)
+INTRUDER_CREATED = datetime(2026, 10, 20, 14, 5, 0, tzinfo=UTC)
 # Sixteen days of ordinary traffic before the intrusion day: enough history for the spike rule
 # (investigate.mailflow gives no verdict with fewer than 7 days before the day it judges).
 TRACE_START = datetime(2026, 11, 12, 0, 0, 0, tzinfo=UTC)
@@ -122,6 +126,10 @@ def add_demo_tenant(sim: SimState) -> TenantState:
     )
     sim.add_tenant(tenant)
     grant_standard_apps(sim, tenant)
+    graph_users.add_user(tenant, ADMIN, "Exchange Admin", created=timeline.at(ADMIN_CREATED))
+    graph_users.add_user(
+        tenant, INTRUDER, "Helpdesk (temporary)", created=timeline.at(INTRUDER_CREATED)
+    )
     _audit(sim, tenant, timeline)
     rogue = tenant.find_connector(ROGUE)
     tenant.blocked.append(

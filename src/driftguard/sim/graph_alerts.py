@@ -177,6 +177,6 @@ def alerts_v2(request: Request, sim: SimState) -> Response:
 
 
 # The other Graph investigation routes register on import (after graph_tenant is defined).
-from driftguard.sim import graph_evidence  # noqa: E402
+from driftguard.sim import graph_evidence, graph_users  # noqa: E402
 
-_GRAPH_ROUTE_MODULES = (graph_evidence,)
+_GRAPH_ROUTE_MODULES = (graph_evidence, graph_users)

@@ -51,6 +51,20 @@ EXCHANGE_RESOURCE = {
     "dod": "https://outlook-dod.office365.us",
     "china": "https://partner.outlook.cn",
 }
+# Microsoft Graph application permissions an app holds in a tenant unless a test takes some away:
+# the investigation's reads. The containment writes (revoke sessions, block sign-in) are granted
+# only to an app registered with role "write" (or given them explicitly).
+GRAPH_READ_ROLES: tuple[str, ...] = (
+    "AuditLog.Read.All",
+    "SecurityAlert.Read.All",
+    "ThreatHunting.Read.All",
+    "IdentityRiskyUser.Read.All",
+    "UserAuthenticationMethod.Read.All",
+    "RoleManagement.Read.Directory",
+    "User.Read.All",
+)
+GRAPH_WRITE_ROLES: tuple[str, ...] = ("User.RevokeSessions.All", "User.EnableDisableAccount.All")
+
 GRAPH_RESOURCE = {
     "global": "https://graph.microsoft.com",
     "gcc-high": "https://graph.microsoft.us",
@@ -91,6 +105,12 @@ class Grant:
     role: str = "read"  # read | write | none (wids)
     manage_as_app: bool = True  # Exchange.ManageAsApp application permission
     consented: bool = True  # admin consent given
+    graph_roles: tuple[str, ...] = GRAPH_READ_ROLES  # Graph application permissions (``roles``)
+
+    @classmethod
+    def for_role(cls, role: str) -> Grant:
+        extra = GRAPH_WRITE_ROLES if role == "write" else ()
+        return cls(role=role, graph_roles=GRAPH_READ_ROLES + extra)
 
 
 @dataclass
@@ -109,6 +129,7 @@ class TenantState:
     blocked: list[dict[str, Any]] = field(default_factory=list)
     message_trace: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)  # Graph user objects (graph_users)
     latency_ms: int | None = None  # overrides the server's
     faults: dict[str, float] | None = None  # overrides the server's
     revoked_tokens: set[str] = field(default_factory=set)
@@ -203,7 +224,7 @@ class SimState:
         with self.lock:
             self.apps[app.client_id] = app
             for tenant in tenants if tenants is not None else list(self.tenants.values()):
-                tenant.grants[app.client_id] = Grant(role=role)
+                tenant.grants[app.client_id] = Grant.for_role(role)
         return app
 
     def app_certificate(self, client_id: str) -> KeyPair:
@@ -300,6 +321,7 @@ _TENANT_LISTS = (
     "blocked",
     "message_trace",
     "alerts",
+    "users",
 )
 
 
@@ -316,7 +338,10 @@ def _tenant_from_dict(raw: dict[str, Any]) -> TenantState:
     tenant = TenantState(raw["name"], raw["tenant_id"], raw["domain"], raw.get("cloud", "global"))
     for key in _TENANT_LISTS:
         setattr(tenant, key, list(raw.get(key, [])))
-    tenant.grants = {k: Grant(**g) for k, g in raw.get("grants", {}).items()}
+    tenant.grants = {
+        k: Grant(**{**g, "graph_roles": tuple(g.get("graph_roles", GRAPH_READ_ROLES))})
+        for k, g in raw.get("grants", {}).items()
+    }
     return tenant
 
 

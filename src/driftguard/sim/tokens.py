@@ -18,7 +18,7 @@ from typing import Any
 import jwt
 from cryptography import x509
 
-from driftguard.sim.state import ROLE_WIDS, SimState, TenantState
+from driftguard.sim.state import GRAPH_RESOURCE, ROLE_WIDS, SimState, TenantState
 
 MANAGE_AS_APP = "Exchange.ManageAsApp"
 FEDERATED_ISSUER = "https://token.actions.githubusercontent.com"
@@ -74,7 +74,11 @@ def mint_access_token(
         "ver": "1.0",
     }
     if user is None:
-        claims["roles"] = [MANAGE_AS_APP] if manage_as_app else []
+        grant = tenant.grants.get(app_id)
+        if resource in GRAPH_RESOURCE.values():  # Graph: the app's Graph permissions
+            claims["roles"] = list(grant.graph_roles) if grant is not None else []
+        else:
+            claims["roles"] = [MANAGE_AS_APP] if manage_as_app else []
         claims["idtyp"] = "app"
     else:
         claims["upn"] = user
