@@ -17,6 +17,7 @@ from driftguard.sim.state import (
     EXCHANGE_ADMIN,
     EXCHANGE_RESOURCE,
     GLOBAL_READER,
+    GRAPH_RESOURCE,
     SimState,
     TenantState,
 )
@@ -69,7 +70,8 @@ def authorize(request: Request, sim: SimState, tenant: TenantState, resource: st
             tenant.token_expiry_fired = True
             tenant.revoked_tokens.add(principal.jti)
             raise unauthorized("The token is expired")
-    if not principal.delegated and MANAGE_AS_APP not in principal.roles:
+    graph = resource in GRAPH_RESOURCE.values()  # Graph tokens carry Graph permissions instead
+    if not graph and not principal.delegated and MANAGE_AS_APP not in principal.roles:
         raise unauthorized("The token has no Exchange.ManageAsApp role")
     return principal
 
@@ -77,7 +79,6 @@ def authorize(request: Request, sim: SimState, tenant: TenantState, resource: st
 def authorize_graph(request: Request, sim: SimState) -> tuple[TenantState, Principal]:
     """For Graph routes (no tenant in the path): the tenant named by the token's ``tid`` and the
     principal of a valid Graph token for it; 401 otherwise. Faults apply as for the admin API."""
-    from driftguard.sim.state import GRAPH_RESOURCE
     from driftguard.sim.tokens import unverified_claims
 
     claims = unverified_claims(bearer(request)) or {}
