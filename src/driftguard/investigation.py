@@ -21,9 +21,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from driftguard.model import FindingKind
+
+if TYPE_CHECKING:
+    from driftguard.investigate.accountmodel import AccountsSection
 
 T = TypeVar("T")
 
@@ -173,6 +176,7 @@ class Investigation:
     skipped: tuple[str, ...]
     sources: Mapping[str, str]
     suspicious: bool
+    accounts: AccountsSection | None = None  # the admin account investigation (accountmodel)
 
     @property
     def recent_messages(self) -> dict[str, int] | None:
@@ -214,7 +218,14 @@ def to_json(inv: Investigation) -> dict[str, Any]:
         "skipped": list(inv.skipped),
         "sources": dict(inv.sources),
         "suspicious": inv.suspicious,
+        "accounts": None if inv.accounts is None else _accounts_json(inv.accounts),
     }
+
+
+def _accounts_json(section: AccountsSection) -> dict[str, Any]:
+    from driftguard.investigate import accountmodel
+
+    return accountmodel.to_json(section)
 
 
 def _entry_json(e: TimelineEntry) -> dict[str, Any]:
@@ -487,6 +498,7 @@ def from_json(value: Any, path: str = "evidence") -> Investigation:
         skipped=o.texts("skipped"),
         sources=sources,
         suspicious=o.flag("suspicious"),
+        accounts=_accounts_from(o),
     )
     recent = o.raw("recent_messages")
     written = None if recent is None else o.mapping("recent_messages", _int)
@@ -496,6 +508,17 @@ def from_json(value: Any, path: str = "evidence") -> Investigation:
         )
     o.done()
     return inv
+
+
+def _accounts_from(o: _Obj) -> AccountsSection | None:
+    """``accounts``, which reports written before it existed leave out (read as not read)."""
+    if "accounts" not in o.data:
+        return None
+    if o.raw("accounts") is None:
+        return None
+    from driftguard.investigate import accountmodel
+
+    return accountmodel.from_json(o.obj("accounts"))
 
 
 def _entry_from(o: _Obj) -> TimelineEntry:
