@@ -1,0 +1,315 @@
+"""The admin account investigation against the HTTPS simulator's demo tenant: real msal, requests
+and TLS; Graph's identity evidence (sign-ins, risky users, role assignments, directory audits)
+served from the tenant's own records, with its permission and licence refusals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driftguard.cli import main
+from driftguard.investigate import accountflags
+from driftguard.investigate.accountmodel import FlagKind
+from driftguard.model import AuditEvent
+from driftguard.sim import Simulator, graph_identity
+from driftguard.sim.demo import ADMIN, ADMIN_IP, INTRUDER, INTRUDER_IP
+from investigate_kit import baseline_for, run_json
+from simulator import pinned_session, sim_token
+
+TENANT = "demo"
+
+
+@pytest.fixture
+def demo(sim_factory: Callable[..., Simulator]) -> Simulator:
+    return sim_factory(tenants=0, demo=True)
+
+
+def _args(folder: Path, *extra: str) -> list[str]:
+    return ["investigate", "--baseline", str(folder), "--tenant", TENANT, *extra]
+
+
+def _accounts(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    section = report["tenants"][0]["evidence"]["accounts"]
+    return {a["actor"]: a for a in section["accounts"]}
+
+
+def _run(capsys: pytest.CaptureFixture[str], folder: Path, *extra: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(_args(folder, *extra))
+    return code, capsys.readouterr().err
+
+
+@contextmanager
+def _without_permission(simulator: Simulator, permission: str) -> Iterator[None]:
+    """Every app of the tenant loses one Graph application permission for the block."""
+    grants = simulator.tenant(TENANT).grants
+    saved = {k: g.graph_roles for k, g in grants.items()}
+    for grant in grants.values():
+        grant.graph_roles = tuple(r for r in grant.graph_roles if r != permission)
+    try:
+        yield
+    finally:
+        for key, roles in saved.items():
+            grants[key].graph_roles = roles
+
+
+@contextmanager
+def _flagged(flags: set[str], tenant_id: str) -> Iterator[None]:
+    flags.add(tenant_id)
+    try:
+        yield
+    finally:
+        flags.discard(tenant_id)
+
+
+def test_the_intruder_raises_every_flag_and_the_admin_none(
+    demo: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(demo, tmp_path / "b", [TENANT])
+    code, report = run_json(capsys, *_args(folder))
+    assert code == 2
+    tenant = report["tenants"][0]
+    evidence = tenant["evidence"]
+    assert evidence["suspicious"] is True
+    assert evidence["sources"]["accounts"].startswith("graph:")
+    accounts = _accounts(report)
+    assert list(accounts) == [INTRUDER, ADMIN]  # the latest to act first
+    intruder, admin = accounts[INTRUDER], accounts[ADMIN]
+
+    assert [f["kind"] for f in intruder["flags"]] == [k.value for k in FlagKind]
+    assert intruder["change_ips"] == [INTRUDER_IP]
+    assert intruder["history_countries"] == ["US"]
+    assert intruder["risk"]["level"] == "high" and intruder["risk"]["state"] == "atRisk"
+    assert [r["name"] for r in intruder["roles"]] == ["Exchange Administrator"]
+    (method,) = intruder["methods"]
+    assert "Authenticator App" in method["detail"] and method["ip"] == INTRUDER_IP
+    first = datetime.fromisoformat(intruder["first_change"].replace("Z", "+00:00"))
+    registered = datetime.fromisoformat(method["time"].replace("Z", "+00:00"))
+    assert timedelta(0) < first - registered < timedelta(days=1)
+    # The failed password attempt is shown but raises nothing; the successful ones do.
+    failed = [s for s in intruder["sign_ins"] if s["error_code"] != 0]
+    assert failed and all(s["flags"] == [] for s in failed)
+    legacy = [s for s in intruder["sign_ins"] if "legacy-auth" in s["flags"]]
+    assert [s["client"] for s in legacy] == ["Authenticated SMTP"]
+    minutes = [
+        first - datetime.fromisoformat(s["time"].replace("Z", "+00:00"))
+        for s in intruder["sign_ins"]
+        if "change-ip" in s["flags"]
+    ]
+    assert min(minutes) < timedelta(minutes=10)  # signed in minutes before the change
+
+    assert admin["flags"] == [] and admin["notes"] == []
+    assert admin["change_ips"] == [ADMIN_IP]
+    assert admin["sign_ins"] and all(
+        s["authentication"] == "multiFactorAuthentication" and s["ip"] == ADMIN_IP
+        for s in admin["sign_ins"]
+    )
+    assert admin["risk"] is None
+    assert any("admin account" in w and INTRUDER in w and "no-mfa" in w for w in tenant["warnings"])
+    assert not any("admin account" in w and ADMIN in w for w in tenant["warnings"])
+
+
+def test_the_text_report_names_the_flags(
+    demo: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(demo, tmp_path / "b", [TENANT])
+    code = main(_args(folder))
+    out = capsys.readouterr().out
+    assert code == 2
+    assert f"FLAGGED ACCOUNT {INTRUDER}" in out
+    assert f"account {ADMIN} (Exchange Admin): no flags" in out
+    for kind in FlagKind:
+        assert f"FLAG {kind.value}: " in out
+
+
+PERMISSIONS = [
+    ("User.Read.All", "directory users"),
+    ("AuditLog.Read.All", "sign-ins"),
+    ("IdentityRiskyUser.Read.All", "risky users"),
+    ("RoleManagement.Read.Directory", "role assignments"),
+]
+
+
+@pytest.mark.parametrize(("permission", "source"), PERMISSIONS)
+def test_a_missing_permission_fails_the_tenant_naming_source_and_permission(
+    demo: Simulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    permission: str,
+    source: str,
+) -> None:
+    folder = baseline_for(demo, tmp_path / "b", [TENANT])
+    with _without_permission(demo, permission):
+        code, err = _run(capsys, folder)
+        assert code == 1
+        assert f"accounts: {source}: " in err and permission in err
+        assert "--skip accounts" in err
+        code, report = run_json(capsys, *_args(folder, "--skip", "accounts"))
+    assert code == 2  # the rest of the evidence still reads
+    evidence = report["tenants"][0]["evidence"]
+    assert evidence["accounts"] is None
+    assert evidence["sources"]["accounts"] == "not requested"
+
+
+@pytest.mark.parametrize(
+    ("switch", "source", "licence"),
+    [
+        (graph_identity.NO_PREMIUM, "sign-ins", "Microsoft Entra ID P1 or P2"),
+        (graph_identity.NO_P2, "risky users", "Microsoft Entra ID P2"),
+    ],
+    ids=["no-premium", "no-p2"],
+)
+def test_a_missing_licence_fails_the_tenant_naming_source_and_licence(
+    demo: Simulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    switch: set[str],
+    source: str,
+    licence: str,
+) -> None:
+    folder = baseline_for(demo, tmp_path / "b", [TENANT])
+    with _flagged(switch, demo.tenant(TENANT).tenant_id):
+        code, err = _run(capsys, folder)
+    assert code == 1
+    assert f"accounts: {source}: the tenant has no {licence} licence" in err
+    assert "nothing suspicious" not in err
+
+
+def test_a_record_not_in_the_documented_shape_fails_closed(
+    demo: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(demo, tmp_path / "b", [TENANT])
+    tenant = demo.tenant(TENANT)
+    broken = next(s for s in tenant.sign_ins if s["userPrincipalName"] == INTRUDER)
+    broken["status"] = {"errorCode": "0"}  # a string where Graph writes a number
+    code, err = _run(capsys, folder)
+    assert code == 1
+    assert "accounts: sign-ins: record" in err and "status.errorCode" in err
+    del broken["authenticationRequirement"]  # what v1.0 answers: MFA unknown is not "no MFA"
+    broken["status"] = {"errorCode": 0}
+    code, err = _run(capsys, folder)
+    assert code == 1
+    assert "authenticationRequirement: missing" in err
+
+
+def test_more_sign_ins_than_the_bound_is_an_error_not_a_shorter_list(
+    demo: Simulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from driftguard.investigate import accounts
+
+    folder = baseline_for(demo, tmp_path / "b", [TENANT])
+    monkeypatch.setattr(accounts, "MAX_SIGN_INS", 3)
+    code, err = _run(capsys, folder)
+    assert code == 1
+    assert "accounts: sign-ins: more than 3 records for one actor" in err
+
+
+def test_hostile_identity_values_are_rendered_inert(
+    demo: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(demo, tmp_path / "b", [TENANT])
+    tenant = demo.tenant(TENANT)
+    app = "<script>alert(1)</script>|**bold**|\x1b[31mred\u202e"
+    city = "Evil\nCity <img src=x onerror=alert(2)> [link](https://evil.example)"
+    for record in tenant.sign_ins:
+        if record["userPrincipalName"] == INTRUDER:
+            record["appDisplayName"] = app
+            record["location"]["city"] = city
+    outputs = {}
+    for fmt in ("text", "markdown", "html"):
+        capsys.readouterr()
+        assert main([*_args(folder), "--format", fmt]) == 2
+        outputs[fmt] = capsys.readouterr().out
+    for fmt, text in outputs.items():
+        assert "\x1b" not in text and "\u202e" not in text
+        assert fmt == "text" or ("<script>" not in text and "<img" not in text)
+    assert "alert(1)" in outputs["text"] and "Evil City" in outputs["text"]
+    assert "&lt;script&gt;" in outputs["html"]
+    assert "\\|" in outputs["markdown"] or "&#124;" in outputs["markdown"]
+    assert "](https://evil.example)" not in outputs["markdown"]
+
+
+def test_the_simulator_refuses_filters_graph_does_not_support(demo: Simulator) -> None:
+    token = sim_token(demo, TENANT, scope="https://graph.microsoft.com/.default")
+    session = pinned_session(demo.ca_path)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def get(path: str, **params: str) -> Any:
+        return session.get(f"{demo.url}{path}", params=params, headers=headers, timeout=10)
+
+    assert get("/beta/auditLogs/signIns", **{"$filter": "deviceId eq 'x'"}).status_code == 400
+    assert get("/beta/auditLogs/signIns", **{"$top": "5000"}).status_code == 400
+    upn = f"userPrincipalName eq '{INTRUDER}'"
+    beta = get("/beta/auditLogs/signIns", **{"$filter": upn}).json()["value"]
+    v1 = get("/v1.0/auditLogs/signIns", **{"$filter": upn}).json()["value"]
+    assert beta and len(beta) == len(v1)
+    assert all("authenticationRequirement" in s for s in beta)
+    assert not any("authenticationRequirement" in s for s in v1)  # beta only, as in Graph
+    times = [s["createdDateTime"] for s in beta]
+    assert times == sorted(times, reverse=True)  # newest first
+    audits = get("/v1.0/auditLogs/directoryAudits", **{"$filter": "initiatedBy/app/appId eq 'x'"})
+    assert audits.status_code == 400
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def _event(actor: str, when: datetime, ip: str = "203.0.113.9", app: str = "") -> AuditEvent:
+    return AuditEvent(when, actor, ip, "Set-InboundConnector", "Hybrid relay", app_id=app or None)
+
+
+def test_actors_are_the_users_of_connector_operations_in_the_window() -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    end = datetime(2026, 11, 30, tzinfo=UTC)
+    events = [
+        _event("a@contoso.com", datetime(2026, 11, 10, tzinfo=UTC)),
+        _event("A@contoso.com", datetime(2026, 11, 12, tzinfo=UTC), ip="198.51.100.7"),
+        _event("b@contoso.com", datetime(2026, 10, 1, tzinfo=UTC)),  # before the window
+        _event("app:1b730954", datetime(2026, 11, 11, tzinfo=UTC), app="1b730954"),
+        AuditEvent(datetime(2026, 11, 11, tzinfo=UTC), "c@contoso.com", None, "New-Mailbox", ""),
+    ]
+    chosen, skipped, beyond = accountflags.targets(events, start, end)
+    assert [(t.actor, t.first_change.day, t.last_change.day) for t in chosen] == [
+        ("a@contoso.com", 10, 12)
+    ]
+    assert chosen[0].change_ips == ("203.0.113.9", "198.51.100.7")
+    assert [s.actor for s in skipped] == ["app:1b730954"]
+    assert "app-only" in skipped[0].reason and "1b730954" in skipped[0].reason
+    assert beyond == 0
+
+
+def test_more_actors_than_the_bound_are_counted_not_dropped_silently() -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    events = [
+        _event(f"user{n}@contoso.com", start + timedelta(minutes=n))
+        for n in range(accountflags.MAX_ACCOUNTS + 3)
+    ]
+    chosen, _skipped, beyond = accountflags.targets(events, start, start + timedelta(days=1))
+    assert len(chosen) == accountflags.MAX_ACCOUNTS and beyond == 3
+    assert chosen[0].actor == f"user{accountflags.MAX_ACCOUNTS + 2}@contoso.com"
+
+
+def test_account_evidence_reads_back_strictly(
+    demo: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from driftguard.investigation import EvidenceError, from_json, to_json
+
+    folder = baseline_for(demo, tmp_path / "b", [TENANT])
+    _code, report = run_json(capsys, *_args(folder))
+    evidence = report["tenants"][0]["evidence"]
+    assert to_json(from_json(evidence)) == evidence
+    odd = json.loads(json.dumps(evidence))
+    odd["accounts"]["accounts"][0]["flags"][0]["kind"] = "looks-fine"
+    with pytest.raises(EvidenceError, match="unknown account flag"):
+        from_json(odd)
+    older = {k: v for k, v in evidence.items() if k != "accounts"}  # a report from before
+    assert from_json(older).accounts is None
