@@ -313,3 +313,70 @@ def test_account_evidence_reads_back_strictly(
         from_json(odd)
     older = {k: v for k, v in evidence.items() if k != "accounts"}  # a report from before
     assert from_json(older).accounts is None
+
+
+# --------------------------------------------------------------------------- documented shapes
+
+FIXTURE = Path(__file__).parent / "fixtures" / "sim" / "graph-identity-records.json"
+
+
+def _shape(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    return type(value).__name__ if value is not None else "null"
+
+
+def test_the_simulator_writes_the_documented_shapes(demo: Simulator) -> None:
+    documented = json.loads(FIXTURE.read_text("utf-8"))
+    tenant = demo.tenant(TENANT)
+    served = {
+        "signIn": tenant.sign_ins[-1],
+        "riskyUser": tenant.risky_users[0],
+        "directoryAudit": tenant.directory_audits[0],
+    }
+    for name, record in served.items():
+        assert _shape(record) == _shape(documented[name]), name
+    assignment = dict(tenant.role_assignments[0])
+    assert set(assignment) | {"roleDefinition"} == set(documented["roleAssignment"])
+
+
+class _FixturePages:
+    """A Graph reader serving the documented records, one page per source."""
+
+    def __init__(self, records: dict[str, Any]) -> None:
+        self.by_path = {
+            "/v1.0/users": [{"id": records["riskyUser"]["id"], "displayName": "H"}],
+            "/beta/auditLogs/signIns": [records["signIn"]],
+            "/v1.0/identityProtection/riskyUsers": [records["riskyUser"]],
+            "/v1.0/roleManagement/directory/roleAssignments": [records["roleAssignment"]],
+            "/v1.0/auditLogs/directoryAudits": [records["directoryAudit"]],
+        }
+
+    def pages(self, path: str, params: Any = None) -> Iterator[list[dict[str, Any]]]:
+        yield self.by_path[path]
+
+
+def test_the_reader_reads_the_documented_shapes() -> None:
+    from driftguard.investigate.accounts import read_account
+
+    records = json.loads(FIXTURE.read_text("utf-8"))
+    target = accountflags.Target(
+        INTRUDER,
+        datetime(2026, 11, 28, 2, 38, tzinfo=UTC),
+        datetime(2026, 11, 28, 2, 41, tzinfo=UTC),
+        (INTRUDER_IP,),
+    )
+    read = read_account(
+        _FixturePages(records), target, accountflags.RULE, datetime(2026, 11, 29, tzinfo=UTC)
+    )
+    (sign_in,) = read.sign_ins
+    assert (sign_in.ip, sign_in.country, sign_in.city, sign_in.error_code) == (
+        INTRUDER_IP,
+        "RO",
+        "Bucharest",
+        0,
+    )
+    assert sign_in.authentication == "singleFactorAuthentication"
+    assert read.risk is not None and (read.risk.level, read.risk.state) == ("high", "atRisk")
+    assert [(r.name, r.privileged) for r in read.roles] == [("Exchange Administrator", True)]
+    assert [m.ip for m in read.methods] == [INTRUDER_IP]

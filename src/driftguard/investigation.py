@@ -7,7 +7,8 @@ The JSON shape (CONTRACT.md, report schema ``evidence``)::
     {"window": {"since", "until"}, "timeline": [...], "blocked": [...], "mail_flow": {...},
      "recent_messages": {...}, "alerts": [...], "attribution": [...], "actors": [...],
      "audit_events_outside_window": N, "other_audit_events": N, "skipped_rows": N,
-     "skipped": [...], "sources": {...}, "suspicious": bool}
+     "skipped": [...], "sources": {...}, "suspicious": bool,
+     "accounts": {...} (investigate/accountmodel.py; absent in reports written before it)}
 
 A section that was not read is ``None`` (``null``), never an empty list. Reading back is strict:
 a missing key, an unknown key or a value of the wrong type is an ``EvidenceError`` naming the
