@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -380,3 +381,79 @@ def test_the_reader_reads_the_documented_shapes() -> None:
     assert read.risk is not None and (read.risk.level, read.risk.state) == ("high", "atRisk")
     assert [(r.name, r.privileged) for r in read.roles] == [("Exchange Administrator", True)]
     assert [m.ip for m in read.methods] == [INTRUDER_IP]
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+CHANGE = datetime(2026, 11, 28, 2, 38, tzinfo=UTC)
+
+
+def _sign_in(days_before: float, ip: str, country: str, **changes: Any) -> Any:
+    from driftguard.investigate.accountmodel import SignInEntry
+
+    entry = SignInEntry(
+        time=CHANGE - timedelta(days=days_before),
+        ip=ip,
+        country=country,
+        city="",
+        app="Azure Portal",
+        client="Browser",
+        authentication="multiFactorAuthentication",
+        conditional_access="success",
+        error_code=0,
+        interactive=True,
+    )
+    return replace(entry, **changes)
+
+
+def _assess(
+    sign_ins: list[Any],
+    *,
+    ranges: tuple[str, ...] = (),
+    admins: tuple[str, ...] = (),
+    roles: tuple[Any, ...] = (),
+    risk: Any = None,
+) -> Any:
+    from driftguard.investigate.accounts import AccountRead, UserRecord
+    from driftguard.model import TenantConfig
+
+    target = accountflags.Target("ops@contoso.com", CHANGE, CHANGE, ("192.0.2.7",))
+    read = AccountRead(target, UserRecord("id-1", "Ops", True), tuple(sign_ins), risk, roles, ())
+    config = TenantConfig("t", "tid", trusted_ip_ranges=ranges, admins=admins)
+    return accountflags.assess(read, config)
+
+
+def test_without_trusted_ranges_the_change_ip_is_odd_only_when_new() -> None:
+    known = _assess([_sign_in(20, "192.0.2.7", "US"), _sign_in(1, "192.0.2.7", "US")])
+    assert known.flags == ()
+    new = _assess([_sign_in(20, "192.0.2.9", "US"), _sign_in(1, "192.0.2.7", "US")])
+    assert [f.kind for f in new.flags] == [FlagKind.CHANGE_IP]
+    trusted = _assess([_sign_in(1, "192.0.2.7", "US")], ranges=("192.0.2.0/24",))
+    assert trusted.flags == ()
+
+
+def test_no_history_means_no_country_can_be_new_and_it_says_so() -> None:
+    entry = _assess([_sign_in(1, "192.0.2.7", "NZ")], ranges=("192.0.2.0/24",))
+    assert entry.flags == ()
+    assert any("no country can be judged new" in n for n in entry.notes)
+    failed_only = _assess(
+        [_sign_in(20, "198.51.100.1", "US", error_code=50126), _sign_in(1, "192.0.2.7", "NZ")],
+        ranges=("192.0.2.0/24",),
+    )
+    assert failed_only.history_countries == ()  # a failed attempt makes no country familiar
+
+
+def test_roles_flag_only_against_a_list_of_admins_and_cleared_risk_is_not_risky() -> None:
+    from driftguard.investigate.accountmodel import RiskEntry, RoleEntry
+
+    role = RoleEntry("Global Administrator", "62e90394-69f5-4237-9190-012177145e10", "/", True)
+    unlisted = _assess([], admins=("boss@contoso.com",), roles=(role,))
+    assert [f.kind for f in unlisted.flags] == [FlagKind.PRIVILEGED_ROLE]
+    assert _assess([], admins=("OPS@contoso.com",), roles=(role,)).flags == ()
+    no_list = _assess([], roles=(role,))
+    assert no_list.flags == () and any("lists no admins" in n for n in no_list.notes)
+    cleared = RiskEntry("high", "remediated", "userPerformedSecuredPasswordReset", None)
+    assert _assess([], risk=cleared).flags == ()
+    confirmed = RiskEntry("none", "confirmedCompromised", "adminConfirmedUserCompromised", None)
+    assert [f.kind for f in _assess([], risk=confirmed).flags] == [FlagKind.RISKY_USER]
