@@ -457,3 +457,23 @@ def test_roles_flag_only_against_a_list_of_admins_and_cleared_risk_is_not_risky(
     assert _assess([], risk=cleared).flags == ()
     confirmed = RiskEntry("none", "confirmedCompromised", "adminConfirmedUserCompromised", None)
     assert [f.kind for f in _assess([], risk=confirmed).flags] == [FlagKind.RISKY_USER]
+
+
+def test_the_account_text_names_skipped_actors_and_the_bound() -> None:
+    from driftguard.investigate.accountmodel import AccountsSection, SkippedActor
+    from driftguard.report.accounts_text import render_accounts
+
+    entry = _assess([_sign_in(1, "192.0.2.7", "US", app="Evil\x1b[2J\nApp")])
+    section = AccountsSection(
+        rule=accountflags.RULE,
+        accounts=(entry,),
+        skipped=(SkippedActor("app:1b730954", "not a user principal"),),
+        not_investigated=4,
+    )
+    lines = render_accounts(section)
+    assert all("\x1b" not in line and "\n" not in line for line in lines)
+    assert any("Evil App" in line for line in lines)
+    assert "  SKIPPED ACTOR app:1b730954: not a user principal" in lines
+    assert "  4 more actors not investigated (the latest 1 were)" in lines
+    empty = AccountsSection(accountflags.RULE, (), (), 0)
+    assert render_accounts(empty) == ["  accounts: no user acted on a connector in the window"]
