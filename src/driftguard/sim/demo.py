@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from driftguard.sim import auditlog, graph_identity, graph_users
+from driftguard.sim import auditlog, graph_users, identity_records
 from driftguard.sim.cmdlets import CmdletContext
 from driftguard.sim.records import from_wire, wire_timestamp
 from driftguard.sim.scenarios import grant_standard_apps
@@ -286,7 +286,7 @@ def _audit(sim: SimState, tenant: TenantState, timeline: Timeline) -> None:
 def _identity(tenant: TenantState, timeline: Timeline) -> None:
     """Sign-ins, risk, roles and security info of the two accounts (see the constants)."""
     at = timeline.at
-    sign_in = graph_identity.add_sign_in
+    sign_in = identity_records.add_sign_in
     for day in range(24, 52, 3):  # the admin: office, MFA, every few days since late October
         when = at(datetime(2026, 10, 1, 8, 40, tzinfo=UTC) + timedelta(days=day))
         sign_in(tenant, ADMIN, when, ip=ADMIN_IP, country=OFFICE[0], city=OFFICE[1])
@@ -338,18 +338,18 @@ def _identity(tenant: TenantState, timeline: Timeline) -> None:
         app="Microsoft Exchange REST API Based Powershell",
         client="Mobile Apps and Desktop clients",
     )
-    graph_identity.register_method(
+    identity_records.register_method(
         tenant,
         INTRUDER,
         at(METHOD_AT),
         ip=INTRUDER_IP,
         detail="User registered Authenticator App with Notification and Code",
     )
-    graph_identity.set_risk(
+    identity_records.set_risk(
         tenant, INTRUDER, "high", "atRisk", at(INTRUSION + timedelta(minutes=32))
     )
-    graph_identity.assign_role(tenant, ADMIN, EXCHANGE_ADMIN_ROLE)
-    graph_identity.assign_role(tenant, INTRUDER, EXCHANGE_ADMIN_ROLE)
+    identity_records.assign_role(tenant, ADMIN, EXCHANGE_ADMIN_ROLE)
+    identity_records.assign_role(tenant, INTRUDER, EXCHANGE_ADMIN_ROLE)
 
 
 def message_trace(
