@@ -477,3 +477,30 @@ def test_the_account_text_names_skipped_actors_and_the_bound() -> None:
     assert "  4 more actors not investigated (the latest 1 were)" in lines
     empty = AccountsSection(accountflags.RULE, (), (), 0)
     assert render_accounts(empty) == ["  accounts: no user acted on a connector in the window"]
+
+
+def test_an_actor_missing_from_the_directory_is_said_so_not_cleared(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from investigate_kit import SINCE, tamper
+
+    folder = baseline_for(sim, tmp_path / "b", ["tenant-0001"])
+    tamper(sim, "tenant-0001", "internal")
+    code, report = run_json(
+        capsys,
+        "investigate",
+        "--baseline",
+        str(folder),
+        "--tenant",
+        "tenant-0001",
+        "--since",
+        SINCE,
+    )
+    assert code == 2
+    (entry,) = report["tenants"][0]["evidence"]["accounts"]["accounts"]
+    assert entry["actor"] == "svc-relay@tenant-0001.onmicrosoft.com"
+    assert entry["user_id"] is None and entry["risk"] is None and entry["roles"] == []
+    assert any("not found in the directory" in n for n in entry["notes"])
+    graph = [r.endpoint for r in sim.requests_log if r.endpoint.startswith("graph-")]
+    assert "graph-users-list" in graph and "graph-signins" in graph  # read by name still
+    assert "graph-risky-users" not in graph  # nothing to look up without an id
