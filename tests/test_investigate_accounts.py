@@ -504,3 +504,27 @@ def test_an_actor_missing_from_the_directory_is_said_so_not_cleared(
     graph = [r.endpoint for r in sim.requests_log if r.endpoint.startswith("graph-")]
     assert "graph-users-list" in graph and "graph-signins" in graph  # read by name still
     assert "graph-risky-users" not in graph  # nothing to look up without an id
+
+
+def test_sign_ins_are_read_across_pages(
+    demo: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from driftguard.sim.identity_records import add_sign_in
+
+    folder = baseline_for(demo, tmp_path / "b", [TENANT])
+    tenant = demo.tenant(TENANT)
+    first = min(
+        datetime.fromisoformat(s["createdDateTime"].replace("Z", "+00:00"))
+        for s in tenant.sign_ins
+        if s["userPrincipalName"] == INTRUDER
+    )
+    for n in range(1500):  # a password spray in the history: failed, from everywhere
+        when = first - timedelta(days=1, minutes=n)
+        add_sign_in(tenant, INTRUDER, when, ip="192.0.2.1", country="BR", city="", error_code=50126)
+    code, report = run_json(capsys, *_args(folder))
+    assert code == 2
+    intruder = _accounts(report)[INTRUDER]
+    assert intruder["history_sign_ins"] == 1502
+    assert intruder["history_countries"] == ["US"]  # failed attempts make no country familiar
+    pages = [r for r in demo.requests_log if r.endpoint == "graph-signins"]
+    assert len(pages) == 3  # two for the intruder (1,000 a page), one for the admin
