@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 from driftguard.investigate.accountmodel import (
     AccountEntry,
@@ -228,13 +228,19 @@ def _with_flags(sign_in: SignInEntry, odd_ips: frozenset[str], known: set[str]) 
 
 def _sign_in_detail(kind: FlagKind, hits: Sequence[SignInEntry]) -> str:
     first = hits[0]
-    where = ", ".join(p for p in (first.city, first.country) if p) or "unknown location"
-    what = {
-        FlagKind.CHANGE_IP: f"from {first.ip}",
-        FlagKind.NEW_COUNTRY: f"from {where}",
-        FlagKind.LEGACY_AUTH: f"with {first.client}",
-        FlagKind.NO_MFA: f"to {first.app or 'an app'} from {first.ip or 'an unknown IP'}",
-    }.get(kind, "")
+    match kind:
+        case FlagKind.CHANGE_IP:
+            what = f"from {first.ip}"
+        case FlagKind.NEW_COUNTRY:
+            what = "from " + (", ".join(p for p in (first.city, first.country) if p) or "?")
+        case FlagKind.LEGACY_AUTH:
+            what = f"with {first.client}"
+        case FlagKind.NO_MFA:
+            what = f"to {first.app or 'an app'} from {first.ip or 'an unknown IP'}"
+        case FlagKind.NEW_METHOD | FlagKind.RISKY_USER | FlagKind.PRIVILEGED_ROLE:
+            what = ""  # not judged on sign-ins
+        case _:
+            assert_never(kind)
     more = f" (+{len(hits) - 1} more)" if len(hits) > 1 else ""
     return f"{flag_title(kind)}: {moment(first.time)} {what}{more}"
 
