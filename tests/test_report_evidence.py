@@ -138,6 +138,7 @@ def story_evidence() -> dict[str, Any]:
         "skipped_rows": 0,
         "suspicious": True,
         "skipped": [],
+        "accounts": None,
     }
 
 

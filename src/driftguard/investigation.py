@@ -7,7 +7,8 @@ The JSON shape (CONTRACT.md, report schema ``evidence``)::
     {"window": {"since", "until"}, "timeline": [...], "blocked": [...], "mail_flow": {...},
      "recent_messages": {...}, "alerts": [...], "attribution": [...], "actors": [...],
      "audit_events_outside_window": N, "other_audit_events": N, "skipped_rows": N,
-     "skipped": [...], "sources": {...}, "suspicious": bool}
+     "skipped": [...], "sources": {...}, "suspicious": bool,
+     "accounts": {...} (investigate/accountmodel.py; absent in reports written before it)}
 
 A section that was not read is ``None`` (``null``), never an empty list. Reading back is strict:
 a missing key, an unknown key or a value of the wrong type is an ``EvidenceError`` naming the
@@ -21,9 +22,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from driftguard.model import FindingKind
+
+if TYPE_CHECKING:
+    from driftguard.investigate.accountmodel import AccountsSection
 
 T = TypeVar("T")
 
@@ -173,6 +177,7 @@ class Investigation:
     skipped: tuple[str, ...]
     sources: Mapping[str, str]
     suspicious: bool
+    accounts: AccountsSection | None = None  # the admin account investigation (accountmodel)
 
     @property
     def recent_messages(self) -> dict[str, int] | None:
@@ -214,7 +219,14 @@ def to_json(inv: Investigation) -> dict[str, Any]:
         "skipped": list(inv.skipped),
         "sources": dict(inv.sources),
         "suspicious": inv.suspicious,
+        "accounts": None if inv.accounts is None else _accounts_json(inv.accounts),
     }
+
+
+def _accounts_json(section: AccountsSection) -> dict[str, Any]:
+    from driftguard.investigate import accountmodel
+
+    return accountmodel.to_json(section)
 
 
 def _entry_json(e: TimelineEntry) -> dict[str, Any]:
@@ -487,6 +499,7 @@ def from_json(value: Any, path: str = "evidence") -> Investigation:
         skipped=o.texts("skipped"),
         sources=sources,
         suspicious=o.flag("suspicious"),
+        accounts=_accounts_from(o),
     )
     recent = o.raw("recent_messages")
     written = None if recent is None else o.mapping("recent_messages", _int)
@@ -496,6 +509,17 @@ def from_json(value: Any, path: str = "evidence") -> Investigation:
         )
     o.done()
     return inv
+
+
+def _accounts_from(o: _Obj) -> AccountsSection | None:
+    """``accounts``, which reports written before it existed leave out (read as not read)."""
+    if "accounts" not in o.data:
+        return None
+    if o.raw("accounts") is None:
+        return None
+    from driftguard.investigate import accountmodel
+
+    return accountmodel.from_json(o.obj("accounts"))
 
 
 def _entry_from(o: _Obj) -> TimelineEntry:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from driftguard.investigate.graph import GraphClient
     from driftguard.live.service import ExchangeSource
 
-SOURCES = ("audit", "blocked", "message-trace", "alerts")
+SOURCES = ("audit", "blocked", "message-trace", "alerts", "accounts")
 
 Clients = tuple[Invoker, "GraphClient | None"]
 ClientOpener = Callable[[TenantConfig], contextlib.AbstractContextManager[Clients]]
@@ -67,6 +67,7 @@ class Options:
             want_alerts=not explain_only and "alerts" not in self.skip,
             audit_via=self.audit_via,
             trace_via=self.trace_via,
+            want_accounts=not explain_only and "accounts" not in self.skip,
         )
 
 

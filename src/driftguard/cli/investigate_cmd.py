@@ -59,11 +59,11 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--skip",
         action="append",
-        choices=("audit", "blocked", "message-trace", "alerts"),
+        choices=("audit", "blocked", "message-trace", "alerts", "accounts"),
         default=[],
         metavar="SOURCE",
-        help="leave out one source of evidence (audit, blocked, message-trace, alerts); "
-        "repeatable. The report names what was left out",
+        help="leave out one source of evidence (audit, blocked, message-trace, alerts, "
+        "accounts); repeatable. The report names what was left out",
     )
     add_output(parser)
     parser.set_defaults(func=run)

@@ -291,3 +291,8 @@ def _trusted(ip: str, networks: Sequence[_Network]) -> bool:
     except ValueError:
         return False
     return any(address.version == n.version and address in n for n in networks)
+
+
+def is_trusted(ip: str, ranges: Iterable[str]) -> bool:
+    """Whether ``ip`` lies in one of ``ranges`` (tenant.yaml's ``trusted_ip_ranges``)."""
+    return _trusted(ip, _networks(ranges))

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from driftguard.errors import InputError, LiveReadError
 from driftguard.investigate import files
+from driftguard.investigate.accountmodel import AccountsSection
 from driftguard.investigate.alerts import Alert, fetch_alerts
 from driftguard.investigate.auditlog import (
     AuditWindow,
@@ -56,6 +57,7 @@ class Inputs:
     want_alerts: bool = True
     audit_via: str = "exchange"  # or "graph": the Graph audit log query (global cloud only)
     trace_via: str = "exchange"  # or "graph": Graph message trace (global cloud only)
+    want_accounts: bool = True  # the admin account investigation (investigate/accounts.py)
 
 
 def gather(
@@ -149,6 +151,8 @@ def gather(
         alerts = fetch_alerts(graph, inputs.start, inputs.end, [c.name for c in live])
         sources["alerts"] = "graph:security/alerts_v2"
 
+    accounts = _accounts(config, inputs, audit, graph, sources)
+
     return Evidence(
         audit=audit,
         blocked=blocked,
@@ -158,7 +162,30 @@ def gather(
         skipped=tuple(skipped),
         skipped_count=skipped_count,
         warnings=tuple(warnings),
+        accounts=accounts,
     )
+
+
+def _accounts(
+    config: TenantConfig,
+    inputs: Inputs,
+    audit: Sequence[AuditEvent] | None,
+    graph: GraphClient | None,
+    sources: dict[str, str],
+) -> AccountsSection | None:
+    """The admin account investigation of the actors the audit trail names, when it can run."""
+    if not inputs.want_accounts:
+        sources["accounts"] = "not requested"
+    elif inputs.offline or graph is None:
+        sources["accounts"] = "not available" + (" offline" if inputs.offline else "")
+    elif audit is None:
+        sources["accounts"] = "not available: its actors come from the audit trail, not read"
+    else:
+        from driftguard.investigate.accounts import SOURCE_NOTE, account_section
+
+        sources["accounts"] = SOURCE_NOTE
+        return account_section(graph, audit, config, inputs.start, inputs.end)
+    return None
 
 
 def _global_only(config: TenantConfig, what: str) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time
 
+from driftguard.investigate.accountmodel import AccountsSection
 from driftguard.investigate.alerts import Alert, alert_entry
 from driftguard.investigate.attribution import Attribution, attribute
 from driftguard.investigate.auditrecords import is_timeline_operation
@@ -57,6 +58,7 @@ class Evidence:
     skipped: Sequence[str] = ()  # "path:line:col: message" of skipped rows (the first ones)
     skipped_count: int = 0
     warnings: Sequence[str] = ()  # about the inputs (a filtered audit save), not suspicions
+    accounts: AccountsSection | None = None  # the admin account investigation, assessed
 
 
 def _z(moment: datetime) -> str:
@@ -104,6 +106,7 @@ def investigated(
         skipped=tuple(evidence.skipped),
         sources=dict(evidence.sources),
         suspicious=bool(findings or notes),
+        accounts=evidence.accounts,
     )
     # The report's status stays about findings (drift needs at least one); what else looks
     # wrong is said in the warnings and marks the evidence suspicious (investigate exits 2).
@@ -132,6 +135,9 @@ def _suspicions(attribution: Attribution | None, evidence: Evidence) -> list[str
     for alert in evidence.alerts or ():
         when = _z(alert.created) if alert.created else "unknown time"
         notes.append(f"alert {alert.title!r} ({alert.severity}) at {when}")
+    for account in evidence.accounts.flagged if evidence.accounts else ():
+        kinds = ", ".join(f.kind.value for f in account.flags)
+        notes.append(f"admin account {account.actor!r} flagged: {kinds}")
     return notes
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from driftguard.investigate.accountmodel import AccountsSection
 from driftguard.investigation import (
     DayEntry,
     Investigation,
@@ -43,6 +44,7 @@ class EvidenceView:
     mail_flow_facts: list[tuple[str, str]] = field(default_factory=list)
     mail_flow: list[Row] = field(default_factory=list)
     recent_messages: list[Row] = field(default_factory=list)
+    accounts: list[Row] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return any(
@@ -56,6 +58,7 @@ class EvidenceView:
                 self.mail_flow_facts,
                 self.mail_flow,
                 self.recent_messages,
+                self.accounts,
             )
         )
 
@@ -83,6 +86,7 @@ def evidence_view(evidence: Investigation | None) -> EvidenceView:
         ("Attribution", evidence.attribution),
         ("Mail flow", evidence.mail_flow),
         ("Recent messages", evidence.recent_messages),
+        ("Admin accounts", evidence.accounts),
     )
     facts += [(title, "not available") for title, section in missing if section is None]
     flow = evidence.mail_flow
@@ -140,7 +144,48 @@ def evidence_view(evidence: Investigation | None) -> EvidenceView:
             {"connector": cell_text(name, 500), "messages": _count(count)}
             for name, count in list((evidence.recent_messages or {}).items())[:MAX_ROWS]
         ],
+        accounts=_accounts(evidence.accounts) if evidence.accounts else [],
     )
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def _accounts(section: AccountsSection) -> list[Row]:
+    """One row per investigated account, then one per skipped actor."""
+    rows: list[Row] = []
+    for a in section.accounts[:MAX_ROWS]:
+        ok = sum(1 for s in a.sign_ins if s.error_code == 0)
+        rows.append(
+            {
+                "actor": _str(a.actor),
+                "name": _str(a.display_name),
+                "flags": _list(f"{f.kind.value}: {f.detail}" for f in a.flags),
+                "sign_ins": (
+                    f"{_count(a.sign_ins_in_window)} around the change ({_count(ok)} of those "
+                    f"shown succeeded), {_count(a.history_sign_ins)} before; countries before: "
+                    + (_joined(a.history_countries) or "none")
+                ),
+                "risk": "" if a.risk is None else _str(f"{a.risk.level} / {a.risk.state}"),
+                "roles": _list(r.name + (" (privileged)" if r.privileged else "") for r in a.roles),
+                "methods": _list(f"{moment(m.time)} {m.detail or m.activity}" for m in a.methods),
+                "notes": _list(a.notes),
+            }
+        )
+    for skipped in section.skipped[:MAX_ROWS]:
+        rows.append(
+            {
+                "actor": _str(skipped.actor),
+                "name": "",
+                "flags": [],
+                "sign_ins": "",
+                "risk": "",
+                "roles": [],
+                "methods": [],
+                "notes": [_str(f"skipped: {skipped.reason}")],
+            }
+        )
+    return rows
 
 
 # --------------------------------------------------------------------------- mail flow

@@ -62,6 +62,10 @@ def _tenant(tenant: TenantReport, ev: Investigation) -> str:
     for alert in ev.alerts or ():
         when = moment(alert.created) if alert.created else ""
         lines.append(f"  ALERT {_s(alert.title)} ({_s(alert.severity)}) at {when}")
+    if ev.accounts is not None:
+        from driftguard.report.accounts_text import render_accounts
+
+        lines.extend(render_accounts(ev.accounts))
     if ev.audit_events_outside_window:
         lines.append(
             f"  {ev.audit_events_outside_window} audit events fall outside the window "

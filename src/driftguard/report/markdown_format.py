@@ -212,6 +212,22 @@ def _evidence(view: EvidenceView) -> list[str]:
             [[r["connector"], r["messages"]] for r in view.recent_messages],
         ),
         (
+            "Admin accounts (the actors of the audit trail)",
+            ("Account", "Flags", "Sign-ins", "Risk", "Roles", "Security info", "Notes"),
+            [
+                [
+                    a["actor"] + (f" ({a['name']})" if a["name"] else ""),
+                    "; ".join(a["flags"]) or "none",
+                    a["sign_ins"],
+                    a["risk"],
+                    ", ".join(a["roles"]),
+                    "; ".join(a["methods"]),
+                    "; ".join(a["notes"]),
+                ]
+                for a in view.accounts
+            ],
+        ),
+        (
             "Findings explained by the audit log",
             ("Connector", "Finding", "Explained", "Actors"),
             [

@@ -17,6 +17,7 @@ window and the message trace's 90 days, and deterministic given that moment.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import uuid
@@ -25,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from driftguard.sim import auditlog, graph_users
+from driftguard.sim import auditlog, graph_users, identity_records
 from driftguard.sim.cmdlets import CmdletContext
 from driftguard.sim.records import from_wire, wire_timestamp
 from driftguard.sim.scenarios import grant_standard_apps
@@ -51,6 +52,15 @@ INTRUDER_CREATED = datetime(2026, 10, 20, 14, 5, 0, tzinfo=UTC)
 # Sixteen days of ordinary traffic before the intrusion day: enough history for the spike rule
 # (investigate.mailflow gives no verdict with fewer than 7 days before the day it judges).
 TRACE_START = datetime(2026, 11, 12, 0, 0, 0, tzinfo=UTC)
+# The accounts' identity evidence: the intruder signed in from the relay IP, in a country
+# Contoso's staff never sign in from, without MFA; registered an authenticator app the day before
+# the intrusion; Identity Protection rates it high. The admin signs in from the office with MFA
+# and made one routine change (a connector comment set to its approved text) the day before.
+METHOD_AT = datetime(2026, 11, 27, 3, 5, 40, tzinfo=UTC)
+ADMIN_ROUTINE_AT = datetime(2026, 11, 27, 16, 20, 31, tzinfo=UTC)
+OFFICE = ("US", "Redmond")
+INTRUDER_PLACE = ("RO", "Bucharest")
+EXCHANGE_ADMIN_ROLE = "29232cdf-9323-42fd-ade2-1d097af3e4de"
 TRACE_END = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 MOVED_FIELDS = ("WhenChangedUTC", "WhenCreatedUTC")
 
@@ -131,6 +141,7 @@ def add_demo_tenant(sim: SimState) -> TenantState:
         tenant, INTRUDER, "Helpdesk (temporary)", created=timeline.at(INTRUDER_CREATED)
     )
     _audit(sim, tenant, timeline)
+    _identity(tenant, timeline)
     rogue = tenant.find_connector(ROGUE)
     tenant.blocked.append(
         {
@@ -225,6 +236,15 @@ def _audit(sim: SimState, tenant: TenantState, timeline: Timeline) -> None:
             {"Identity": "Legacy scanner", "Enabled": False},
         ),
         (
+            ctx(ADMIN_ROUTINE_AT, ADMIN, ADMIN_IP),
+            "Set-InboundConnector",
+            "Fabrikam partner TLS",
+            {
+                "Identity": "Fabrikam partner TLS",
+                "Comment": "Partner mail from Fabrikam, certificate-bound",
+            },
+        ),
+        (
             ctx(INTRUSION, INTRUDER, INTRUDER_IP + ":50912"),
             "New-InboundConnector",
             ROGUE,
@@ -261,6 +281,75 @@ def _audit(sim: SimState, tenant: TenantState, timeline: Timeline) -> None:
             parameters=parameters,
             record_id=derived_uuid(sim.knobs.seed, "demo-audit", n),
         )
+
+
+def _identity(tenant: TenantState, timeline: Timeline) -> None:
+    """Sign-ins, risk, roles and security info of the two accounts (see the constants)."""
+    at = timeline.at
+    sign_in = identity_records.add_sign_in
+    for day in range(24, 52, 3):  # the admin: office, MFA, every few days since late October
+        when = at(datetime(2026, 10, 1, 8, 40, tzinfo=UTC) + timedelta(days=day))
+        sign_in(tenant, ADMIN, when, ip=ADMIN_IP, country=OFFICE[0], city=OFFICE[1])
+    sign_in(
+        tenant,
+        ADMIN,
+        at(ADMIN_ROUTINE_AT - timedelta(minutes=15)),
+        ip=ADMIN_IP,
+        country=OFFICE[0],
+        city=OFFICE[1],
+        app="Microsoft Exchange REST API Based Powershell",
+        client="Mobile Apps and Desktop clients",
+    )
+    office_ip = "198.51.100.40"
+    for when in (
+        datetime(2026, 11, 3, 9, 12, tzinfo=UTC),
+        datetime(2026, 11, 10, 14, 30, tzinfo=UTC),
+    ):
+        sign_in(
+            tenant,
+            INTRUDER,
+            at(when),
+            ip=office_ip,
+            country=OFFICE[0],
+            city=OFFICE[1],
+            app="My Apps",
+            mfa=False,
+            conditional_access="notApplied",
+        )
+    stolen = functools.partial(
+        sign_in,
+        tenant,
+        INTRUDER,
+        ip=INTRUDER_IP,
+        country=INTRUDER_PLACE[0],
+        city=INTRUDER_PLACE[1],
+        mfa=False,
+        conditional_access="notApplied",
+    )
+    stolen(at(METHOD_AT - timedelta(minutes=11)), error_code=50126)
+    stolen(at(METHOD_AT - timedelta(minutes=7)), app="My Signins")
+    stolen(
+        at(INTRUSION - timedelta(minutes=18)),
+        app="Office 365 Exchange Online",
+        client="Authenticated SMTP",
+    )
+    stolen(
+        at(INTRUSION - timedelta(minutes=6)),
+        app="Microsoft Exchange REST API Based Powershell",
+        client="Mobile Apps and Desktop clients",
+    )
+    identity_records.register_method(
+        tenant,
+        INTRUDER,
+        at(METHOD_AT),
+        ip=INTRUDER_IP,
+        detail="User registered Authenticator App with Notification and Code",
+    )
+    identity_records.set_risk(
+        tenant, INTRUDER, "high", "atRisk", at(INTRUSION + timedelta(minutes=32))
+    )
+    identity_records.assign_role(tenant, ADMIN, EXCHANGE_ADMIN_ROLE)
+    identity_records.assign_role(tenant, INTRUDER, EXCHANGE_ADMIN_ROLE)
 
 
 def message_trace(

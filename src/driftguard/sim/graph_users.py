@@ -16,10 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import jwt
-
-from driftguard.sim.exchange import bearer
-from driftguard.sim.graph_alerts import graph_tenant
+from driftguard.sim.graph_auth import authorised as _authorised
 from driftguard.sim.http import HttpError, Request, Response, route
 from driftguard.sim.state import SimState, TenantState
 
@@ -83,20 +80,6 @@ def find_user(tenant: TenantState, key: str) -> dict[str, Any] | None:
     return None
 
 
-def _denied() -> HttpError:
-    return HttpError(
-        Response.json(
-            403,
-            {
-                "error": {
-                    "code": "Authorization_RequestDenied",
-                    "message": "Insufficient privileges to complete the operation.",
-                }
-            },
-        )
-    )
-
-
 def _not_found(key: str) -> HttpError:
     return HttpError(
         Response.json(
@@ -116,15 +99,6 @@ def _bad_request(message: str) -> HttpError:
     return HttpError(
         Response.json(400, {"error": {"code": "Request_BadRequest", "message": message}})
     )
-
-
-def _authorised(request: Request, sim: SimState, roles: tuple[str, ...]) -> TenantState:
-    """The token's tenant when the token carries one of ``roles`` (application permissions)."""
-    tenant = graph_tenant(request, sim)  # a valid Graph token of this tenant, or 401
-    claims = jwt.decode(bearer(request), options={"verify_signature": False})
-    if not set(claims.get("roles", ())) & set(roles):
-        raise _denied()
-    return tenant
 
 
 def _user(tenant: TenantState, request: Request) -> dict[str, Any]:

@@ -130,6 +130,12 @@ class TenantState:
     message_trace: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     users: list[dict[str, Any]] = field(default_factory=list)  # Graph user objects (graph_users)
+    # Identity evidence about accounts (graph_identity): beta signIn records, riskyUser records,
+    # unifiedRoleAssignment records, directoryAudit records.
+    sign_ins: list[dict[str, Any]] = field(default_factory=list)
+    risky_users: list[dict[str, Any]] = field(default_factory=list)
+    role_assignments: list[dict[str, Any]] = field(default_factory=list)
+    directory_audits: list[dict[str, Any]] = field(default_factory=list)
     latency_ms: int | None = None  # overrides the server's
     faults: dict[str, float] | None = None  # overrides the server's
     revoked_tokens: set[str] = field(default_factory=set)
@@ -322,6 +328,10 @@ _TENANT_LISTS = (
     "message_trace",
     "alerts",
     "users",
+    "sign_ins",
+    "risky_users",
+    "role_assignments",
+    "directory_audits",
 )
 
 
