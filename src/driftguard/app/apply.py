@@ -59,7 +59,7 @@ def apply_reviewed(
     """Shared by apply and rollback: the checks a plan passes before anyone is asked (a revert
     plan is re-derived from the baseline, so what a person is shown is what runs), approval
     (``ask`` is called when none was given), the lock, the journal, the clients, the run."""
-    from driftguard.app.clients import clients
+    from driftguard.app.clients import accounts, clients
 
     baseline = load_requested(request.baseline, [plan.tenant])
     if plan.tenant not in baseline.tenants:
@@ -99,6 +99,10 @@ def apply_reviewed(
         if journal is not None:
             stack.callback(journal.close)
         reader, writer = stack.enter_context(clients(tenant.config))
+        users = None
+        if any(a.kind.on_account for a in plan.actions):
+            # a missing Graph write credential refuses the whole run here, before any write
+            users = stack.enter_context(accounts(tenant.config, dry_run=request.dry_run))
         result = apply_checked(
             checked,
             approve=approve,
@@ -109,5 +113,6 @@ def apply_reviewed(
             resume=request.resume,
             dry_run=request.dry_run,
             on_result=on_result,
+            accounts=users,
         )
     return Applied(result, request.journal_path if journal is not None else None)
