@@ -19,7 +19,7 @@ sessions, and, with ``--block-sign-in``, blocks its sign-in too.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, assert_never
@@ -32,6 +32,7 @@ from driftguard.planmodel import (
     SESSIONS_FROM,
     Action,
     ActionKind,
+    Plan,
 )
 from driftguard.textsafe import LINE_UNSAFE
 
@@ -146,14 +147,19 @@ def contained_by(user: UserState, last_change: datetime) -> str | None:
     return None
 
 
-def drafts(findings: Sequence[AccountFinding], *, block_sign_in: bool) -> list[Draft]:
-    """The containment actions, in the order of ``findings``: revoke, then (opt-in) block."""
+def drafts(
+    findings: Sequence[AccountFinding], *, block_sign_in: bool, can_write: bool
+) -> list[Draft]:
+    """The containment actions, in the order of ``findings``: revoke the sessions of an account
+    not contained, then (opt-in) block the sign-in of every flagged account still enabled."""
     out: list[Draft] = []
     for f in findings:
         user = f.user
-        if f.standing is not Standing.TO_CONTAIN or user is None:
+        if user is None or not can_write or f.standing is Standing.NOT_POSSIBLE:
             continue
-        kinds = [ActionKind.REVOKE] + ([ActionKind.BLOCK] if block_sign_in else [])
+        kinds = [ActionKind.REVOKE] if f.standing is Standing.TO_CONTAIN else []
+        if block_sign_in and user.enabled:
+            kinds.append(ActionKind.BLOCK)
         for kind in kinds:
             out.append(
                 Draft(kind, user.upn, user.id, parameters(kind, user.id), user.precondition())
@@ -294,3 +300,24 @@ def _moved(label: str, a: Action, user: UserState, by_plan: set[ActionKind]) -> 
                 f"{recorded_text}"
             )
     return out
+
+
+def with_containment(plan: Plan, actions: Sequence[Draft], *, block_sign_in: bool) -> Plan:
+    """``plan`` with the account actions after its connector actions, numbered on from them."""
+    from driftguard.plan import make_action
+
+    first = len(plan.actions) + 1
+    built = tuple(
+        make_action(
+            f"{n:03d}-{d.kind.value}",
+            d.kind,
+            plan.tenant,
+            d.upn,
+            d.user_id,
+            operation(d.kind),
+            d.parameters,
+            d.precondition,
+        )
+        for n, d in enumerate(actions, start=first)
+    )
+    return replace(plan, actions=plan.actions + built, block_sign_in=block_sign_in)

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from driftguard.apply import Accounts
     from driftguard.live.graphusers import GraphUsers, UserWriter
 
+GraphPurpose = Literal["read", "graph_write"]
+
 
 def _source_for(config: TenantConfig) -> tuple[ExchangeSource, TenantConfig]:
     """The ExchangeSource (and effective config) for a tenant.
@@ -47,36 +49,60 @@ def clients(config: TenantConfig) -> Iterator[tuple[Invoker, Invoker]]:
 
 
 @contextlib.contextmanager
-def graph_users(
-    config: TenantConfig, *, purpose: Literal["read", "graph_write"] = "read"
-) -> Iterator[GraphUsers]:
-    """User accounts in Microsoft Graph for one tenant, with the read credential or the separate
-    Graph write credential (``auth.graph_write``; an AuthError naming it when it is missing).
-    The token goes only to the Graph host of the tenant's cloud."""
+def graph_users(config: TenantConfig) -> Iterator[GraphUsers]:
+    """User accounts in Microsoft Graph for one tenant, with the read credential (the token goes
+    only to the Graph host of the tenant's cloud)."""
+    source, effective = _source_for(config)
+    with _graph_users(source, effective, ("read",)) as (reader,):
+        yield reader
+
+
+@contextlib.contextmanager
+def _graph_users(
+    source: ExchangeSource, effective: TenantConfig, purposes: tuple[GraphPurpose, ...]
+) -> Iterator[tuple[GraphUsers, ...]]:
+    """One Graph user client per purpose, on one session of ``source``; ``graph_write`` is the
+    separate Graph write credential (an AuthError naming it when tenant.yaml has none)."""
     from driftguard.investigate.graph import graph_client
     from driftguard.live import clouds
     from driftguard.live.graphusers import GraphUsers
 
-    source, effective = _source_for(config)
     endpoints = clouds.resolve(effective)
     session = source.session_factory(endpoints)
     try:
-        yield GraphUsers(graph_client(effective, endpoints, session, purpose=purpose))
+        yield tuple(
+            GraphUsers(graph_client(effective, endpoints, session, purpose=p)) for p in purposes
+        )
     finally:
         session.close()
 
 
 @contextlib.contextmanager
-def accounts(config: TenantConfig, *, dry_run: bool) -> Iterator[Accounts]:
-    """The reader and writer of a plan's account actions; a dry run writes nothing, so it needs
-    no Graph write credential."""
+def apply_clients(
+    config: TenantConfig, *, on_accounts: bool, dry_run: bool
+) -> Iterator[tuple[Invoker, Invoker, Accounts | None]]:
+    """``clients``, and when the plan acts on accounts the Graph reader and writer, all on one
+    source (the demo's in-process service is one state). A dry run writes nothing, so it needs
+    no Graph write credential; a real run without one is refused here, before any write."""
     from driftguard.apply import AccountRecorder, Accounts
 
+    source, effective = _source_for(config)
     with contextlib.ExitStack() as stack:
-        reader = stack.enter_context(graph_users(config))
-        writer: UserWriter = (
-            AccountRecorder()
-            if dry_run
-            else stack.enter_context(graph_users(config, purpose="graph_write"))
-        )
-        yield Accounts(reader, writer)
+        users = None
+        if on_accounts:
+            purposes: tuple[GraphPurpose, ...] = ("read",) if dry_run else ("read", "graph_write")
+            graph = stack.enter_context(_graph_users(source, effective, purposes))
+            writer: UserWriter = AccountRecorder() if dry_run else graph[1]
+            users = Accounts(graph[0], writer)
+        reader = stack.enter_context(source.client(effective, purpose="read"))
+        write = stack.enter_context(source.client(effective, purpose="write"))
+        yield reader, write, users
+
+
+def effective_config(config: TenantConfig) -> TenantConfig:
+    """The configuration the tenant is reached with: itself, or for the demo tenant the
+    in-process service's (its credentials, so driftguard's own apps are known by client id)."""
+    from dataclasses import replace
+
+    _source, effective = _source_for(config)
+    return effective if effective is config else replace(effective, location=config.location)

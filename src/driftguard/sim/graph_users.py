@@ -160,6 +160,7 @@ def revoke_sessions(request: Request, sim: SimState) -> Response:
     record = _user(tenant, request)
     with tenant.lock:
         record["signInSessionsValidFromDateTime"] = graph_time(sim.clock())
+    sim.touch()  # persistent state changed (the demo saves it)
     return Response.json(
         200,
         {
@@ -186,4 +187,5 @@ def update_user(request: Request, sim: SimState) -> Response:
             raise _bad_request(f"Invalid value for property '{name}'.")
     with tenant.lock:
         record.update(changes)
+    sim.touch()
     return Response(204, b"", [])
