@@ -15,6 +15,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import jwt
 
@@ -128,7 +129,7 @@ def _authorised(request: Request, sim: SimState, roles: tuple[str, ...]) -> Tena
 
 
 def _user(tenant: TenantState, request: Request) -> dict[str, Any]:
-    key = request.params["user"]
+    key = unquote(request.params["user"])  # the path segment, percent-decoded as Graph does
     found = find_user(tenant, key)
     if found is None:
         raise _not_found(key)
