@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def register(sub: Subcommands) -> None:
-    from driftguard.cli.plan_cmd import add_plan_options
+    from driftguard.cli._planning import add_plan_options
 
     parser: argparse.ArgumentParser = sub.add_parser(
         "respond",
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from driftguard.app.respond import RespondRequest, respond
     from driftguard.cli._investigating import clients, window
     from driftguard.cli._output import emit, info, safe_terminal
-    from driftguard.cli.plan_cmd import one_tenant, plan_request
+    from driftguard.cli._planning import one_tenant, plan_request
     from driftguard.planfile import write_plan
     from driftguard.report import response_format
 
