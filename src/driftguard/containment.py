@@ -206,7 +206,7 @@ def malformed(action: Action, *, block_sign_in: bool, rollback: bool) -> list[st
         problems.append(f"{label}: its precondition is not a recorded user state")
     allowed = {ActionKind.ENABLE} if rollback else {ActionKind.REVOKE, ActionKind.BLOCK}
     if action.kind not in allowed:
-        problems.append(f"{label}: a {action.kind.value} does not belong in this plan")
+        problems.append(f"{label}: {action.kind.value} does not belong in this plan")
     if action.kind is ActionKind.BLOCK and not block_sign_in:
         problems.append(f"{label}: blocks sign-in, but the plan was made without --block-sign-in")
     return problems
