@@ -9,6 +9,7 @@ parameters, never stored text.
 from __future__ import annotations
 
 import json
+from importlib import resources
 from typing import Any
 
 from driftguard.investigation import moment
@@ -19,6 +20,14 @@ from driftguard.response import Response, Section, Step
 from driftguard.textsafe import one_line
 
 RESPOND_VERSION = 1
+SCHEMA_RESOURCE = "schema/respond.schema.json"
+
+
+def schema() -> dict[str, Any]:
+    """The packaged JSON Schema of ``respond --format json``."""
+    text = resources.files("driftguard.report").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 def _s(value: object) -> str:
