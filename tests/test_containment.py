@@ -3,14 +3,17 @@ plan's account action may be, and which user states apply accepts."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from driftguard import containment
 from driftguard.containment import Standing
+from driftguard.errors import ServiceError
 from driftguard.investigation import ActorEntry
-from driftguard.live.graphusers import UserState
+from driftguard.live.graphusers import UserState, user_from
 from driftguard.model import TenantConfig
 from driftguard.planmodel import ActionKind
 from driftguard.sim.graph_users import user_id
@@ -169,3 +172,36 @@ def test_the_graph_request_is_rendered_from_the_parameters() -> None:
     assert revoke.command == f"POST /v1.0/users/{uid}/revokeSignInSessions"
     assert block.command == f'PATCH /v1.0/users/{uid} {{"accountEnabled": false}}'
     assert revoke.credential == block.credential == "graph_write"
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "graph"
+
+
+def test_a_graph_user_answer_in_the_documented_shape_is_read() -> None:
+    payload = json.loads((FIXTURES / "user_select.json").read_text("utf-8"))
+    user = user_from(payload, "fixture")
+    assert user == UserState(
+        "87d349ed-44d7-43e1-9a83-5f2406dee5bd",
+        "helpdesk.temp@contoso.onmicrosoft.com",
+        True,
+        "2026-10-20T14:05:00Z",
+    )
+    assert json.loads((FIXTURES / "revoke_sessions.json").read_text("utf-8"))["value"] is True
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"id": "not-a-guid"}, "no user object id"),
+        ({"accountEnabled": "true"}, "no accountEnabled"),
+        ({"accountEnabled": None}, "no accountEnabled"),
+        ({"signInSessionsValidFromDateTime": "yesterday"}, "is not a UTC time"),
+        ({"userPrincipalName": ""}, "no userPrincipalName"),
+    ],
+)
+def test_a_graph_user_answer_in_another_shape_is_an_error(
+    change: dict[str, object], message: str
+) -> None:
+    payload = {**json.loads((FIXTURES / "user_select.json").read_text("utf-8")), **change}
+    with pytest.raises(ServiceError, match=message):
+        user_from(payload, "fixture")

@@ -9,10 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from driftguard.cli import main
 from driftguard.planfile import digest_of, read_plan
+from driftguard.report import response_format
 from driftguard.sim import Simulator, graph_users
 from driftguard.sim.state import GRAPH_WRITE_ROLES
 from respondkit import TENANT, compromised
@@ -288,6 +290,7 @@ def test_respond_json_names_every_step_and_the_plan(
     capsys.readouterr()
     code, _path, digest = t.respond("--format", "json")
     doc = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, response_format.schema())
     assert code == doc["exit_code"] == 2
     assert [(s["step"], s["status"]) for s in doc["steps"]] == [
         (1, "done"),
