@@ -83,9 +83,13 @@ def test_respond_plans_revocation_and_apply_verifies_it_by_reading_back(
     assert all(a.connector != t.sim.tenant(TENANT).admins[0] for a in plan.actions)
     assert not plan.block_sign_in
     capsys.readouterr()
+    assert t.apply(path, "--dry-run") == 0  # reads the users, writes nothing
+    assert re.search(r"Would apply \[003-revoke\]", capsys.readouterr().out)
+    assert t.graph_posts(REVOKE_SUFFIX) == [] and t.exchange_writes() == 0
     assert t.apply(path, "--approve", digest) == 0
     assert t.graph_posts(REVOKE_SUFFIX) == ["POST"]
     assert t.user(t.intruder)["signInSessionsValidFromDateTime"] > before
+    assert t.sim.foreign_requests() == []  # every token and request stayed on the tenant's hosts
     journal = path.with_name(f"{path.name}.{digest[7:15]}.journal.jsonl")
     entries = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
     done = [e for e in entries if e["action_id"] == revoke.id and e["status"] == "applied"]
