@@ -386,7 +386,8 @@ def apply_checked(
     live = read_live(reader, blocked=_needs_blocked(plan))
     problems = changes_since_plan(plan, live, done)
     if on_accounts and accounts is not None:
-        users = {a.guid or "": accounts.reader.user(a.guid or "") for a in on_accounts}
+        ids = dict.fromkeys(a.guid or "" for a in on_accounts)
+        users = {uid: accounts.reader.user(uid) for uid in ids}
         problems += containment.account_changes(on_accounts, users, done, started)
     if problems:
         raise PlanError(
