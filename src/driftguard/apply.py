@@ -10,6 +10,11 @@ be at its target, or the run is refused (an undone action is a new change to loo
 repeat blindly). A connector is unblocked only if, on a read right before the unblock, its live
 state is exactly its baseline. Each action is journalled before and after its write, re-read and
 verified. ``dry_run`` runs this same path with the write step swapped for a recorder.
+
+Account actions (containment, ``respond``) go through Microsoft Graph: before the first write every
+user the plan acts on is read again and must be as the plan recorded it (on resume, or moved to the
+target by an action the journal shows as started); each is journalled with the user's state before
+and after, and verified by reading the user back.
 """
 
 from __future__ import annotations
