@@ -231,7 +231,8 @@ _REVERT_KINDS = frozenset(
 
 
 def pending(plan: Plan, kinds: frozenset[ActionKind]) -> tuple[Action, ...]:
-    """The plan's actions of ``kinds`` not already in place in the live state it recorded."""
+    """The plan's connector actions of ``kinds`` not already in place in the live state it
+    recorded (e.g. an unknown connector disabled by an earlier apply)."""
     chosen = [a for a in plan.actions if a.kind in kinds]
     if plan.live is None:
         return tuple(chosen)
@@ -240,7 +241,7 @@ def pending(plan: Plan, kinds: frozenset[ActionKind]) -> tuple[Action, ...]:
         connectors=tuple(c.connector() for c in plan.live.connectors),
         blocked=plan.live.blocked,
     )
-    return tuple(a for a in chosen if a.kind.on_account or target_gaps(a, live))
+    return tuple(a for a in chosen if target_gaps(a, live))
 
 
 def evidence_step(inv: Investigation) -> Step:
