@@ -384,7 +384,7 @@ def test_golden_digest_of_a_fixed_plan() -> None:
     assert doc["digest"] == GOLDEN
 
 
-GOLDEN = "sha256:2dbd70ebab396f10a478933fc7eb3eab27551b4dccc3ea8e4903934027e1d806"
+GOLDEN = "sha256:d4fa2b6f64ea53402842344de73795fd44b96f336be70961784caf334a1e8379"
 
 
 def test_non_ascii_is_hashed_as_utf8(repo_root: Path) -> None:

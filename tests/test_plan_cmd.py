@@ -58,7 +58,7 @@ def test_json_output_is_the_plan_file(
     assert printed["tenant"] == TENANT
     assert printed["tenant_id"] == setup.sim.tenant(TENANT).tenant_id
     assert printed["snapshot_digest"].startswith("sha256:")
-    assert printed["flags"] == {"force": False, "remove_unknown": False}
+    assert printed["flags"] == {"force": False, "remove_unknown": False, "block_sign_in": False}
     schema = json.loads((repo_root / "src/driftguard/plan.schema.json").read_text())
     jsonschema.validate(printed, schema)
 

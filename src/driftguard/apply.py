@@ -10,6 +10,11 @@ be at its target, or the run is refused (an undone action is a new change to loo
 repeat blindly). A connector is unblocked only if, on a read right before the unblock, its live
 state is exactly its baseline. Each action is journalled before and after its write, re-read and
 verified. ``dry_run`` runs this same path with the write step swapped for a recorder.
+
+Account actions (containment, ``respond``) go through Microsoft Graph: before the first write every
+user the plan acts on is read again and must be as the plan recorded it (on resume, or moved to the
+target by an action the journal shows as started); each is journalled with the user's state before
+and after, and verified by reading the user back.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Protocol, assert_never
+from typing import TYPE_CHECKING, Any, Protocol, assert_never
 
+from driftguard import containment
 from driftguard.derive import check_derivation
 from driftguard.diff import drift_for
 from driftguard.errors import DriftguardError, PlanError
@@ -33,6 +39,9 @@ from driftguard.normalize import NormalizeError, connector_from_record
 from driftguard.planfile import DIGEST_PREFIX, format_time, plan_digest
 from driftguard.planmodel import ABSENT, Action, ActionKind, Plan, same_value, show_value
 from driftguard.tenantstate import BlockedEntry, ConnectorState, TenantState
+
+if TYPE_CHECKING:
+    from driftguard.live.graphusers import UserReader, UserWriter
 
 
 class Invoker(Protocol):
@@ -201,6 +210,8 @@ def target_gaps(action: Action, live: Live) -> list[str]:
             return [] if live.find(action) is None else ["still exists"]
         case ActionKind.DISABLE | ActionKind.REVERT | ActionKind.RESTORE | ActionKind.CREATE:
             return _setting_gaps(action, live.find(action))
+        case ActionKind.REVOKE | ActionKind.BLOCK | ActionKind.ENABLE:  # pragma: no cover
+            raise AssertionError(f"{action.id} acts on an account, not a connector")
         case _ as unreachable:
             assert_never(unreachable)
 
@@ -267,11 +278,13 @@ def unblock_problems(action: Action, live: Live, tenant: TenantBaseline) -> list
 
 
 def changes_since_plan(plan: Plan, live: Live, done: set[str]) -> list[str]:
-    """Everything that moved since the plan was made (see the module docstring)."""
+    """Everything that moved since the plan was made (see the module docstring), connectors only
+    (the accounts are checked by ``containment.account_changes``)."""
+    actions = [a for a in plan.actions if not a.kind.on_account]
     if plan.live is not None:
-        return tenant_changes(plan.live, live.state(), plan.actions, done)
-    problems = [p for a in plan.actions if a.id not in done for p in stale_problems(a, live)]
-    for a in plan.actions:
+        return tenant_changes(plan.live, live.state(), actions, done)
+    problems = [p for a in actions if a.id not in done for p in stale_problems(a, live)]
+    for a in actions:
         gaps = target_gaps(a, live) if a.id in done else []
         if gaps:
             problems.append(
@@ -297,6 +310,18 @@ class Checked:
 
 def check_plan(plan: Plan, tenant: TenantBaseline, ignores: Sequence[IgnoreEntry]) -> Checked:
     check_tenant(plan, tenant.config)
+    rollback = plan.purpose == "rollback"
+    odd = [
+        p
+        for a in plan.actions
+        if a.kind.on_account
+        for p in containment.malformed(a, block_sign_in=plan.block_sign_in, rollback=rollback)
+    ]
+    if odd:
+        raise PlanError(
+            "the plan's account actions are not ones driftguard makes: " + "; ".join(odd),
+            hint="make a new plan with 'driftguard respond --out PLAN' and review it",
+        )
     if plan.purpose == "revert":
         check_derivation(plan, tenant, ignores)
     return Checked(plan, plan_digest(plan), tenant)
@@ -315,6 +340,7 @@ def apply_plan(
     resume: JournalState | None = None,
     dry_run: bool = False,
     on_result: Callable[[ActionResult], None] | None = None,
+    accounts: Accounts | None = None,
 ) -> ApplyResult:
     """Check everything, then apply each action in order; see the module docstring."""
     if not dry_run or approve:  # the approval first: it refuses before any other check
@@ -329,6 +355,7 @@ def apply_plan(
         resume=resume,
         dry_run=dry_run,
         on_result=on_result,
+        accounts=accounts,
     )
 
 
@@ -343,19 +370,30 @@ def apply_checked(
     resume: JournalState | None = None,
     dry_run: bool = False,
     on_result: Callable[[ActionResult], None] | None = None,
+    accounts: Accounts | None = None,
 ) -> ApplyResult:
-    """The rest of :func:`apply_plan` for a plan :func:`check_plan` passed."""
+    """The rest of :func:`apply_plan` for a plan :func:`check_plan` passed; ``accounts``: the
+    Graph user reader and writer, needed when the plan acts on accounts."""
     plan, digest, tenant = checked.plan, checked.digest, checked.tenant
     if not dry_run or approve:
         check_approval(digest, approve)
     check_not_expired(plan, clock())
     done: set[str] = set()
+    started: set[str] = set()
     if resume is not None:
         if resume.plan_digest != digest:
             raise PlanError(f"{resume.path} is the journal of another plan ({resume.plan_digest})")
         done = resume.done()
+        started = set(resume.last_status())
+    on_accounts = [a for a in plan.actions if a.kind.on_account]
+    if on_accounts and accounts is None:
+        raise PlanError("the plan acts on user accounts, but no Microsoft Graph client was given")
     live = read_live(reader, blocked=_needs_blocked(plan))
     problems = changes_since_plan(plan, live, done)
+    if on_accounts and accounts is not None:
+        ids = dict.fromkeys(a.guid or "" for a in on_accounts)
+        users = {uid: accounts.reader.user(uid) for uid in ids}
+        problems += containment.account_changes(on_accounts, users, done, started)
     if problems:
         raise PlanError(
             "the tenant changed since the plan was made; re-plan: " + "; ".join(problems),
@@ -366,6 +404,12 @@ def apply_checked(
     for action in plan.actions:
         if action.id in done:  # verified at its target above, on this run's fresh read
             result = ActionResult(action, Outcome.SKIPPED, True, "done in an earlier run")
+        elif action.kind.on_account and accounts is not None:
+            users_write = AccountRecorder() if dry_run else accounts.writer
+            account_step = _AccountStep(
+                action, digest, reader, write, clock, journal, dry_run, tenant
+            )
+            result = account_step.contain(accounts.reader, users_write)
         else:
             step = _Step(action, digest, reader, write, clock, journal, dry_run, tenant)
             result = step.run(live)
@@ -441,3 +485,68 @@ class _Step:
         result = ActionResult(self.action, outcome, verified, message)
         self._record(outcome.value, verified=verified, message=message, after=after)
         return result
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Microsoft Graph for the plan's account actions: the reader (the read credential) and the
+    writer (the separate Graph write credential)."""
+
+    reader: UserReader
+    writer: UserWriter
+
+
+@dataclass
+class AccountRecorder:
+    """The account writes of a dry run: remembered, nothing sent."""
+
+    calls: list[tuple[str, str, bool | None]] = field(default_factory=list)
+
+    def revoke_sessions(self, user_id: str) -> None:
+        self.calls.append(("revoke", user_id, None))
+
+    def set_enabled(self, user_id: str, enabled: bool) -> None:
+        self.calls.append(("update", user_id, enabled))
+
+
+@dataclass(frozen=True)
+class _AccountStep(_Step):
+    """One account action: journal the user's state, skip it when in place, write, read the
+    user back, verify (a revocation: valid-from moved past the recorded value; a block or an
+    enable: accountEnabled as asked), journal again."""
+
+    def contain(self, users: UserReader, write: UserWriter) -> ActionResult:
+        action = self.action
+        user_id = action.guid or ""
+        try:
+            before = users.user(user_id)
+        except DriftguardError as exc:
+            return self._finish(Outcome.FAILED, False, f"read failed: {exc.message}", None)
+        self._record("started", before=None if before is None else before.document())
+        if before is None:
+            return self._finish(Outcome.FAILED, False, "the user no longer exists", None)
+        if not containment.target_gaps(action, before):
+            return self._finish(Outcome.SKIPPED, True, "already in place", before.document())
+        error = ""
+        try:
+            if action.kind is ActionKind.REVOKE:
+                write.revoke_sessions(user_id)
+            else:
+                write.set_enabled(user_id, action.kind is ActionKind.ENABLE)
+        except DriftguardError as exc:
+            error = exc.message  # the outcome may still be unknown: the read-back decides
+        if self.dry_run:
+            return self._finish(Outcome.APPLIED, False, "dry run: would apply", None)
+        try:
+            after = users.user(user_id)
+        except DriftguardError as exc:
+            return self._finish(Outcome.FAILED, False, f"re-read failed: {exc.message}", None)
+        gaps = containment.target_gaps(action, after)
+        record = None if after is None else after.document()
+        if gaps:
+            why_failed = error or "not in place after the write: " + "; ".join(gaps)
+            return self._finish(Outcome.FAILED, False, why_failed, record)
+        return self._finish(Outcome.APPLIED, True, "applied and verified", record)

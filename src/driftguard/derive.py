@@ -1,5 +1,7 @@
 """A revert plan as a function of the baseline and a recorded live state, and the check that a
-plan file is exactly that function's value (pure).
+plan file is exactly that function's value (pure). Containment actions on accounts (``respond``)
+follow the connector actions; they come from the audit trail, which a plan does not record, so
+apply checks them by their own rules (``containment.malformed``, the users' recorded state).
 
 ``plan`` builds every revert plan through :func:`revert_plan` from the diff of the read whose
 live state it records in the plan; ``apply`` diffs the baseline it reads against that recorded
@@ -121,7 +123,13 @@ def check_derivation(plan: Plan, tenant: TenantBaseline, ignores: Sequence[Ignor
         baseline_commit=plan.baseline_commit,
         options=PlanOptions(remove_unknown=plan.remove_unknown, force=True),
     )
-    problems = _differences(plan.actions, again.actions)
+    connectors = tuple(a for a in plan.actions if not a.kind.on_account)
+    problems = _differences(connectors, again.actions)
+    if plan.actions[: len(connectors)] != connectors:
+        problems.append("an account action stands before a connector action")
+    ids = [a.id for a in plan.actions]
+    if len(set(ids)) != len(ids):
+        problems.append("two actions share an id")
     if plan.notes != again.notes:
         problems.append("its notes differ")
     if problems:

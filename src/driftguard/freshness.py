@@ -96,7 +96,7 @@ class _Touched:
         self.by_guid: dict[str, Action] = {}
         self.by_name: dict[str, Action] = {}
         for a in actions:
-            if a.kind in (ActionKind.CREATE, ActionKind.UNBLOCK):
+            if a.kind in (ActionKind.CREATE, ActionKind.UNBLOCK) or a.kind.on_account:
                 continue
             if a.guid:
                 self.by_guid.setdefault(a.guid.lower(), a)
@@ -127,7 +127,13 @@ def _connector_changes(
                 return []
             if done:
                 return [_undone(label, action.id, d) for d in at_target]
-        case ActionKind.CREATE | ActionKind.UNBLOCK:  # pragma: no cover - not indexed as touching
+        case (
+            ActionKind.CREATE
+            | ActionKind.UNBLOCK
+            | ActionKind.REVOKE
+            | ActionKind.BLOCK
+            | ActionKind.ENABLE
+        ):  # pragma: no cover - not indexed as touching
             raise AssertionError(f"{action.id} does not touch an existing connector's settings")
         case _ as unreachable:
             assert_never(unreachable)

@@ -55,16 +55,35 @@ def short(digest: str) -> str:
 
 
 def _action_doc(a: Action) -> dict[str, Json]:
+    names: dict[str, Json] = (
+        {"user": a.connector, "user_id": a.guid}
+        if a.kind.on_account
+        else {"connector": a.connector, "guid": a.guid}
+    )
     return {
         "id": a.id,
         "kind": a.kind.value,
         "tenant": a.tenant,
-        "connector": a.connector,
-        "guid": a.guid,
+        **names,
         "cmdlet": a.cmdlet,
+        "credential": a.credential,
         "parameters": dict(a.parameters),
         "precondition": a.precondition if isinstance(a.precondition, str) else dict(a.precondition),
     }
+
+
+def _action_from(a: Mapping[str, Any]) -> Action:
+    account = ActionKind(a["kind"]).on_account
+    return Action(
+        id=a["id"],
+        kind=ActionKind(a["kind"]),
+        tenant=a["tenant"],
+        connector=a["user"] if account else a["connector"],
+        guid=a["user_id"] if account else a["guid"],
+        cmdlet=a["cmdlet"],
+        parameters=a["parameters"],
+        precondition=a["precondition"],
+    )
 
 
 def to_document(plan: Plan) -> dict[str, Json]:
@@ -80,7 +99,11 @@ def to_document(plan: Plan) -> dict[str, Json]:
         "live": None if plan.live is None else plan.live.document(),
         "created_at": format_time(plan.created_at),
         "expires_at": format_time(plan.expires_at),
-        "flags": {"force": plan.force, "remove_unknown": plan.remove_unknown},
+        "flags": {
+            "force": plan.force,
+            "remove_unknown": plan.remove_unknown,
+            "block_sign_in": plan.block_sign_in,
+        },
         "actions": [_action_doc(a) for a in plan.actions],
         "notes": list(plan.notes),
     }
@@ -122,21 +145,10 @@ def from_document(doc: Any, source: str = "plan") -> Plan:
         snapshot_digest=doc["snapshot_digest"],
         created_at=parse_time(doc["created_at"]),
         expires_at=parse_time(doc["expires_at"]),
-        actions=tuple(
-            Action(
-                id=a["id"],
-                kind=ActionKind(a["kind"]),
-                tenant=a["tenant"],
-                connector=a["connector"],
-                guid=a["guid"],
-                cmdlet=a["cmdlet"],
-                parameters=a["parameters"],
-                precondition=a["precondition"],
-            )
-            for a in doc["actions"]
-        ),
+        actions=tuple(_action_from(a) for a in doc["actions"]),
         force=doc["flags"]["force"],
         remove_unknown=doc["flags"]["remove_unknown"],
+        block_sign_in=doc["flags"]["block_sign_in"],
         notes=tuple(doc["notes"]),
         purpose=doc["purpose"],
         plan_version=doc["plan_version"],
@@ -188,7 +200,8 @@ def validate(doc: Any, source: str) -> None:
 
 
 def render_text(plan: Plan) -> str:
-    """The plan for a reviewer: each action as the PowerShell a human would type, and the digest.
+    """The plan for a reviewer: each action as the PowerShell a human would type (an account
+    action: the Graph request and the credential it needs), and the digest.
 
     Every line is rendered from the actions' parameters now, never read from the plan file, so
     what a reviewer approves is what runs. Untrusted text (connector names) is quoted in the
@@ -207,7 +220,13 @@ def render_text(plan: Plan) -> str:
     if plan.snapshot_digest:
         lines.append(f"  live snapshot {plan.snapshot_digest}")
     flags = [
-        f for f, on in (("--force", plan.force), ("--remove-unknown", plan.remove_unknown)) if on
+        f
+        for f, on in (
+            ("--force", plan.force),
+            ("--remove-unknown", plan.remove_unknown),
+            ("--block-sign-in", plan.block_sign_in),
+        )
+        if on
     ]
     if flags:
         lines.append("  flags: " + " ".join(flags))
@@ -218,7 +237,9 @@ def render_text(plan: Plan) -> str:
         lines.append("No action driftguard can take: review the notes below by hand.")
     for a in plan.actions:
         lines.append(f"[{a.id}] {a.summary}")
-        lines.append(f"    {a.powershell}")
+        lines.append(f"    {a.command}")
+        if a.kind.on_account:
+            lines.append("    (Microsoft Graph, with the credential auth.graph_write)")
     for note in plan.notes:
         lines.append(f"note: {note}")
     if plan.actions:

@@ -6,11 +6,13 @@ checks, none of which needs the planner itself.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final, assert_never
+from urllib.parse import quote
 
 from driftguard import pwsh
 from driftguard.jsontype import Json
@@ -19,9 +21,11 @@ from driftguard.properties import BY_NAME, Kind, Value
 if TYPE_CHECKING:
     from driftguard.tenantstate import TenantState
 
-PLAN_VERSION: Final = 2
+PLAN_VERSION: Final = 3
 """2: what a person reads is rendered from the parameters (no stored summary or PowerShell text),
-and a revert plan records the baseline digest and the whole live state it was made from."""
+and a revert plan records the baseline digest and the whole live state it was made from.
+3: containment actions on the user accounts that made the changes (revoke sessions, block or
+re-enable sign-in through Microsoft Graph), and which credential each action needs."""
 ABSENT: Final = "absent"
 """The precondition of a New: no live connector with that name (or pinned Guid) exists."""
 
@@ -33,10 +37,31 @@ class ActionKind(StrEnum):
     CREATE = "create"  # New-InboundConnector for a missing connector
     UNBLOCK = "unblock"  # Remove-BlockedConnector
     RESTORE = "restore"  # rollback: Set back to the journalled before-state
+    REVOKE = "revoke"  # Graph POST /users/{id}/revokeSignInSessions (containment)
+    BLOCK = "block"  # Graph PATCH /users/{id} accountEnabled false (containment, --block-sign-in)
+    ENABLE = "enable"  # rollback of a block: PATCH /users/{id} accountEnabled true
+
+    @property
+    def on_account(self) -> bool:
+        """Whether the action acts on a user account (Graph), not on a connector (Exchange)."""
+        return self in ACCOUNT_KINDS
+
+
+ACCOUNT_KINDS: Final = frozenset({ActionKind.REVOKE, ActionKind.BLOCK, ActionKind.ENABLE})
+GRAPH_REVOKE: Final = "revokeSignInSessions"
+GRAPH_UPDATE: Final = "updateUser"
+SESSIONS_FROM: Final = "signInSessionsValidFromDateTime"
+ENABLED: Final = "accountEnabled"
 
 
 @dataclass(frozen=True)
 class Action:
+    """One planned write. A connector action names its connector (``connector``, ``guid``) and
+    carries cmdlet parameters; an account action (``kind.on_account``) names the user by UPN in
+    ``connector`` and by object id in ``guid``, and carries the Graph operation's parameters
+    (``UserId``, and ``accountEnabled`` for an update); its precondition is the user's recorded
+    ``accountEnabled`` and ``signInSessionsValidFromDateTime``."""
+
     id: str
     kind: ActionKind
     tenant: str
@@ -54,6 +79,23 @@ class Action:
     def powershell(self) -> str:
         """The PowerShell line a human would type, rendered from the parameters every time."""
         return pwsh.command_line(self.cmdlet, self.parameters)
+
+    @property
+    def credential(self) -> str:
+        """The tenant.yaml credential the write needs: ``write`` (Exchange) or ``graph_write``."""
+        return "graph_write" if self.kind.on_account else "write"
+
+    @property
+    def command(self) -> str:
+        """What runs, for a reviewer: the PowerShell line of a connector action, the Graph
+        request of an account action; rendered from the parameters every time."""
+        if not self.kind.on_account:
+            return self.powershell
+        path = "/v1.0/users/" + quote(str(self.parameters.get("UserId", "")), safe="")
+        if self.cmdlet == GRAPH_REVOKE:
+            return f"POST {path}/revokeSignInSessions"
+        body = {k: v for k, v in self.parameters.items() if k != "UserId"}
+        return f"PATCH {path} " + json.dumps(body, sort_keys=True, ensure_ascii=True)
 
     @property
     def summary(self) -> str:
@@ -80,6 +122,15 @@ class Action:
                     f"Unblock {name}, restricted by the service, once its live state is exactly "
                     "its baseline (unblocking can take up to an hour)."
                 )
+            case ActionKind.REVOKE:
+                return (
+                    f"Revoke every sign-in session and refresh token of user {name} "
+                    f"({self.guid}): they must sign in again (cannot be undone)."
+                )
+            case ActionKind.BLOCK:
+                return f"Block sign-in of user {name} ({self.guid}): accountEnabled -> false."
+            case ActionKind.ENABLE:
+                return f"Allow sign-in of user {name} ({self.guid}) again: accountEnabled -> true."
             case _ as unreachable:
                 assert_never(unreachable)
 
@@ -95,6 +146,7 @@ class Plan:
     actions: tuple[Action, ...]
     force: bool = False
     remove_unknown: bool = False
+    block_sign_in: bool = False  # containment blocks sign-in too (not only revokes sessions)
     notes: tuple[str, ...] = ()
     purpose: str = "revert"  # "revert" (from a diff) or "rollback" (from a journal)
     plan_version: int = PLAN_VERSION

@@ -4,7 +4,8 @@ Every action the journal shows as started (its write may have happened) is inver
 a Set is Set back to the journalled before-values of the properties it touched, a New becomes a
 Remove, a Remove becomes a New with every setting of the removed connector. The result is an
 ordinary plan (purpose "rollback") with preconditions (the forward action's target), a digest to
-approve, and the same apply path, journal included. An unblock cannot be undone and is noted.
+approve, and the same apply path, journal included. An unblock cannot be undone and is noted; so
+is a revocation of sign-in sessions, while a block of sign-in is undone by allowing it again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import assert_never
 
+from driftguard import containment
 from driftguard.errors import ApplyError
 from driftguard.journal import JournalState
 from driftguard.jsontype import Json
@@ -20,7 +22,16 @@ from driftguard.model import Connector
 from driftguard.normalize import NormalizeError, connector_from_record
 from driftguard.plan import create_parameters, make_action
 from driftguard.planfile import from_document, parse_time
-from driftguard.planmodel import ABSENT, Action, ActionKind, Plan, json_value
+from driftguard.planmodel import (
+    ABSENT,
+    ENABLED,
+    GRAPH_UPDATE,
+    SESSIONS_FROM,
+    Action,
+    ActionKind,
+    Plan,
+    json_value,
+)
 
 ROLLBACK_VALIDITY = timedelta(days=7)
 
@@ -124,6 +135,31 @@ def _inverse(action: Action, before: Json, after: Json, notes: list[str]) -> _In
             )
         case ActionKind.UNBLOCK:
             notes.append(f"{action.id} ({action.cmdlet}) cannot be undone by driftguard")
+            return None
+        case ActionKind.REVOKE:
+            notes.append(
+                f"{action.id} revoked the sign-in sessions of {action.connector!r}: that cannot "
+                "be undone (the user signs in again)"
+            )
+            return None
+        case ActionKind.BLOCK:
+            if not isinstance(after, Mapping):
+                notes.append(f"{action.id}: the state of {action.connector!r} after it is unknown")
+                return None
+            user_id = action.guid or ""
+            return (
+                ActionKind.ENABLE,
+                action.connector,
+                user_id,
+                GRAPH_UPDATE,
+                containment.parameters(ActionKind.ENABLE, user_id),
+                {ENABLED: after.get(ENABLED), SESSIONS_FROM: after.get(SESSIONS_FROM)},
+            )
+        case ActionKind.ENABLE:
+            notes.append(
+                f"{action.id} allowed {action.connector!r} to sign in again; block it again with "
+                "'driftguard respond --block-sign-in'"
+            )
             return None
         case _ as unreachable:
             assert_never(unreachable)

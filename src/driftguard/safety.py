@@ -64,7 +64,13 @@ def _touches_live_settings(a: Action) -> bool:
     match a.kind:
         case ActionKind.DISABLE | ActionKind.REVERT | ActionKind.RESTORE | ActionKind.REMOVE:
             return True
-        case ActionKind.CREATE | ActionKind.UNBLOCK:
+        case (
+            ActionKind.CREATE
+            | ActionKind.UNBLOCK
+            | ActionKind.REVOKE
+            | ActionKind.BLOCK
+            | ActionKind.ENABLE
+        ):
             return False
         case _ as unreachable:
             assert_never(unreachable)
@@ -76,7 +82,13 @@ def _stops_mail(a: Action) -> bool:
             return True
         case ActionKind.DISABLE | ActionKind.REVERT | ActionKind.RESTORE:
             return a.parameters.get("Enabled") is False
-        case ActionKind.CREATE | ActionKind.UNBLOCK:
+        case (
+            ActionKind.CREATE
+            | ActionKind.UNBLOCK
+            | ActionKind.REVOKE
+            | ActionKind.BLOCK
+            | ActionKind.ENABLE
+        ):
             return False
         case _ as unreachable:
             assert_never(unreachable)

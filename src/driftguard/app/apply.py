@@ -59,7 +59,7 @@ def apply_reviewed(
     """Shared by apply and rollback: the checks a plan passes before anyone is asked (a revert
     plan is re-derived from the baseline, so what a person is shown is what runs), approval
     (``ask`` is called when none was given), the lock, the journal, the clients, the run."""
-    from driftguard.app.clients import clients
+    from driftguard.app.clients import apply_clients
 
     baseline = load_requested(request.baseline, [plan.tenant])
     if plan.tenant not in baseline.tenants:
@@ -98,7 +98,10 @@ def apply_reviewed(
             journal = Journal(request.journal_path, header)
         if journal is not None:
             stack.callback(journal.close)
-        reader, writer = stack.enter_context(clients(tenant.config))
+        on_accounts = any(a.kind.on_account for a in plan.actions)
+        reader, writer, users = stack.enter_context(  # no Graph write credential: refused here
+            apply_clients(tenant.config, on_accounts=on_accounts, dry_run=request.dry_run)
+        )
         result = apply_checked(
             checked,
             approve=approve,
@@ -109,5 +112,6 @@ def apply_reviewed(
             resume=request.resume,
             dry_run=request.dry_run,
             on_result=on_result,
+            accounts=users,
         )
     return Applied(result, request.journal_path if journal is not None else None)

@@ -223,7 +223,7 @@ def tenant_file(path: Path, display: str, name: str) -> tuple[TenantConfig | Non
 def _auth(base: Path, auth: Mapping[str, Any]) -> Mapping[str, Any]:
     out: dict[str, Any] = {}
     for key, value in auth.items():
-        if key == "write" and isinstance(value, Mapping):
+        if key in ("write", "graph_write") and isinstance(value, Mapping):
             out[key] = _auth(base, value)
         elif key in _AUTH_PATHS and isinstance(value, str):
             out[key] = _resolve(base, value)

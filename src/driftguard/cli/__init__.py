@@ -32,6 +32,7 @@ COMMANDS: tuple[str, ...] = (
     "watch",
     "history",
     "sim",
+    "respond",
 )
 
 

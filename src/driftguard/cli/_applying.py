@@ -72,7 +72,7 @@ def _show(result: ActionResult) -> None:
     if word == "Applied" and not result.verified and result.message.startswith("dry run"):
         word = "Would apply"
     print(safe_terminal(f"{word:8} [{a.id}] {a.connector}: {result.message}"))
-    print(safe_terminal(f"         {a.powershell}"), flush=True)
+    print(safe_terminal(f"         {a.command}"), flush=True)
 
 
 def _summary(applied: Applied) -> None:

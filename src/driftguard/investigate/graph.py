@@ -8,7 +8,7 @@ host (an ``@odata.nextLink`` elsewhere is refused, not followed), throttling is 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from driftguard.errors import AuthError, ServiceError, TruncatedReadError
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from driftguard.model import TenantConfig
 
 _RETRY = {429, 500, 502, 503, 504}
+
+
+class NotFoundError(ServiceError):
+    """Graph answered 404: the object asked for does not exist (a fact, not a failed read)."""
 
 
 def graph_scope(cloud: str) -> str:
@@ -66,6 +70,10 @@ class GraphClient:
 
     def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._request("POST", self.url(path), body=body)
+
+    def patch(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """An update; Graph answers 204 with no body (returned as ``{}``)."""
+        return self._request("PATCH", self.url(path), body=body)
 
     def pages(
         self, path: str, params: Mapping[str, str] | None = None
@@ -158,9 +166,14 @@ class GraphClient:
                     "SecurityAlert.Read.All) with admin consent; or leave the source out "
                     "with --skip alerts (or the Exchange source for audit and trace)",
                 )
+            if resp.status_code == 404:
+                detail = self._message(resp, token)
+                raise NotFoundError(f"Graph: {method} {path} answered 404: {detail}")
             if resp.status_code >= 300:
                 detail = self._message(resp, token)
                 raise ServiceError(f"Graph: {method} {path} answered {resp.status_code}: {detail}")
+            if resp.status_code == 204:
+                return {}
             try:
                 payload = json_body(resp.content)
             except ValueError:
@@ -212,8 +225,10 @@ def graph_client(
     *,
     sleep: Callable[[float], None] = waits.pause,
     deadline: float = 900.0,
+    purpose: Literal["read", "graph_write"] = "read",
 ) -> GraphClient:
-    """A Graph client with a Graph-scoped token from the tenant's read credential."""
+    """A Graph client with a Graph-scoped token from the tenant's read credential (or, for
+    containment, its separate Graph write credential)."""
     from driftguard.live.auth import MsalTokenProvider, credential_for
 
     scope = graph_scope(endpoints.cloud)
@@ -223,7 +238,7 @@ def graph_client(
         def scopes(self) -> list[str]:
             return [scope]
 
-    tokens = _GraphTokens(credential_for(tenant, purpose="read"), endpoints, session)
+    tokens = _GraphTokens(credential_for(tenant, purpose=purpose), endpoints, session)
     return GraphClient(
         session,
         endpoints.graph_host,

@@ -35,10 +35,24 @@ class Credential:
         return f"{self.method} credential of app {self.client_id} ({self.purpose})"
 
 
+Purpose = Literal["read", "write", "graph_write"]
+GRAPH_WRITE_HINT = (
+    "add auth.graph_write to tenant.yaml (same keys as auth.write): an app with the Microsoft "
+    "Graph application permissions User.RevokeSessions.All (revoke sessions) and "
+    "User.EnableDisableAccount.All (block sign-in), admin-consented"
+)
+
+
+def has_graph_write(tenant: TenantConfig) -> bool:
+    """Whether tenant.yaml names the separate, optional Graph write credential."""
+    auth: Mapping[str, Any] = tenant.auth or {}
+    return isinstance(auth.get("graph_write"), Mapping)
+
+
 def credential_for(
     tenant: TenantConfig,
     *,
-    purpose: Literal["read", "write"] = "read",
+    purpose: Purpose = "read",
     env: Mapping[str, str] | None = None,
     interactive: bool = False,
 ) -> Credential:
@@ -47,12 +61,20 @@ def credential_for(
     ``purpose="write"`` uses ``auth.write`` when present (its ``client_id`` defaults to the read
     one) and falls back to the read credential otherwise. Device-code sign-in is chosen without an
     explicit ``method`` only when ``interactive`` (a person at a terminal).
+    ``purpose="graph_write"`` (containment through Microsoft Graph) uses ``auth.graph_write``
+    only: without it there is no such credential, never a fallback to another one.
     """
     environ = os.environ if env is None else env
     read: Mapping[str, Any] = tenant.auth or {}
     conf: Mapping[str, Any] = read
-    if purpose == "write" and isinstance(read.get("write"), Mapping):
-        conf = dict(read["write"])
+    if purpose == "graph_write" and not has_graph_write(tenant):
+        raise AuthError(
+            f"tenant {tenant.name}: no Graph write credential (auth.graph_write)",
+            hint=GRAPH_WRITE_HINT,
+        )
+    section = read.get(purpose) if purpose != "read" else None
+    if isinstance(section, Mapping):
+        conf = dict(section)
         if "client_id" not in conf and read.get("client_id"):
             conf = {**conf, "client_id": read["client_id"]}
     client_id = str(conf.get("client_id") or environ.get("AZURE_CLIENT_ID") or "")

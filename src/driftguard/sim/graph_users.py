@@ -15,6 +15,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from driftguard.sim.graph_auth import authorised as _authorised
 from driftguard.sim.http import HttpError, Request, Response, route
@@ -102,7 +103,7 @@ def _bad_request(message: str) -> HttpError:
 
 
 def _user(tenant: TenantState, request: Request) -> dict[str, Any]:
-    key = request.params["user"]
+    key = unquote(request.params["user"])  # the path segment, percent-decoded as Graph does
     found = find_user(tenant, key)
     if found is None:
         raise _not_found(key)
@@ -134,6 +135,7 @@ def revoke_sessions(request: Request, sim: SimState) -> Response:
     record = _user(tenant, request)
     with tenant.lock:
         record["signInSessionsValidFromDateTime"] = graph_time(sim.clock())
+    sim.touch()  # persistent state changed (the demo saves it)
     return Response.json(
         200,
         {
@@ -160,4 +162,5 @@ def update_user(request: Request, sim: SimState) -> Response:
             raise _bad_request(f"Invalid value for property '{name}'.")
     with tenant.lock:
         record.update(changes)
+    sim.touch()
     return Response(204, b"", [])

@@ -158,7 +158,7 @@ def reset_demo(folder: Path | None = None) -> Path:
 def demo_environment(folder: Path | None = None) -> DemoEnvironment:
     """The demo tenant, ready for driftguard's real client: a requests.Session whose requests to
     ``https://demo.driftguard.invalid`` reach the in-process simulator, and a TenantConfig with
-    certificate credentials (read and write) written to the data folder."""
+    certificate credentials (read, write and Graph write) written to the data folder."""
     # driftguard's own model is imported here, where the simulator hands the demo tenant to
     # driftguard's client, and nowhere in the simulated service.
     from driftguard.model import Endpoints, TenantConfig
@@ -189,6 +189,11 @@ def demo_environment(folder: Path | None = None) -> DemoEnvironment:
             "method": "certificate",
             "certificate_path": paths["read"],
             "write": {
+                "client_id": write.client_id,
+                "method": "certificate",
+                "certificate_path": paths["write"],
+            },
+            "graph_write": {  # the simulator's write app holds the Graph write permissions too
                 "client_id": write.client_id,
                 "method": "certificate",
                 "certificate_path": paths["write"],
