@@ -201,9 +201,55 @@ EVIDENCE_SECTIONS: tuple[Callable[[Investigation], Section], ...] = (
 )
 """Step 1, in order (Defender advanced hunting evidence goes here)."""
 
-ACCOUNT_SECTIONS: tuple[Callable[[Investigation], Section], ...] = ()
-"""Step 4's evidence about each actor, before the containment (sign-ins, risk, methods, roles go
-here)."""
+
+def account_flags_section(inv: Investigation) -> Section:
+    """What a responder looks for in each actor's account: one row per flag, then one row per
+    account with nothing flagged (so a clean account is visibly clean, not missing)."""
+    if inv.accounts is None:
+        return _not_read("admin accounts", inv, "accounts")
+    rows: list[Mapping[str, object]] = []
+    for entry in inv.accounts.accounts:
+        status = "enabled" if entry.enabled else "disabled" if entry.enabled is False else "unknown"
+        rows.extend(
+            {"actor": entry.actor, "account": status, "flag": f.kind.value, "detail": f.detail}
+            for f in entry.flags
+        )
+        if not entry.flags:
+            rows.append({"actor": entry.actor, "account": status, "flag": "", "detail": "none"})
+    flagged = sum(1 for e in inv.accounts.accounts if e.flags)
+    summary = f"{len(inv.accounts.accounts)} accounts read, {flagged} flagged"
+    if inv.accounts.skipped:
+        summary += f", {len(inv.accounts.skipped)} not users (skipped)"
+    return section("admin accounts", summary, rows)
+
+
+def sign_ins_section(inv: Investigation) -> Section:
+    """The sign-ins around the changes, flagged ones first (as the account reader keeps them)."""
+    if inv.accounts is None:
+        return _not_read("sign-ins", inv, "accounts")
+    rows = [
+        {
+            "actor": entry.actor,
+            "time": moment(s.time),
+            "ip": s.ip or "",
+            "country": s.country,
+            "app": s.app,
+            "client": s.client,
+            "authentication": s.authentication,
+            "result": "success" if s.error_code == 0 else f"error {s.error_code}",
+            "flags": ", ".join(f.value for f in s.flags),
+        }
+        for entry in inv.accounts.accounts
+        for s in entry.sign_ins
+    ]
+    return section("sign-ins", f"{len(rows)} sign-ins around the changes", rows)
+
+
+ACCOUNT_SECTIONS: tuple[Callable[[Investigation], Section], ...] = (
+    account_flags_section,
+    sign_ins_section,
+)
+"""Step 4's evidence about each actor, before the containment."""
 
 
 def containment_section(findings: Sequence[AccountFinding]) -> Section:
