@@ -158,6 +158,45 @@ class MailFlowSection:
 
 
 @dataclass(frozen=True)
+class HuntingDay:
+    """One connector's day in Defender's ``EmailEvents`` (advanced hunting or its CSV export)."""
+
+    day: date
+    messages: int  # rows: one per message and recipient
+    junked: int  # junk folder or quarantine, junked or blocked
+    mismatched: int  # envelope (P1 MailFrom) domain differs from the header (P2 From) domain
+    foreign: int  # a P1 or P2 sender domain outside the tenant's accepted domains
+    outside_ranges: int  # sender IPv4 outside the connector's approved SenderIPAddresses
+    foreign_domains: tuple[str, ...]  # some of them (bounded), as the service returned them
+    outside_ips: tuple[str, ...]  # some of them (bounded)
+
+
+@dataclass(frozen=True)
+class HuntingConnector:
+    connector: str
+    ranges: tuple[str, ...]  # the approved SenderIPAddresses the IPs were judged against
+    days: tuple[HuntingDay, ...]
+    reasons: tuple[str, ...]  # why it looks suspicious; empty when it does not
+
+
+@dataclass(frozen=True)
+class HuntingSection:
+    """Explorer's evidence per connector and day: P1/P2 mismatches, foreign domains, IPs."""
+
+    source: str  # "graph:security/runHuntingQuery" or "file:<name>"
+    since: datetime  # the window actually read (advanced hunting keeps 30 days)
+    until: datetime
+    queries: int  # hunting queries run (0 for a file)
+    rows: int  # rows moved from the service, or read from the file
+    accepted_domains: tuple[str, ...]
+    connectors: tuple[HuntingConnector, ...]
+
+    @property
+    def suspicious(self) -> bool:
+        return any(c.reasons for c in self.connectors)
+
+
+@dataclass(frozen=True)
 class Investigation:
     since: datetime
     until: datetime
@@ -173,6 +212,7 @@ class Investigation:
     skipped: tuple[str, ...]
     sources: Mapping[str, str]
     suspicious: bool
+    hunting: HuntingSection | None = None
 
     @property
     def recent_messages(self) -> dict[str, int] | None:
@@ -214,6 +254,7 @@ def to_json(inv: Investigation) -> dict[str, Any]:
         "skipped": list(inv.skipped),
         "sources": dict(inv.sources),
         "suspicious": inv.suspicious,
+        "hunting": None if inv.hunting is None else _hunting_json(inv.hunting),
     }
 
 
@@ -320,6 +361,38 @@ def _mail_flow_json(m: MailFlowSection) -> dict[str, Any]:
             "robust_z_threshold": m.spike_rule.robust_z_threshold,
             "min_excess_messages": m.spike_rule.min_excess_messages,
         },
+    }
+
+
+def _hunting_json(h: HuntingSection) -> dict[str, Any]:
+    return {
+        "source": h.source,
+        "since": moment(h.since),
+        "until": moment(h.until),
+        "queries": h.queries,
+        "rows": h.rows,
+        "accepted_domains": list(h.accepted_domains),
+        "connectors": [
+            {
+                "connector": c.connector,
+                "ranges": list(c.ranges),
+                "reasons": list(c.reasons),
+                "days": [
+                    {
+                        "day": d.day.isoformat(),
+                        "messages": d.messages,
+                        "junked": d.junked,
+                        "mismatched": d.mismatched,
+                        "foreign": d.foreign,
+                        "outside_ranges": d.outside_ranges,
+                        "foreign_domains": list(d.foreign_domains),
+                        "outside_ips": list(d.outside_ips),
+                    }
+                    for d in c.days
+                ],
+            }
+            for c in h.connectors
+        ],
     }
 
 
@@ -487,7 +560,15 @@ def from_json(value: Any, path: str = "evidence") -> Investigation:
         skipped=o.texts("skipped"),
         sources=sources,
         suspicious=o.flag("suspicious"),
+        # Absent from reports written before advanced hunting was read: not read, as null.
+        hunting=(
+            _hunting_from(o.obj("hunting"))
+            if "hunting" in o.data and o.data["hunting"] is not None
+            else None
+        ),
     )
+    if "hunting" in o.data:
+        o.seen.add("hunting")
     recent = o.raw("recent_messages")
     written = None if recent is None else o.mapping("recent_messages", _int)
     if written != inv.recent_messages:
@@ -634,6 +715,46 @@ def _mail_flow_from(o: _Obj) -> MailFlowSection:
         connectors=o.mapping("connectors", _days_from),
         spikes=o.items("spikes", _spike_from),
         spike_rule=spike_rule,
+    )
+    o.done()
+    return section
+
+
+def _hunting_day_from(o: _Obj) -> HuntingDay:
+    entry = HuntingDay(
+        day=o.day("day"),
+        messages=o.whole("messages"),
+        junked=o.whole("junked"),
+        mismatched=o.whole("mismatched"),
+        foreign=o.whole("foreign"),
+        outside_ranges=o.whole("outside_ranges"),
+        foreign_domains=o.texts("foreign_domains"),
+        outside_ips=o.texts("outside_ips"),
+    )
+    o.done()
+    return entry
+
+
+def _hunting_connector_from(o: _Obj) -> HuntingConnector:
+    entry = HuntingConnector(
+        connector=o.text("connector"),
+        ranges=o.texts("ranges"),
+        reasons=o.texts("reasons"),
+        days=o.items("days", _hunting_day_from),
+    )
+    o.done()
+    return entry
+
+
+def _hunting_from(o: _Obj) -> HuntingSection:
+    section = HuntingSection(
+        source=o.text("source"),
+        since=o.time("since"),
+        until=o.time("until"),
+        queries=o.whole("queries"),
+        rows=o.whole("rows"),
+        accepted_domains=o.texts("accepted_domains"),
+        connectors=o.items("connectors", _hunting_connector_from),
     )
     o.done()
     return section

@@ -31,6 +31,7 @@ from driftguard.investigate.messagetrace import (
     trace_rows,
 )
 from driftguard.investigate.timeline import Evidence
+from driftguard.investigation import HuntingSection
 from driftguard.live import waits
 from driftguard.model import AuditEvent, Connector, TenantConfig
 
@@ -56,6 +57,8 @@ class Inputs:
     want_alerts: bool = True
     audit_via: str = "exchange"  # or "graph": the Graph audit log query (global cloud only)
     trace_via: str = "exchange"  # or "graph": Graph message trace (global cloud only)
+    hunting_export: str | None = None  # an EmailEvents CSV export instead of the service
+    want_hunting: bool = True
 
 
 def gather(
@@ -67,6 +70,7 @@ def gather(
     graph: GraphClient | None = None,
     now: datetime,
     sleep: Callable[[float], None] = waits.pause,
+    approved: Sequence[Connector] = (),
 ) -> Evidence:
     sources: dict[str, str] = {}
     skipped: list[str] = []
@@ -149,7 +153,13 @@ def gather(
         alerts = fetch_alerts(graph, inputs.start, inputs.end, [c.name for c in live])
         sources["alerts"] = "graph:security/alerts_v2"
 
+    hunting, hunting_skips = _hunting(config, live, approved, inputs, graph, now, mail_flow)
+    sources["hunting"] = hunting_skips[0]
+    skipped.extend(hunting_skips[1])
+    skipped_count += hunting_skips[2]
+
     return Evidence(
+        hunting=hunting,
         audit=audit,
         blocked=blocked,
         mail_flow=mail_flow,
@@ -167,3 +177,34 @@ def _global_only(config: TenantConfig, what: str) -> None:
             f"tenant {config.name}: {what} exists only in the global cloud, not in {config.cloud}",
             hint="use the Exchange source (the default) for this tenant",
         )
+
+
+def _hunting(
+    config: TenantConfig,
+    live: Sequence[Connector],
+    approved: Sequence[Connector],
+    inputs: Inputs,
+    graph: GraphClient | None,
+    now: datetime,
+    mail_flow: MailFlow | None,
+) -> tuple[HuntingSection | None, tuple[str, list[str], int]]:
+    """Explorer's evidence: (the section or None, (source note, skipped rows named, count))."""
+    from driftguard.investigate import hunting
+
+    scope = hunting.scope_for(live, approved, config.accepted_domains, inputs.start, inputs.end)
+    if inputs.hunting_export:
+        section, skips = hunting.read_export(inputs.hunting_export, scope)
+        named = [str(p) for p in skips.problems]
+        return section, (f"file:{Path(inputs.hunting_export).name}", named, skips.count)
+    if not inputs.want_hunting:
+        return None, ("not requested", [], 0)
+    if inputs.offline or graph is None:
+        where = " offline (give --hunting-export FILE)" if inputs.offline else ""
+        return None, (f"not available{where}", [], 0)
+    try:
+        section = hunting.hunt(graph, scope, now)
+    except hunting.NotLicensed:
+        fallback = "message trace used" if mail_flow is not None else "message trace not read"
+        return None, (f"{hunting.NOT_LICENSED}: {fallback}", [], 0)
+    note = "" if section.since == inputs.start else " (the service keeps 30 days)"
+    return section, (f"{hunting.SOURCE}{note}", [], 0)

@@ -34,6 +34,7 @@ from driftguard.investigation import (
     AuditDetail,
     DayEntry,
     EntryKind,
+    HuntingSection,
     Investigation,
     MailFlowSection,
     SpikeEntry,
@@ -57,6 +58,7 @@ class Evidence:
     skipped: Sequence[str] = ()  # "path:line:col: message" of skipped rows (the first ones)
     skipped_count: int = 0
     warnings: Sequence[str] = ()  # about the inputs (a filtered audit save), not suspicions
+    hunting: HuntingSection | None = None  # Explorer's evidence (advanced hunting or export)
 
 
 def _z(moment: datetime) -> str:
@@ -104,6 +106,7 @@ def investigated(
         skipped=tuple(evidence.skipped),
         sources=dict(evidence.sources),
         suspicious=bool(findings or notes),
+        hunting=evidence.hunting,
     )
     # The report's status stays about findings (drift needs at least one); what else looks
     # wrong is said in the warnings and marks the evidence suspicious (investigate exits 2).
@@ -132,6 +135,11 @@ def _suspicions(attribution: Attribution | None, evidence: Evidence) -> list[str
     for alert in evidence.alerts or ():
         when = _z(alert.created) if alert.created else "unknown time"
         notes.append(f"alert {alert.title!r} ({alert.severity}) at {when}")
+    for connector in evidence.hunting.connectors if evidence.hunting else ():
+        if connector.reasons:
+            notes.append(
+                f"hunting: connector {connector.connector!r}: {'; '.join(connector.reasons)}"
+            )
     return notes
 
 
