@@ -8,6 +8,7 @@ from __future__ import annotations
 from driftguard.investigation import Investigation, moment
 from driftguard.model import FindingKind, Report, TenantReport
 from driftguard.report.bounds import bounded
+from driftguard.report.hunting_text import render_hunting
 from driftguard.textsafe import one_line
 
 MAX_LINES = 60
@@ -62,6 +63,8 @@ def _tenant(tenant: TenantReport, ev: Investigation) -> str:
     for alert in ev.alerts or ():
         when = moment(alert.created) if alert.created else ""
         lines.append(f"  ALERT {_s(alert.title)} ({_s(alert.severity)}) at {when}")
+    if ev.hunting is not None:
+        lines.extend(f"  {line}" for line in render_hunting(ev.hunting))
     if ev.audit_events_outside_window:
         lines.append(
             f"  {ev.audit_events_outside_window} audit events fall outside the window "

@@ -212,6 +212,32 @@ def _evidence(view: EvidenceView) -> list[str]:
             [[r["connector"], r["messages"]] for r in view.recent_messages],
         ),
         (
+            "Explorer evidence per connector (advanced hunting)",
+            (
+                "Connector",
+                "Days",
+                "Messages",
+                "Junked",
+                "P1/P2 mismatched",
+                "Foreign domains",
+                "Outside ranges",
+                "Why suspicious",
+            ),
+            [
+                [
+                    h["connector"],
+                    h["days"],
+                    h["messages"],
+                    h["junked"],
+                    h["mismatched"],
+                    h["foreign"],
+                    h["outside_ranges"],
+                    "; ".join(h["reasons"]),
+                ]
+                for h in view.hunting
+            ],
+        ),
+        (
             "Findings explained by the audit log",
             ("Connector", "Finding", "Explained", "Actors"),
             [
