@@ -203,8 +203,15 @@ def _hunting(
         return None, (f"not available{where}", [], 0)
     try:
         section = hunting.hunt(graph, scope, now)
-    except hunting.NotLicensed:
-        fallback = "message trace used" if mail_flow is not None else "message trace not read"
-        return None, (f"{hunting.NOT_LICENSED}: {fallback}", [], 0)
+    except hunting.NotLicensed as exc:
+        if mail_flow is None:
+            raise LiveReadError(
+                f"{exc}: advanced hunting is {hunting.NOT_LICENSED}, and message trace, the "
+                "evidence used instead, was not read",
+                tenant=config.name,
+                hint="read message trace too (leave out --skip message-trace), give "
+                "--hunting-export FILE, or leave the source out with --skip hunting",
+            ) from None
+        return None, (f"{hunting.NOT_LICENSED}: message trace used", [], 0)
     note = "" if section.since == inputs.start else " (the service keeps 30 days)"
     return section, (f"{hunting.SOURCE}{note}", [], 0)

@@ -127,16 +127,16 @@ def _run(graph: HuntingPoster, query: DailyQuery) -> Iterator[tuple[str, date, D
         if _names_licence(exc.detail):
             raise NotLicensed(f"hunting: {exc.detail}") from None
         raise LiveReadError(
-            f"hunting: advanced hunting was refused ({exc.status}): {exc.detail}",
-            hint=f"the app needs the Graph application permission {PERMISSION} with admin "
-            "consent; or leave the source out with --skip hunting",
+            f"hunting: advanced hunting was refused ({exc.status}): {exc.detail}; the app "
+            f"needs the Graph application permission {PERMISSION}",
+            hint="grant it with admin consent, or leave the source out with --skip hunting",
         ) from None
     except GraphStatusError as exc:
         if (exc.status == 400 and _NO_TABLE in exc.detail.lower()) or _names_licence(exc.detail):
             raise NotLicensed(f"hunting: {exc.detail}") from None
         if exc.status == 429:
             raise ServiceError(
-                f"hunting: advanced hunting limit reached: {exc.detail}",
+                f"hunting: advanced hunting limit reached ({exc.status}): {exc.detail}",
                 hint="advanced hunting allows about 45 queries a minute and a share of CPU per "
                 "tenant; retry later, or leave the source out with --skip hunting",
             ) from None

@@ -30,7 +30,11 @@ def render_hunting(section: HuntingSection) -> list[str]:
             f"{len(days)} days, {sum(d.junked for d in days)} junked, "
             f"{sum(d.mismatched for d in days)} P1/P2 mismatched, "
             f"{sum(d.foreign for d in days)} from foreign domains, "
-            f"{sum(d.outside_ranges for d in days)} from outside its ranges"
+            + (
+                f"{sum(d.outside_ranges for d in days)} from outside its ranges"
+                if connector.ranges
+                else "no approved ranges to judge its IPs by"
+            )
         )
         lines.extend(f"    SUSPICIOUS: {_s(reason)}" for reason in connector.reasons)
     quiet = len(section.connectors) - len([c for c in section.connectors if c.days])
