@@ -7,9 +7,10 @@ The JSON shape (CONTRACT.md, report schema ``evidence``)::
     {"window": {"since", "until"}, "timeline": [...], "blocked": [...], "mail_flow": {...},
      "recent_messages": {...}, "alerts": [...], "attribution": [...], "actors": [...],
      "audit_events_outside_window": N, "other_audit_events": N, "skipped_rows": N,
-     "skipped": [...], "sources": {...}, "suspicious": bool}
+     "skipped": [...], "sources": {...}, "suspicious": bool, "hunting": {...}}
 
-A section that was not read is ``None`` (``null``), never an empty list. Reading back is strict:
+A section that was not read is ``None`` (``null``), never an empty list; ``hunting`` (added
+later) is left out when it was not read, and ``sources.hunting`` says why. Reading back is strict:
 a missing key, an unknown key or a value of the wrong type is an ``EvidenceError`` naming the
 JSON path, so a damaged report is an error, never a quieter investigation.
 """
@@ -238,8 +239,8 @@ def _optional(items: Sequence[T] | None, write: Callable[[T], Any]) -> list[Any]
 
 
 def to_json(inv: Investigation) -> dict[str, Any]:
-    """The ``evidence`` object of the JSON report."""
-    return {
+    """The ``evidence`` object of the JSON report (``hunting`` only when it was read)."""
+    out = {
         "window": {"since": moment(inv.since), "until": moment(inv.until)},
         "timeline": [_entry_json(e) for e in inv.timeline],
         "blocked": _optional(inv.blocked, _blocked_json),
@@ -254,8 +255,10 @@ def to_json(inv: Investigation) -> dict[str, Any]:
         "skipped": list(inv.skipped),
         "sources": dict(inv.sources),
         "suspicious": inv.suspicious,
-        "hunting": None if inv.hunting is None else _hunting_json(inv.hunting),
     }
+    if inv.hunting is not None:
+        out["hunting"] = _hunting_json(inv.hunting)
+    return out
 
 
 def _entry_json(e: TimelineEntry) -> dict[str, Any]:

@@ -16,7 +16,7 @@ to message trace and says so.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, assert_never
 
@@ -90,7 +90,7 @@ def scope_for(
 
 def hunt(graph: HuntingPoster, scope: Scope, now: datetime) -> HuntingSection:
     """The section from the service; ``NotLicensed`` when the tenant has no such data."""
-    start = max(scope.start, now - RETENTION)
+    start = max(scope.start, _next_midnight(now - RETENTION))
     rows = 0
     connectors = []
     for name, ranges in scope.ranges.items():
@@ -110,6 +110,13 @@ def hunt(graph: HuntingPoster, scope: Scope, now: datetime) -> HuntingSection:
         accepted_domains=scope.accepted_domains,
         connectors=tuple(connectors),
     )
+
+
+def _next_midnight(moment: datetime) -> datetime:
+    """The first midnight (UTC) at or after ``moment``: the oldest start the service still
+    holds whole days for, the same all day long (reports of one day agree)."""
+    midnight = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight if midnight == moment else midnight + timedelta(days=1)
 
 
 def _run(graph: HuntingPoster, query: DailyQuery) -> Iterator[tuple[str, date, DayCounts]]:
