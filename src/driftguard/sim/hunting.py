@@ -224,3 +224,53 @@ def run_hunting_query(request: Request, sim: SimState) -> Response:
             "results": results,
         },
     )
+
+
+def fill(
+    store: HuntingStore,
+    *,
+    count: int,
+    start: datetime,
+    days: int,
+    connectors: tuple[str, ...],
+    domain: str,
+    seed: int = 0,
+) -> None:
+    """``count`` synthetic inbound messages over ``days`` days, spread over ``connectors``
+    (the last one the intruder's: P1 at foreign bulk-mail domains, P2 at ``domain``, IPs from
+    203.0.113.0/24), from small pools of shared strings so a million rows stay compact."""
+    import random
+
+    rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
+    own = [f"198.51.100.{i}" for i in range(1, 255)]
+    relay = [f"203.0.113.{i}" for i in range(1, 255)]
+    foreign = [f"bulk{i}.example" for i in range(40)]
+    senders = [f"staff{i}@{domain}" for i in range(200)]
+    bounces = [f"bounces@{d}" for d in foreign]
+    recipients = [f"user{i}@{domain}" for i in range(500)]
+    base = int(start.timestamp())
+    span = days * 86_400
+    cols = store.columns
+    rogue = connectors[-1]
+    for i in range(count):
+        connector = connectors[i % len(connectors)]
+        p2 = senders[i % 200]
+        if connector == rogue:
+            k = rng.randrange(40)
+            p1, p1_domain, ip = bounces[k], foreign[k], relay[i % 254]
+        else:
+            p1, p1_domain, ip = p2, domain, own[i % 254]
+        junked = i % 20 == 0
+        cols["Timestamp"].append(base + (i * span) // count)
+        cols["SenderMailFromAddress"].append(p1)
+        cols["SenderFromAddress"].append(p2)
+        cols["SenderMailFromDomain"].append(p1_domain)
+        cols["SenderFromDomain"].append(domain)
+        cols["SenderIPv4"].append(ip)
+        cols["RecipientEmailAddress"].append(recipients[i % 500])
+        cols["Subject"].append("Weekly report")
+        cols["EmailDirection"].append("Inbound")
+        cols["DeliveryAction"].append("Junked" if junked else "Delivered")
+        cols["DeliveryLocation"].append("Junk folder" if junked else "Inbox/folder")
+        cols["ThreatTypes"].append("Spam" if junked else "")
+        cols["Connectors"].append(connector)

@@ -130,16 +130,11 @@ def _const(value: Any, kind: str) -> Expr:
 
 
 def _memo(fn: Callable[[Any], Any]) -> Callable[[Column], Column]:
+    """``fn`` over a column, computed once per distinct value (columns repeat a few values)."""
+
     def apply(values: Column) -> Column:
-        seen: dict[Any, Any] = {}
-        out = []
-        for v in values:
-            try:
-                r = seen[v]
-            except KeyError:
-                r = seen[v] = fn(v)
-            out.append(r)
-        return out
+        results = {v: fn(v) for v in set(values)}
+        return list(map(results.__getitem__, values))
 
     return apply
 
@@ -367,9 +362,9 @@ def _compare(left: Expr, op: str, right: Expr) -> Expr:
         value = right.const
         test = _memo(lambda a: one(a, value))
         return Expr(lambda t, n: test(left.run(t, n)), "Boolean")
+    pairs = _memo(lambda pair: one(*pair))
     return Expr(
-        lambda t, n: [one(a, b) for a, b in zip(left.run(t, n), right.run(t, n), strict=True)],
-        "Boolean",
+        lambda t, n: pairs(list(zip(left.run(t, n), right.run(t, n), strict=True))), "Boolean"
     )
 
 
@@ -483,7 +478,10 @@ def _operator(
         case "where":
             keep = p.expr().run(table, n)
             mask = [v is True for v in keep]
-            return {k: list(compress(v, mask)) for k, v in table.items()}, sum(mask), order
+            kept = sum(mask)
+            if kept == n:
+                return table, n, order
+            return {k: list(compress(v, mask)) for k, v in table.items()}, kept, order
         case "extend":
             while True:
                 name = p.name()
@@ -599,24 +597,23 @@ def _summarize(
             if not p.accept(","):
                 break
     key_columns = [expr.run(table, n) for _, expr in keys]
-    arg_columns = [[a.run(table, n) for a in args] for _, _, args, _ in aggs]
-    groups: dict[tuple[Any, ...], list[Any]] = {}
-    for i, key in enumerate(zip(*key_columns, strict=True) if keys else [()] * n):
-        state = groups.get(key)
-        if state is None:
-            state = groups[key] = [_start(fn) for _, fn, _, _ in aggs]
-        for j, (_, fn, _, limit) in enumerate(aggs):
-            state[j] = _step(fn, state[j], arg_columns[j], i, limit)
-    if not keys and not groups:
-        groups[()] = [_start(fn) for _, fn, _, _ in aggs]
+    groups: dict[tuple[Any, ...], int] = {}  # key -> group number, in order of appearance
+    slots = [groups.setdefault(k, len(groups)) for k in zip(*key_columns, strict=True)]
+    if not keys:
+        groups[()] = 0
+        slots = [0] * n
+    states = [
+        _aggregate(fn, [a.run(table, n) for a in args], slots, len(groups), limit)
+        for _, fn, args, limit in aggs
+    ]
     out: dict[str, Column] = {name: [] for name, _ in keys}
     for name, _, _, _ in aggs:
         out[name] = []
-    for key, state in groups.items():
+    for key in groups:
         for (name, _), value in zip(keys, key, strict=True):
             out[name].append(value)
-        for (name, fn, _, _), value in zip(aggs, state, strict=True):
-            out[name].append(len(value) if fn == "dcount" else value)
+    for (name, fn, _, _), state in zip(aggs, states, strict=True):
+        out[name] = [len(v) for v in state] if fn == "dcount" else state
     columns: dict[str, str] = {name: expr.type for name, expr in keys}
     for name, fn, _, _ in aggs:
         columns[name] = "Dynamic" if fn.startswith("make_set") else "Int64"
@@ -624,30 +621,34 @@ def _summarize(
     return out, len(groups), list(columns)
 
 
-def _start(fn: str) -> Any:
-    match fn:
-        case "count" | "countif":
-            return 0
-        case "dcount":
-            return set()
-        case _:
-            return []
-
-
-def _step(fn: str, state: Any, args: list[Column], i: int, limit: int) -> Any:
+def _aggregate(fn: str, args: list[Column], slots: list[int], size: int, limit: int) -> Column:
+    """One aggregation over every group at once (``slots``: each row's group number)."""
     match fn:
         case "count":
-            return state + 1
+            counts = [0] * size
+            for slot in slots:
+                counts[slot] += 1
+            return counts
         case "countif":
-            return state + (args[0][i] is True)
+            counts = [0] * size
+            for slot, value in zip(slots, args[0], strict=True):
+                if value is True:
+                    counts[slot] += 1
+            return counts
         case "dcount":
-            if args[0][i] is not None:
-                state.add(args[0][i])
-            return state
-        case "make_set":
-            value = args[0][i]
+            seen: list[set[Any]] = [set() for _ in range(size)]
+            for slot, value in zip(slots, args[0], strict=True):
+                if value is not None:
+                    seen[slot].add(value)
+            return seen
+        case "make_set" | "make_set_if":
+            sets: list[list[Any]] = [[] for _ in range(size)]
+            wanted = args[1] if fn == "make_set_if" else [True] * len(slots)
+            for slot, value, keep in zip(slots, args[0], wanted, strict=True):
+                if keep is True and value is not None and value != "":
+                    bucket = sets[slot]
+                    if len(bucket) < limit and value not in bucket:
+                        bucket.append(value)
+            return sets
         case _:
-            value = args[0][i] if args[1][i] is True else None
-    if value is not None and value != "" and len(state) < limit and value not in state:
-        state.append(value)
-    return state
+            raise KqlError(f"Semantic error: '{fn}' is not an aggregation")
