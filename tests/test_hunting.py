@@ -204,6 +204,19 @@ def test_relayed_mail_makes_the_tenant_suspicious(
     assert section["rows"] == 1  # 25 messages, one row moved
 
 
+def test_a_window_older_than_the_service_keeps_is_said(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    old = ["investigate", "--baseline", str(folder), "--tenant", TENANT]
+    code, report = run_json(capsys, *old, "--since", "2025-01-01", "--until", "2025-01-31")
+    assert code == 0
+    assert report["tenants"][0]["evidence"]["sources"]["hunting"] == (
+        "not available: the window ends before the 30 days the service keeps"
+    )
+    assert store_for(sim.tenant(TENANT)).queries == []
+
+
 def test_a_missing_permission_fails_the_tenant_naming_it(
     sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

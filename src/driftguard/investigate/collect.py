@@ -201,6 +201,8 @@ def _hunting(
     if inputs.offline or graph is None:
         where = " offline (give --hunting-export FILE)" if inputs.offline else ""
         return None, (f"not available{where}", [], 0)
+    if hunting.window_start(inputs.start, now) >= inputs.end:
+        return None, ("not available: the window ends before the 30 days the service keeps", [], 0)
     try:
         section = hunting.hunt(graph, scope, now)
     except hunting.NotLicensed as exc:

@@ -90,7 +90,7 @@ def scope_for(
 
 def hunt(graph: HuntingPoster, scope: Scope, now: datetime) -> HuntingSection:
     """The section from the service; ``NotLicensed`` when the tenant has no such data."""
-    start = max(scope.start, _next_midnight(now - RETENTION))
+    start = window_start(scope.start, now)
     rows = 0
     connectors = []
     for name, ranges in scope.ranges.items():
@@ -112,11 +112,12 @@ def hunt(graph: HuntingPoster, scope: Scope, now: datetime) -> HuntingSection:
     )
 
 
-def _next_midnight(moment: datetime) -> datetime:
-    """The first midnight (UTC) at or after ``moment``: the oldest start the service still
-    holds whole days for, the same all day long (reports of one day agree)."""
-    midnight = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight if midnight == moment else midnight + timedelta(days=1)
+def window_start(start: datetime, now: datetime) -> datetime:
+    """``start``, or the first midnight (UTC) the service still holds 30 days of: the same all
+    day long, so reports of one day agree."""
+    oldest = now - RETENTION
+    midnight = oldest.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(start, midnight if midnight == oldest else midnight + timedelta(days=1))
 
 
 def _run(graph: HuntingPoster, query: DailyQuery) -> Iterator[tuple[str, date, DayCounts]]:
