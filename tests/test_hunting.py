@@ -148,6 +148,21 @@ def test_the_export_and_the_service_count_alike(sim: Simulator, tmp_path: Path) 
     assert sum(d.messages for d in partner.days) == 3 and not partner.reasons
 
 
+def test_a_name_inside_another_is_not_counted_twice(sim: Simulator, tmp_path: Path) -> None:
+    store = store_for(sim.tenant(TENANT))
+    when = datetime.now(UTC) - timedelta(hours=2)
+    for name, count in (("Relay", 2), ("Relay 2", 3), ("relay, Partner", 1)):
+        for _ in range(count):
+            store.add({"Timestamp": when, "EmailDirection": "Inbound", "Connectors": name})
+    folder = baseline_for(sim, tmp_path / "b", [TENANT])
+    config = load_baseline(folder).tenants[TENANT].config
+    scope = dataclasses.replace(_scope(), ranges={"Relay": (), "Relay 2": ()}, judge_domains={})
+    with _graph(config) as graph:
+        section = hunting.hunt(graph, scope, datetime.now(UTC))
+    counted = {c.connector: sum(d.messages for d in c.days) for c in section.connectors}
+    assert counted == {"Relay": 3, "Relay 2": 3}  # "relay, Partner" lists Relay too
+
+
 @contextmanager
 def _graph(config: Any) -> Iterator[Any]:
     from driftguard.app.investigate import service_clients
@@ -446,6 +461,8 @@ def test_the_evaluator_follows_kusto() -> None:
     assert [r["Connectors"] for r in rows] == ["Hybrid relay", "Hybrid relay 2", "relay"]
     rows = _sim_run(store, 'EmailEvents | where Connectors has "hybrid rel" | take 5')
     assert rows == []  # whole terms only
+    rows = _sim_run(store, 'EmailEvents | where Connectors contains "BRID REL" | take 5')
+    assert len(rows) == 2
     text = (
         'let d = dynamic(["a.example"]); EmailEvents | where SenderFromDomain in~ (d) '
         "| summarize N = count(), S = make_set(Connectors, 1) by SenderFromDomain"

@@ -5,7 +5,7 @@ local aggregation of an Explorer / advanced hunting CSV export (``Tally``) count
 
 - a message is a row of ``EmailEvents`` (one per message and recipient), inbound, in the window,
   whose ``Connectors`` value names the connector (``routed_through``: whole names, compared
-  without case; the service's ``has`` only narrows);
+  without case; the service's ``contains`` only narrows);
 - junked: ``DeliveryAction`` in ``JUNK_ACTIONS`` or ``DeliveryLocation`` in ``JUNK_LOCATIONS``;
 - mismatched: a ``SenderMailFromDomain`` (P1, envelope) that is not empty and differs, without
   case, from ``SenderFromDomain`` (P2, header);

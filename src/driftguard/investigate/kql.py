@@ -6,6 +6,11 @@ strings double-quoted with ``\\``, ``"``, tab, CR and LF escaped, so a connector
 whatever it holds (quotes, pipes, semicolons, ``//``). A value holding another control character
 is refused (``QueryValueError``): KQL has no escape for it that this module relies on. The body
 below the declarations never changes: it names only those declarations and ``EmailEvents``.
+
+The connector is found with ``contains`` (a substring, without case), not ``has``: ``has``
+matches whole terms, and a name with punctuation might not be one, so rows could be missed (an
+undercount reads as "nothing there"); ``contains`` can only find too much, and the rows are
+narrowed to the exact name after the answer (``huntingrules.routed_through``).
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ def moment(value: datetime) -> str:
 BODY = f"""EmailEvents
 | where Timestamp between (since .. until)
 | where EmailDirection == direction
-| where Connectors has connector
+| where Connectors contains connector
 | extend IsJunked = DeliveryAction in (junk_actions) or DeliveryLocation in (junk_locations)
 | extend IsMismatched = isnotempty(SenderMailFromDomain)
     and SenderMailFromDomain !~ SenderFromDomain

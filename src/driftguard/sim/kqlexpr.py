@@ -142,6 +142,12 @@ def _has(needle: str) -> Callable[[Any], bool]:
     return test
 
 
+def _contains(needle: str) -> Callable[[Any], bool]:
+    """``contains``: a substring, without case."""
+    word = needle.lower()
+    return lambda v: isinstance(v, str) and word in v.lower()
+
+
 def _in_range(ranges: Sequence[Any]) -> Callable[[Any], bool | None]:
     networks = []
     for r in ranges:
@@ -219,12 +225,12 @@ class Parser:
         if op in ("in", "!in", "in~", "!in~"):
             self.i += 1
             return _membership(left, str(op), self.value_list())
-        if op == "has":
+        if op in ("has", "contains"):
             self.i += 1
             right = self.primary()
             if not right.is_const or not isinstance(right.const, str):
-                raise KqlError(f"Semantic error at offset {tok.at}: has needs a constant string")
-            test = _memo(_has(right.const))
+                raise KqlError(f"Semantic error at offset {tok.at}: {op} needs a constant string")
+            test = _memo(_has(right.const) if op == "has" else _contains(right.const))
             return Expr(lambda t, n: test(left.run(t, n)), "Boolean")
         if op == "between":
             self.i += 1

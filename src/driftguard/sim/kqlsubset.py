@@ -5,11 +5,10 @@ Written from the Kusto Query Language reference, not from driftguard's query bui
 ``extend``, ``summarize`` (``count()``, ``countif()``, ``dcount()``, ``make_set(x[, N])``,
 ``make_set_if(x, p[, N])``, ``by`` columns and ``bin(col, 1d)``), ``order by``/``sort by``,
 ``top N by``, ``take``/``limit`` and ``project``. Expressions: ``and``, ``or``, ``not()``,
-``==``, ``!=``, ``=~``, ``!~``, ``in``, ``!in``, ``in~``, ``!in~``, ``has``, ``between (a ..
-b)``, ``isempty()``, ``isnotempty()``, ``tolower()``, ``ipv4_is_in_any_range()``. Strings take
-``\\\\``, ``\\"``, ``\\'``, ``\\n``, ``\\r``, ``\\t`` escapes; ``//`` starts a comment outside
-strings. Anything else is a ``KqlError`` the endpoint answers with 400, as the service does for
-a query it cannot compile.
+``==``, ``!=``, ``=~``, ``!~``, ``in``, ``!in``, ``in~``, ``!in~``, ``has`` (whole terms),
+``contains``, ``between (a .. b)``, ``isempty()``, ``isnotempty()``, ``tolower()``,
+``ipv4_is_in_any_range()``; literals and escapes as ``kqlexpr`` reads them. Anything else is
+a ``KqlError`` the endpoint answers with 400, as the service does for a query it cannot compile.
 
 Evaluation is column at a time (lists), string predicates memoised per distinct value, so a
 million rows take seconds. Times are whole seconds since the epoch; nulls are ``None`` and make
