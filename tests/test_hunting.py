@@ -156,7 +156,9 @@ def test_a_name_inside_another_is_not_counted_twice(sim: Simulator, tmp_path: Pa
             store.add({"Timestamp": when, "EmailDirection": "Inbound", "Connectors": name})
     folder = baseline_for(sim, tmp_path / "b", [TENANT])
     config = load_baseline(folder).tenants[TENANT].config
-    scope = dataclasses.replace(_scope(), ranges={"Relay": (), "Relay 2": ()}, judge_domains={})
+    scope = dataclasses.replace(
+        _scope(), end=datetime.now(UTC), ranges={"Relay": (), "Relay 2": ()}, judge_domains={}
+    )
     with _graph(config) as graph:
         section = hunting.hunt(graph, scope, datetime.now(UTC))
     counted = {c.connector: sum(d.messages for d in c.days) for c in section.connectors}
