@@ -318,6 +318,22 @@ def test_an_export_gives_the_same_evidence_offline(
     assert report["tenants"][0]["evidence"]["sources"]["hunting"].startswith("not available")
 
 
+def test_an_unreadable_export_row_is_skipped_and_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = FIXTURE.read_text(encoding="utf-8-sig").splitlines()
+    broken = lines[1].replace(lines[1].split(",")[0], "yesterday", 1)
+    damaged = tmp_path / "export.csv"
+    damaged.write_text("\n".join([*lines, broken]) + "\n", encoding="utf-8")
+    code, report = run_json(capsys, *demo_args(tmp_path, "--hunting-export", str(damaged)))
+    assert code == 2
+    evidence = report["tenants"][0]["evidence"]
+    assert evidence["skipped_rows"] == 1
+    assert evidence["skipped"] == [
+        f"{damaged}:{len(lines) + 1}:1: row skipped: Timestamp: not a time: 'yesterday'"
+    ]
+
+
 def test_an_export_without_its_columns_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

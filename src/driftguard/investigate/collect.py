@@ -23,6 +23,7 @@ from driftguard.investigate.auditlog import (
     search_unified_audit_log,
 )
 from driftguard.investigate.blocked import BlockedConnector, get_blocked
+from driftguard.investigate.filerows import Skipped
 from driftguard.investigate.graph import GraphClient
 from driftguard.investigate.messagetrace import (
     Aggregator,
@@ -153,10 +154,11 @@ def gather(
         alerts = fetch_alerts(graph, inputs.start, inputs.end, [c.name for c in live])
         sources["alerts"] = "graph:security/alerts_v2"
 
-    hunting, hunting_skips = _hunting(config, live, approved, inputs, graph, now, mail_flow)
-    sources["hunting"] = hunting_skips[0]
-    skipped.extend(hunting_skips[1])
-    skipped_count += hunting_skips[2]
+    hunting, sources["hunting"], hunting_skips = _hunting(
+        config, live, approved, inputs, graph, now, mail_flow
+    )
+    skipped.extend(str(p) for p in hunting_skips.problems)
+    skipped_count += hunting_skips.count
 
     return Evidence(
         hunting=hunting,
@@ -187,22 +189,22 @@ def _hunting(
     graph: GraphClient | None,
     now: datetime,
     mail_flow: MailFlow | None,
-) -> tuple[HuntingSection | None, tuple[str, list[str], int]]:
-    """Explorer's evidence: (the section or None, (source note, skipped rows named, count))."""
+) -> tuple[HuntingSection | None, str, Skipped]:
+    """Explorer's evidence: the section (None when not read), its source note, skipped rows."""
     from driftguard.investigate import hunting
 
+    none = Skipped((), 0)
     scope = hunting.scope_for(live, approved, config.accepted_domains, inputs.start, inputs.end)
     if inputs.hunting_export:
         section, skips = hunting.read_export(inputs.hunting_export, scope)
-        named = [str(p) for p in skips.problems]
-        return section, (f"file:{Path(inputs.hunting_export).name}", named, skips.count)
+        return section, f"file:{Path(inputs.hunting_export).name}", skips.result()
     if not inputs.want_hunting:
-        return None, ("not requested", [], 0)
+        return None, "not requested", none
     if inputs.offline or graph is None:
         where = " offline (give --hunting-export FILE)" if inputs.offline else ""
-        return None, (f"not available{where}", [], 0)
+        return None, f"not available{where}", none
     if hunting.window_start(inputs.start, now) >= inputs.end:
-        return None, ("not available: the window ends before the 30 days the service keeps", [], 0)
+        return None, "not available: the window ends before the 30 days the service keeps", none
     try:
         section = hunting.hunt(graph, scope, now)
     except hunting.NotLicensed as exc:
@@ -214,6 +216,6 @@ def _hunting(
                 hint="read message trace too (leave out --skip message-trace), give "
                 "--hunting-export FILE, or leave the source out with --skip hunting",
             ) from None
-        return None, (f"{hunting.NOT_LICENSED}: message trace used", [], 0)
+        return None, f"{hunting.NOT_LICENSED}: message trace used", none
     note = "" if section.since == inputs.start else " (the service keeps 30 days)"
-    return section, (f"{hunting.SOURCE}{note}", [], 0)
+    return section, f"{hunting.SOURCE}{note}", none
