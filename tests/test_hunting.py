@@ -21,6 +21,7 @@ from driftguard.investigate import hunting, kql
 from driftguard.investigate.graph import GraphClient
 from driftguard.investigate.huntingrules import Scope
 from driftguard.investigation import (
+    ForeignSenders,
     HuntingConnector,
     HuntingDay,
     HuntingSection,
@@ -92,7 +93,7 @@ def _sim_run(store: HuntingStore, text: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_a_hostile_connector_name_stays_data(name: str) -> None:
-    text = kql.DailyQuery(name, NOW - timedelta(days=3), NOW, ("contoso.com",), ()).text
+    text = kql.HuntingQuery(name, NOW - timedelta(days=3), NOW, ("contoso.com",), ()).text
     assert text.endswith(kql.BODY)  # the body never changes
     assert text.count("\n") == kql.BODY.count("\n") + 8  # eight let lines, nothing spliced
     when = NOW - timedelta(hours=1)
@@ -116,7 +117,7 @@ def test_a_hostile_connector_name_stays_data(name: str) -> None:
 
 def test_a_control_character_in_a_value_is_refused() -> None:
     with pytest.raises(kql.QueryValueError, match="U\\+001B"):
-        _ = kql.DailyQuery("red\x1b[31m", NOW, NOW, (), ()).text
+        _ = kql.HuntingQuery("red\x1b[31m", NOW, NOW, (), ()).text
     assert kql.string('a"b\\c\n') == '"a\\"b\\\\c\\n"'
 
 
@@ -137,7 +138,7 @@ def test_the_export_and_the_service_count_alike(sim: Simulator, tmp_path: Path) 
     config = load_baseline(folder).tenants[TENANT].config
     with _graph(config) as graph:
         remote = hunting.hunt(graph, _scope(), datetime.now(UTC))
-    assert remote.queries == 3 and 0 < remote.rows < 20
+    assert remote.queries == 6 and 0 < remote.rows < 30  # daily + foreign senders, each
     assert remote.connectors == local.connectors
     relay = {c.connector: c for c in local.connectors}["Inbound relay (temp)"]
     assert sum(d.mismatched for d in relay.days) == 9
@@ -218,7 +219,14 @@ def test_relayed_mail_makes_the_tenant_suspicious(
     assert [d["messages"] for d in relay["days"]] == [25]
     assert relay["days"][0]["outside_ips"] == ["203.0.113.7"]
     assert any("hunting: connector 'Hybrid relay'" in w for w in tenant["warnings"])
-    assert section["rows"] == 1  # 25 messages, one row moved
+    assert section["rows"] == 2  # 25 messages: one day, one foreign pair
+    assert relay["top_foreign"] == [
+        {
+            "mail_from_domain": "bulk.example",
+            "from_domain": "tenant-0001.example.com",
+            "messages": 25,
+        }
+    ]
 
 
 def test_a_window_older_than_the_service_keeps_is_said(
@@ -299,7 +307,9 @@ def test_the_demo_tells_the_p1_p2_story(capsys: pytest.CaptureFixture[str]) -> N
     assert rogue["reasons"] and "P1 MailFrom" in rogue["reasons"][0]
     assert all(ip.startswith("203.0.113.") for d in rogue["days"] for ip in d["outside_ips"])
     assert not by_name["Fabrikam partner TLS"]["reasons"]
-    assert section["rows"] < 100 and section["queries"] == len(by_name)
+    with_foreign = [c for c in by_name.values() if any(d["foreign"] for d in c["days"])]
+    assert section["rows"] < 100 and section["queries"] == len(by_name) + len(with_foreign)
+    assert {f["from_domain"] for f in rogue["top_foreign"]} == {"contoso.com"}
 
 
 def test_an_export_gives_the_same_evidence_offline(
@@ -351,15 +361,18 @@ def test_an_export_without_its_columns_is_refused(
 
 
 class _Answers:
-    """A canned transport for GraphClient (as in test_graph_client.py)."""
+    """A canned transport for GraphClient (as in test_graph_client.py): the payloads in turn,
+    the last one again."""
 
-    def __init__(self, status: int, payload: Any) -> None:
-        self.status, self.body = status, json.dumps(payload).encode()
+    def __init__(self, status: int, *payloads: Any) -> None:
+        self.status, self.bodies = status, [json.dumps(p).encode() for p in payloads]
+        self.calls = 0
 
     def request(self, method: str, url: str, **_kwargs: Any) -> requests.Response:
         resp = requests.Response()
         resp.status_code = self.status
-        resp._content = self.body
+        resp._content = self.bodies[min(self.calls, len(self.bodies) - 1)]
+        self.calls += 1
         resp.headers["Content-Type"] = "application/json"
         resp.url = url
         return resp
@@ -373,8 +386,8 @@ class _Tokens:
         return text
 
 
-def _hunt(status: int, payload: Any) -> HuntingSection:
-    session: Any = _Answers(status, payload)
+def _hunt(status: int, *payloads: Any) -> HuntingSection:
+    session: Any = _Answers(status, *payloads)
     graph = GraphClient(session, "graph.example", _Tokens(), sleep=lambda _s: None, max_attempts=1)
     scope = dataclasses.replace(_scope(), ranges={"Hybrid relay": ()})
     return hunting.hunt(graph, scope, NOW)
@@ -395,11 +408,26 @@ _ROW = {
 }
 
 
+_FOREIGN_SCHEMA = [{"name": name, "type": types[0]} for name, types in kql.FOREIGN_COLUMNS]
+_PAIR = {
+    "SenderMailFromDomain": "bulk.example",
+    "SenderFromDomain": "contoso.com",
+    "Connectors": "Hybrid relay",
+    "Messages": 2,
+}
+
+
 def test_a_good_answer_is_read() -> None:
-    section = _hunt(200, {"schema": _SCHEMA, "results": [_ROW]})
+    section = _hunt(
+        200,
+        {"schema": _SCHEMA, "results": [_ROW]},
+        {"schema": _FOREIGN_SCHEMA, "results": [_PAIR, {**_PAIR, "Connectors": "Other"}]},
+    )
     (connector,) = section.connectors
     assert connector.days[0].messages == 5
     assert connector.days[0].foreign_domains == ("bulk.example",)
+    assert connector.top_foreign == (ForeignSenders("bulk.example", "contoso.com", 2),)
+    assert section.queries == 2 and section.rows == 3
 
 
 @pytest.mark.parametrize(
@@ -415,13 +443,20 @@ def test_a_good_answer_is_read() -> None:
         ({"schema": _SCHEMA, "results": [{**_ROW, "Junked": 9}]}, ServiceError, "larger"),
         ({"schema": _SCHEMA, "results": [{**_ROW, "Messages": "5"}]}, ServiceError, "count"),
         ({"schema": _SCHEMA, "results": [_ROW] * 100_000}, TruncatedReadError, "limit"),
+        (
+            {"schema": _FOREIGN_SCHEMA, "results": [{**_PAIR, "Messages": 0}]},
+            ServiceError,
+            "foreign answer.*Messages",
+        ),
     ],
 )
 def test_an_answer_out_of_shape_is_an_error(
     payload: Any, error: type[Exception], words: str
 ) -> None:
+    daily = {"schema": _SCHEMA, "results": [_ROW]}
+    payloads = (daily, payload) if payload.get("schema") == _FOREIGN_SCHEMA else (payload,)
     with pytest.raises(error, match=words) as info:
-        _hunt(200, payload)
+        _hunt(200, *payloads)
     assert "hunting" in str(info.value)
 
 

@@ -173,11 +173,21 @@ class HuntingDay:
 
 
 @dataclass(frozen=True)
+class ForeignSenders:
+    """Messages from one envelope (P1) and header (P2) domain pair, one of them foreign."""
+
+    mail_from_domain: str
+    from_domain: str
+    messages: int
+
+
+@dataclass(frozen=True)
 class HuntingConnector:
     connector: str
     ranges: tuple[str, ...]  # the approved SenderIPAddresses the IPs were judged against
     days: tuple[HuntingDay, ...]
     reasons: tuple[str, ...]  # why it looks suspicious; empty when it does not
+    top_foreign: tuple[ForeignSenders, ...] = ()  # the busiest pairs over the window, bounded
 
 
 @dataclass(frozen=True)
@@ -380,6 +390,14 @@ def _hunting_json(h: HuntingSection) -> dict[str, Any]:
                 "connector": c.connector,
                 "ranges": list(c.ranges),
                 "reasons": list(c.reasons),
+                "top_foreign": [
+                    {
+                        "mail_from_domain": f.mail_from_domain,
+                        "from_domain": f.from_domain,
+                        "messages": f.messages,
+                    }
+                    for f in c.top_foreign
+                ],
                 "days": [
                     {
                         "day": d.day.isoformat(),
@@ -738,12 +756,23 @@ def _hunting_day_from(o: _Obj) -> HuntingDay:
     return entry
 
 
+def _foreign_from(o: _Obj) -> ForeignSenders:
+    entry = ForeignSenders(
+        mail_from_domain=o.text("mail_from_domain"),
+        from_domain=o.text("from_domain"),
+        messages=o.whole("messages"),
+    )
+    o.done()
+    return entry
+
+
 def _hunting_connector_from(o: _Obj) -> HuntingConnector:
     entry = HuntingConnector(
         connector=o.text("connector"),
         ranges=o.texts("ranges"),
         reasons=o.texts("reasons"),
         days=o.items("days", _hunting_day_from),
+        top_foreign=o.items("top_foreign", _foreign_from),
     )
     o.done()
     return entry

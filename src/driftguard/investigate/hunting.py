@@ -15,10 +15,11 @@ to message trace and says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, assert_never
+from typing import Any, Protocol, TypeVar, assert_never
 
 from driftguard.errors import InputError, LiveReadError, ServiceError, TruncatedReadError
 from driftguard.investigate.filerows import Kind, Skips, csv_rows, kind, require_readable
@@ -30,9 +31,10 @@ from driftguard.investigate.huntingrules import (
     Tally,
     connector_entry,
     day_from_row,
+    pair_from_row,
     routed_through,
 )
-from driftguard.investigate.kql import COLUMNS, DailyQuery, QueryValueError
+from driftguard.investigate.kql import HuntingQuery, QueryKind, QueryValueError
 from driftguard.investigation import HuntingSection
 from driftguard.model import Connector
 
@@ -42,6 +44,7 @@ PERMISSION = "ThreatHunting.Read.All"
 LICENCE = "Defender for Office 365 Plan 2"
 NOT_LICENSED = f"not available (no {LICENCE})"
 RETENTION = timedelta(days=30)
+T = TypeVar("T")
 MAX_ROWS = 100_000  # the service's limit per query: an answer this long may be cut
 _NO_TABLE = "failed to resolve table or column expression named 'emailevents'"
 _EXPORT_HINT = (
@@ -89,23 +92,37 @@ def scope_for(
 
 
 def hunt(graph: HuntingPoster, scope: Scope, now: datetime) -> HuntingSection:
-    """The section from the service; ``NotLicensed`` when the tenant has no such data."""
+    """The section from the service; ``NotLicensed`` when the tenant has no such data. Per
+    connector the daily query, and the foreign-senders query when it counted foreign mail."""
     start = window_start(scope.start, now)
-    rows = 0
+    rows = queries = 0
     connectors = []
     for name, ranges in scope.ranges.items():
-        query = DailyQuery(name, start, scope.end, scope.accepted_domains, ranges)
+        query = HuntingQuery(name, start, scope.end, scope.accepted_domains, ranges)
         days: dict[date, DayCounts] = {}
-        for connectors_value, day, counts in _run(graph, query):
-            rows += 1
+        answer = _answer(graph, query)
+        queries += 1
+        rows += len(answer)
+        for index, row in enumerate(answer):
+            connectors_value, day, counts = _checked(day_from_row, row, index, query)
             if routed_through(connectors_value, name):
                 days.setdefault(day, DayCounts()).merge(counts)
-        connectors.append(connector_entry(name, days, scope))
+        pairs: dict[tuple[str, str], int] = {}
+        if any(c.foreign for c in days.values()):
+            query = dataclasses.replace(query, kind=QueryKind.FOREIGN)
+            answer = _answer(graph, query)
+            queries += 1
+            rows += len(answer)
+            for index, row in enumerate(answer):
+                connectors_value, pair, messages = _checked(pair_from_row, row, index, query)
+                if routed_through(connectors_value, name):
+                    pairs[pair] = pairs.get(pair, 0) + messages
+        connectors.append(connector_entry(name, days, scope, pairs))
     return HuntingSection(
         source=SOURCE,
         since=start,
         until=scope.end,
-        queries=len(scope.ranges),
+        queries=queries,
         rows=rows,
         accepted_domains=scope.accepted_domains,
         connectors=tuple(connectors),
@@ -120,7 +137,8 @@ def window_start(start: datetime, now: datetime) -> datetime:
     return max(start, midnight if midnight == oldest else midnight + timedelta(days=1))
 
 
-def _run(graph: HuntingPoster, query: DailyQuery) -> Iterator[tuple[str, date, DayCounts]]:
+def _answer(graph: HuntingPoster, query: HuntingQuery) -> list[Mapping[str, Any]]:
+    """The rows of one query, its answer checked (schema, shape, the row limit)."""
     from driftguard.investigate.graph import GraphAuthError, GraphStatusError
     from driftguard.investigation import moment
 
@@ -149,16 +167,7 @@ def _run(graph: HuntingPoster, query: DailyQuery) -> Iterator[tuple[str, date, D
                 "tenant; retry later, or leave the source out with --skip hunting",
             ) from None
         raise ServiceError(f"hunting: {exc}") from None
-    yield from _rows(payload, query.connector)
-
-
-def _names_licence(detail: str) -> bool:
-    lowered = detail.lower()
-    return ("licen" in lowered and "defender" in lowered) or "plan 2" in lowered
-
-
-def _rows(payload: Mapping[str, Any], connector: str) -> Iterator[tuple[str, date, DayCounts]]:
-    what = f"hunting: the answer for connector {connector!r}"
+    what = f"hunting: the {query.kind.value} answer for connector {query.connector!r}"
     schema = payload.get("schema")
     results = payload.get("results")
     if not isinstance(schema, list) or not isinstance(results, list):
@@ -168,20 +177,34 @@ def _rows(payload: Mapping[str, Any], connector: str) -> Iterator[tuple[str, dat
         if not isinstance(column, Mapping):
             raise ServiceError(f"{what}: a schema entry is not an object")
         found[str(column.get("name"))] = str(column.get("type"))
-    for name, types in COLUMNS:
+    for name, types in query.columns:
         if found.get(name) not in types:
             raise ServiceError(f"{what}: column {name} missing or not {types[0]}")
-    if len(found) != len(COLUMNS):
+    if len(found) != len(query.columns):
         raise ServiceError(f"{what}: columns other than the query's")
     if len(results) >= MAX_ROWS:
         raise TruncatedReadError(f"{what} holds {len(results)} rows: the service's limit")
     for index, row in enumerate(results):
         if not isinstance(row, Mapping):
             raise ServiceError(f"{what}: row {index} is not an object")
-        try:
-            yield day_from_row(row)
-        except HuntingRowError as exc:
-            raise ServiceError(f"{what}: row {index}: {exc}") from None
+    return results
+
+
+def _checked(
+    read: Callable[[Mapping[str, Any]], T], row: Mapping[str, Any], index: int, query: HuntingQuery
+) -> T:
+    try:
+        return read(row)
+    except HuntingRowError as exc:
+        raise ServiceError(
+            f"hunting: the {query.kind.value} answer for connector {query.connector!r}: "
+            f"row {index}: {exc}"
+        ) from None
+
+
+def _names_licence(detail: str) -> bool:
+    lowered = detail.lower()
+    return ("licen" in lowered and "defender" in lowered) or "plan 2" in lowered
 
 
 # --------------------------------------------------------------------------- an export
@@ -232,6 +255,9 @@ def read_export(path: str | Path, scope: Scope) -> tuple[HuntingSection, Skips]:
         queries=0,
         rows=tally.rows,
         accepted_domains=scope.accepted_domains,
-        connectors=tuple(connector_entry(name, days, scope) for name, days in tally.days.items()),
+        connectors=tuple(
+            connector_entry(name, days, scope, tally.pairs[name])
+            for name, days in tally.days.items()
+        ),
     )
     return section, skips

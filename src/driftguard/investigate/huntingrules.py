@@ -13,7 +13,9 @@ local aggregation of an Explorer / advanced hunting CSV export (``Tally``) count
   without case: a subdomain is a domain of its own, as Exchange's accepted domains are);
 - outside the ranges: a non-empty, valid ``SenderIPv4`` in none of the approved ranges (an empty
   list of ranges holds none);
-- per day at most ``SET_LIMIT`` foreign domains of each kind and outside IPs are named.
+- per day at most ``SET_LIMIT`` foreign domains of each kind and outside IPs are named;
+- over the window the ``TOP_FOREIGN`` busiest (P1 domain, P2 domain) pairs of foreign messages
+  are counted (most messages first, then by name).
 
 Rows the service returns are read into the same ``DayCounts`` and checked against what these
 rules allow (``day_from_row``), so a reply that cannot come from them is an error, not evidence.
@@ -27,13 +29,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from driftguard.investigation import HuntingConnector, HuntingDay
+from driftguard.investigation import ForeignSenders, HuntingConnector, HuntingDay
 
 DIRECTION = "Inbound"
 JUNK_ACTIONS = ("Junked", "Blocked")
 JUNK_LOCATIONS = ("Junk folder", "Quarantine")
 SET_LIMIT = 10
 SHOWN = 5  # examples named in a reason
+TOP_FOREIGN = 10  # foreign P1/P2 domain pairs kept per connector (the busiest)
+FOREIGN_ROWS = 50  # pairs the service returns per connector (some may be another connector's)
+MAX_PAIRS = 10_000  # distinct pairs an export is counted for per connector; later ones dropped
 
 
 class HuntingRowError(ValueError):
@@ -181,6 +186,7 @@ class Tally:
         self.tests = {name: RangeTest(r) for name, r in scope.ranges.items()}
         self.names = tuple(scope.ranges)
         self.days: dict[str, dict[date, DayCounts]] = {name: {} for name in self.names}
+        self.pairs: dict[str, dict[tuple[str, str], int]] = {name: {} for name in self.names}
         self.rows = 0
         self.outside_window = 0
 
@@ -211,6 +217,10 @@ class Tally:
         foreign_p1 = bool(p1) and is_foreign(p1, self.accepted)
         if foreign_p2 or foreign_p1:
             counts.foreign += 1
+            pairs = self.pairs[name]
+            pair = (p1, p2)
+            if pair in pairs or len(pairs) < MAX_PAIRS:
+                pairs[pair] = pairs.get(pair, 0) + 1
         if foreign_p2:
             _keep(counts.foreign_from, p2)
         if foreign_p1:
@@ -264,10 +274,34 @@ def day_from_row(row: Mapping[str, Any]) -> tuple[str, date, DayCounts]:
     return connectors, day, DayCounts(messages, junked, mismatched, foreign, outside, *sets)
 
 
+def pair_from_row(row: Mapping[str, Any]) -> tuple[str, tuple[str, str], int]:
+    """One row of the foreign-senders query: (its ``Connectors`` value, (P1, P2), messages)."""
+    texts = []
+    for column in ("Connectors", "SenderMailFromDomain", "SenderFromDomain"):
+        value = row.get(column)
+        if not isinstance(value, str):
+            raise HuntingRowError(f"{column}: not a string")
+        texts.append(value)
+    messages = row.get("Messages")
+    if isinstance(messages, bool) or not isinstance(messages, int) or messages < 1:
+        raise HuntingRowError("Messages: not a count of at least 1")
+    return texts[0], (texts[1], texts[2]), messages
+
+
+def top_foreign(pairs: Mapping[tuple[str, str], int]) -> tuple[ForeignSenders, ...]:
+    ranked = sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_FOREIGN]
+    return tuple(ForeignSenders(p1, p2, n) for (p1, p2), n in ranked)
+
+
 # --------------------------------------------------------------------------- verdict
 
 
-def connector_entry(name: str, days: Mapping[date, DayCounts], scope: Scope) -> HuntingConnector:
+def connector_entry(
+    name: str,
+    days: Mapping[date, DayCounts],
+    scope: Scope,
+    pairs: Mapping[tuple[str, str], int] | None = None,
+) -> HuntingConnector:
     """The connector's days and why they look suspicious (P1/P2 mismatches and foreign domains
     on a connector for the organisation's own mail; IPs outside approved ranges)."""
     entries = tuple(days[d].entry(d) for d in sorted(days))
@@ -281,18 +315,26 @@ def connector_entry(name: str, days: Mapping[date, DayCounts], scope: Scope) -> 
             "the From (P2) domain"
         )
     foreign = sum(d.foreign for d in entries)
+    top = top_foreign(pairs or {})
     if judge_domains and foreign and scope.accepted_domains:
-        reasons.append(
-            f"{foreign} messages from domains outside the accepted domains "
-            f"({_examples(d.foreign_domains for d in entries)})"
+        examples = (
+            "P1 / P2: "
+            + ", ".join(
+                f"{f.mail_from_domain} / {f.from_domain}: {f.messages}" for f in top[:SHOWN]
+            )
+            if top
+            else _examples(d.foreign_domains for d in entries)
         )
+        reasons.append(f"{foreign} messages from domains outside the accepted domains ({examples})")
     outside = sum(d.outside_ranges for d in entries)
     if ranges and outside:
         reasons.append(
             f"{outside} messages from IPs outside the connector's approved ranges "
             f"({_examples(d.outside_ips for d in entries)})"
         )
-    return HuntingConnector(connector=name, ranges=ranges, days=entries, reasons=tuple(reasons))
+    return HuntingConnector(
+        connector=name, ranges=ranges, days=entries, reasons=tuple(reasons), top_foreign=top
+    )
 
 
 def _examples(groups: Iterable[Sequence[str]]) -> str:

@@ -18,10 +18,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import assert_never
 
 from driftguard.investigate.huntingrules import (
     COUNT_COLUMNS,
     DIRECTION,
+    FOREIGN_ROWS,
     JUNK_ACTIONS,
     JUNK_LOCATIONS,
     SET_COLUMNS,
@@ -79,23 +82,65 @@ BODY = f"""EmailEvents
     by Day = bin(Timestamp, 1d), Connectors
 | order by Day asc"""
 
+FOREIGN_BODY = f"""EmailEvents
+| where Timestamp between (since .. until)
+| where EmailDirection == direction
+| where Connectors contains connector
+| where SenderFromDomain !in~ (accepted)
+    or (isnotempty(SenderMailFromDomain) and SenderMailFromDomain !in~ (accepted))
+| summarize Messages = count() by SenderMailFromDomain, SenderFromDomain, Connectors
+| top {FOREIGN_ROWS} by Messages desc"""
+
+_COUNT = ("Int64", "Int32")
 # The answer's columns and their types as the service names them (``Dynamic`` for sets; some
 # answers say ``Object``).
 COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Day", ("DateTime",)),
     ("Connectors", ("String",)),
-    *((name, ("Int64", "Int32")) for name in COUNT_COLUMNS),
+    *((name, _COUNT) for name in COUNT_COLUMNS),
     *((name, ("Dynamic", "Object")) for name in SET_COLUMNS),
+)
+FOREIGN_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("SenderMailFromDomain", ("String",)),
+    ("SenderFromDomain", ("String",)),
+    ("Connectors", ("String",)),
+    ("Messages", _COUNT),
 )
 
 
+class QueryKind(StrEnum):
+    DAILY = "daily"  # per day: counts and a few names (BODY)
+    FOREIGN = "foreign"  # over the window: the busiest foreign P1/P2 domain pairs (FOREIGN_BODY)
+
+
 @dataclass(frozen=True)
-class DailyQuery:
+class HuntingQuery:
     connector: str
     since: datetime
     until: datetime
     accepted_domains: tuple[str, ...]
     ranges: tuple[str, ...]
+    kind: QueryKind = QueryKind.DAILY
+
+    @property
+    def columns(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        match self.kind:
+            case QueryKind.DAILY:
+                return COLUMNS
+            case QueryKind.FOREIGN:
+                return FOREIGN_COLUMNS
+            case _:
+                assert_never(self.kind)
+
+    @property
+    def body(self) -> str:
+        match self.kind:
+            case QueryKind.DAILY:
+                return BODY
+            case QueryKind.FOREIGN:
+                return FOREIGN_BODY
+            case _:
+                assert_never(self.kind)
 
     @property
     def text(self) -> str:
@@ -109,4 +154,4 @@ class DailyQuery:
             ("junk_actions", strings(JUNK_ACTIONS)),
             ("junk_locations", strings(JUNK_LOCATIONS)),
         )
-        return "".join(f"let {name} = {value};\n" for name, value in lets) + BODY
+        return "".join(f"let {name} = {value};\n" for name, value in lets) + self.body

@@ -178,6 +178,10 @@ def _hunting(section: HuntingSection) -> list[Row]:
                 "foreign": _count(sum(d.foreign for d in days)),
                 "outside_ranges": _count(sum(d.outside_ranges for d in days)),
                 "ranges": _list(c.ranges),
+                "top_foreign": _list(
+                    f"{f.mail_from_domain} / {f.from_domain}: {_count(f.messages)}"
+                    for f in c.top_foreign
+                ),
                 "reasons": _list(c.reasons),
             }
         )

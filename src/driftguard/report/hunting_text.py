@@ -36,6 +36,14 @@ def render_hunting(section: HuntingSection) -> list[str]:
                 else "no approved ranges to judge its IPs by"
             )
         )
+        if connector.top_foreign:
+            lines.append(
+                "    busiest foreign senders (P1 / P2): "
+                + ", ".join(
+                    f"{_s(f.mail_from_domain)} / {_s(f.from_domain)} ({f.messages})"
+                    for f in connector.top_foreign
+                )
+            )
         lines.extend(f"    SUSPICIOUS: {_s(reason)}" for reason in connector.reasons)
     quiet = len(section.connectors) - len([c for c in section.connectors if c.days])
     if quiet:

@@ -221,6 +221,7 @@ def _evidence(view: EvidenceView) -> list[str]:
                 "P1/P2 mismatched",
                 "Foreign domains",
                 "Outside ranges",
+                "Busiest foreign senders (P1 / P2)",
                 "Why suspicious",
             ),
             [
@@ -232,6 +233,7 @@ def _evidence(view: EvidenceView) -> list[str]:
                     h["mismatched"],
                     h["foreign"],
                     h["outside_ranges"],
+                    ", ".join(h["top_foreign"]),
                     "; ".join(h["reasons"]),
                 ]
                 for h in view.hunting
