@@ -1,8 +1,9 @@
 """Explorer's evidence through advanced hunting (Graph ``POST /security/runHuntingQuery``), or
 from the CSV that Explorer and advanced hunting export.
 
-One query per live connector (``kql.DailyQuery``), aggregated by the service per day, so a tenant
-sending millions of messages costs a few rows per connector. The answer is read strictly: the
+One query per live connector (``kql.HuntingQuery``), aggregated by the service per day, and a
+second one for a connector that had foreign mail (its busiest foreign P1/P2 domain pairs), so a
+tenant sending millions of messages costs a few rows per connector. The answer is read strictly: the
 ``schema`` must name the expected columns with their types, ``results`` must be a list of
 objects, every row must be one the rules (``huntingrules``) can produce, and an answer at the
 service's row limit may be cut: an error. Refusals name what is missing: 403 the permission
