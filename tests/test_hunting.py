@@ -501,6 +501,29 @@ def test_the_simulator_refuses_what_it_cannot_compile(sim: Simulator) -> None:
     )
 
 
+def test_the_simulator_shows_30_days_narrowed_by_the_timespan(sim: Simulator) -> None:
+    now = datetime.now(UTC)
+    store = store_for(sim.tenant(TENANT))
+    for days in (40, 20, 2):
+        store.add({"Timestamp": now - timedelta(days=days), "Connectors": f"{days} days"})
+    token = sim_token(sim, TENANT, scope="https://graph.microsoft.com/.default")
+    session = pinned_session(sim.ca_path)
+
+    def seen(body: dict[str, str]) -> list[str]:
+        resp = session.post(
+            f"{sim.url}/v1.0/security/runHuntingQuery",
+            json={"Query": "EmailEvents | project Connectors", **body},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert resp.status_code == 200
+        return sorted(r["Connectors"] for r in resp.json()["results"])
+
+    assert seen({}) == ["2 days", "20 days"]
+    start = (now - timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert seen({"Timespan": f"{start}/{now.strftime('%Y-%m-%dT%H:%M:%SZ')}"}) == ["2 days"]
+
+
 def test_the_evaluator_follows_kusto() -> None:
     when = datetime(2026, 11, 28, 10, tzinfo=UTC)
     store = _table(
