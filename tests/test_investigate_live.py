@@ -368,7 +368,14 @@ def test_the_demo_tells_its_story(capsys: pytest.CaptureFixture[str], tmp_path: 
         "Hybrid relay"
     ]
     assert [a["title"] for a in evidence["alerts"]] == ["Suspicious connector activity"]
-    assert set(evidence["sources"]) == {"audit", "blocked", "message_trace", "alerts", "accounts"}
+    assert set(evidence["sources"]) == {
+        "audit",
+        "blocked",
+        "message_trace",
+        "alerts",
+        "accounts",
+        "hunting",
+    }
     assert all(not v.startswith("not") for v in evidence["sources"].values())
     # The spike through the intruder's range, on the day of the intrusion (the demo is dated from
     # the moment its state was made), on the two connectors holding that range and no other.

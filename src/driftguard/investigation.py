@@ -8,9 +8,11 @@ The JSON shape (CONTRACT.md, report schema ``evidence``)::
      "recent_messages": {...}, "alerts": [...], "attribution": [...], "actors": [...],
      "audit_events_outside_window": N, "other_audit_events": N, "skipped_rows": N,
      "skipped": [...], "sources": {...}, "suspicious": bool,
-     "accounts": {...} (investigate/accountmodel.py; absent in reports written before it)}
+     "accounts": {...} (investigate/accountmodel.py; absent in reports written before it),
+     "hunting": {...} (absent when not read)}
 
-A section that was not read is ``None`` (``null``), never an empty list. Reading back is strict:
+A section that was not read is ``None`` (``null``), never an empty list; ``hunting`` (added
+later) is left out when it was not read, and ``sources.hunting`` says why. Reading back is strict:
 a missing key, an unknown key or a value of the wrong type is an ``EvidenceError`` naming the
 JSON path, so a damaged report is an error, never a quieter investigation.
 """
@@ -162,6 +164,55 @@ class MailFlowSection:
 
 
 @dataclass(frozen=True)
+class HuntingDay:
+    """One connector's day in Defender's ``EmailEvents`` (advanced hunting or its CSV export)."""
+
+    day: date
+    messages: int  # rows: one per message and recipient
+    junked: int  # junk folder or quarantine, junked or blocked
+    mismatched: int  # envelope (P1 MailFrom) domain differs from the header (P2 From) domain
+    foreign: int  # a P1 or P2 sender domain outside the tenant's accepted domains
+    outside_ranges: int  # sender IPv4 outside the connector's approved SenderIPAddresses
+    foreign_domains: tuple[str, ...]  # some of them (bounded), as the service returned them
+    outside_ips: tuple[str, ...]  # some of them (bounded)
+
+
+@dataclass(frozen=True)
+class ForeignSenders:
+    """Messages from one envelope (P1) and header (P2) domain pair, one of them foreign."""
+
+    mail_from_domain: str
+    from_domain: str
+    messages: int
+
+
+@dataclass(frozen=True)
+class HuntingConnector:
+    connector: str
+    ranges: tuple[str, ...]  # the approved SenderIPAddresses the IPs were judged against
+    days: tuple[HuntingDay, ...]
+    reasons: tuple[str, ...]  # why it looks suspicious; empty when it does not
+    top_foreign: tuple[ForeignSenders, ...] = ()  # the busiest pairs over the window, bounded
+
+
+@dataclass(frozen=True)
+class HuntingSection:
+    """Explorer's evidence per connector and day: P1/P2 mismatches, foreign domains, IPs."""
+
+    source: str  # "graph:security/runHuntingQuery" or "file:<name>"
+    since: datetime  # the window actually read (advanced hunting keeps 30 days)
+    until: datetime
+    queries: int  # hunting queries run (0 for a file)
+    rows: int  # rows moved from the service, or read from the file
+    accepted_domains: tuple[str, ...]
+    connectors: tuple[HuntingConnector, ...]
+
+    @property
+    def suspicious(self) -> bool:
+        return any(c.reasons for c in self.connectors)
+
+
+@dataclass(frozen=True)
 class Investigation:
     since: datetime
     until: datetime
@@ -178,6 +229,7 @@ class Investigation:
     sources: Mapping[str, str]
     suspicious: bool
     accounts: AccountsSection | None = None  # the admin account investigation (accountmodel)
+    hunting: HuntingSection | None = None
 
     @property
     def recent_messages(self) -> dict[str, int] | None:
@@ -203,8 +255,8 @@ def _optional(items: Sequence[T] | None, write: Callable[[T], Any]) -> list[Any]
 
 
 def to_json(inv: Investigation) -> dict[str, Any]:
-    """The ``evidence`` object of the JSON report."""
-    return {
+    """The ``evidence`` object of the JSON report (``hunting`` only when it was read)."""
+    out = {
         "window": {"since": moment(inv.since), "until": moment(inv.until)},
         "timeline": [_entry_json(e) for e in inv.timeline],
         "blocked": _optional(inv.blocked, _blocked_json),
@@ -221,6 +273,9 @@ def to_json(inv: Investigation) -> dict[str, Any]:
         "suspicious": inv.suspicious,
         "accounts": None if inv.accounts is None else _accounts_json(inv.accounts),
     }
+    if inv.hunting is not None:
+        out["hunting"] = _hunting_json(inv.hunting)
+    return out
 
 
 def _accounts_json(section: AccountsSection) -> dict[str, Any]:
@@ -332,6 +387,46 @@ def _mail_flow_json(m: MailFlowSection) -> dict[str, Any]:
             "robust_z_threshold": m.spike_rule.robust_z_threshold,
             "min_excess_messages": m.spike_rule.min_excess_messages,
         },
+    }
+
+
+def _hunting_json(h: HuntingSection) -> dict[str, Any]:
+    return {
+        "source": h.source,
+        "since": moment(h.since),
+        "until": moment(h.until),
+        "queries": h.queries,
+        "rows": h.rows,
+        "accepted_domains": list(h.accepted_domains),
+        "connectors": [
+            {
+                "connector": c.connector,
+                "ranges": list(c.ranges),
+                "reasons": list(c.reasons),
+                "top_foreign": [
+                    {
+                        "mail_from_domain": f.mail_from_domain,
+                        "from_domain": f.from_domain,
+                        "messages": f.messages,
+                    }
+                    for f in c.top_foreign
+                ],
+                "days": [
+                    {
+                        "day": d.day.isoformat(),
+                        "messages": d.messages,
+                        "junked": d.junked,
+                        "mismatched": d.mismatched,
+                        "foreign": d.foreign,
+                        "outside_ranges": d.outside_ranges,
+                        "foreign_domains": list(d.foreign_domains),
+                        "outside_ips": list(d.outside_ips),
+                    }
+                    for d in c.days
+                ],
+            }
+            for c in h.connectors
+        ],
     }
 
 
@@ -500,7 +595,15 @@ def from_json(value: Any, path: str = "evidence") -> Investigation:
         sources=sources,
         suspicious=o.flag("suspicious"),
         accounts=_accounts_from(o),
+        # Absent from reports written before advanced hunting was read: not read, as null.
+        hunting=(
+            _hunting_from(o.obj("hunting"))
+            if "hunting" in o.data and o.data["hunting"] is not None
+            else None
+        ),
     )
+    if "hunting" in o.data:
+        o.seen.add("hunting")
     recent = o.raw("recent_messages")
     written = None if recent is None else o.mapping("recent_messages", _int)
     if written != inv.recent_messages:
@@ -658,6 +761,57 @@ def _mail_flow_from(o: _Obj) -> MailFlowSection:
         connectors=o.mapping("connectors", _days_from),
         spikes=o.items("spikes", _spike_from),
         spike_rule=spike_rule,
+    )
+    o.done()
+    return section
+
+
+def _hunting_day_from(o: _Obj) -> HuntingDay:
+    entry = HuntingDay(
+        day=o.day("day"),
+        messages=o.whole("messages"),
+        junked=o.whole("junked"),
+        mismatched=o.whole("mismatched"),
+        foreign=o.whole("foreign"),
+        outside_ranges=o.whole("outside_ranges"),
+        foreign_domains=o.texts("foreign_domains"),
+        outside_ips=o.texts("outside_ips"),
+    )
+    o.done()
+    return entry
+
+
+def _foreign_from(o: _Obj) -> ForeignSenders:
+    entry = ForeignSenders(
+        mail_from_domain=o.text("mail_from_domain"),
+        from_domain=o.text("from_domain"),
+        messages=o.whole("messages"),
+    )
+    o.done()
+    return entry
+
+
+def _hunting_connector_from(o: _Obj) -> HuntingConnector:
+    entry = HuntingConnector(
+        connector=o.text("connector"),
+        ranges=o.texts("ranges"),
+        reasons=o.texts("reasons"),
+        days=o.items("days", _hunting_day_from),
+        top_foreign=o.items("top_foreign", _foreign_from),
+    )
+    o.done()
+    return entry
+
+
+def _hunting_from(o: _Obj) -> HuntingSection:
+    section = HuntingSection(
+        source=o.text("source"),
+        since=o.time("since"),
+        until=o.time("until"),
+        queries=o.whole("queries"),
+        rows=o.whole("rows"),
+        accepted_domains=o.texts("accepted_domains"),
+        connectors=o.items("connectors", _hunting_connector_from),
     )
     o.done()
     return section

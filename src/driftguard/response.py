@@ -192,14 +192,41 @@ def blocked_section(inv: Investigation) -> Section:
     return section("blocked connectors", f"{len(rows)} blocked by the service", rows)
 
 
+def hunting_section(inv: Investigation) -> Section:
+    """Explorer's evidence per connector (advanced hunting or its export): totals over the
+    window, the busiest foreign P1/P2 domain pairs, and why a connector looks suspicious."""
+    hunting = inv.hunting
+    if hunting is None:
+        return _not_read("Explorer evidence (advanced hunting)", inv, "hunting")
+    rows = [
+        {
+            "connector": c.connector,
+            "messages": sum(d.messages for d in c.days),
+            "junked": sum(d.junked for d in c.days),
+            "p1_p2_mismatched": sum(d.mismatched for d in c.days),
+            "foreign_domains": sum(d.foreign for d in c.days),
+            "outside_ranges": sum(d.outside_ranges for d in c.days),
+            "top_foreign": ", ".join(
+                f"{f.mail_from_domain} / {f.from_domain}: {f.messages}" for f in c.top_foreign
+            ),
+            "why": "; ".join(c.reasons),
+        }
+        for c in hunting.connectors
+    ]
+    suspicious = sum(1 for c in hunting.connectors if c.reasons)
+    summary = f"{len(rows)} connectors from {hunting.source}, {suspicious} suspicious"
+    return section("Explorer evidence (advanced hunting)", summary, rows)
+
+
 EVIDENCE_SECTIONS: tuple[Callable[[Investigation], Section], ...] = (
     timeline_section,
     attribution_section,
     actors_section,
+    hunting_section,
     mail_flow_section,
     alerts_section,
 )
-"""Step 1, in order (Defender advanced hunting evidence goes here)."""
+"""Step 1, in order."""
 
 
 def account_flags_section(inv: Investigation) -> Section:

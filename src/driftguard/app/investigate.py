@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from driftguard.investigate.graph import GraphClient
     from driftguard.live.service import ExchangeSource
 
-SOURCES = ("audit", "blocked", "message-trace", "alerts", "accounts")
+SOURCES = ("audit", "blocked", "message-trace", "alerts", "accounts", "hunting")
 
 Clients = tuple[Invoker, "GraphClient | None"]
 ClientOpener = Callable[[TenantConfig], contextlib.AbstractContextManager[Clients]]
@@ -52,6 +52,7 @@ class Options:
     trace_via: str = "exchange"
     skip: frozenset[str] = frozenset()  # of SOURCES
     concurrency: int = 1
+    hunting_export: str | None = None  # an EmailEvents CSV export instead of the service
 
     def inputs(self, *, explain_only: bool = False) -> Inputs:
         """The reads of one tenant; ``explain_only``: the audit trail alone (``--explain``)."""
@@ -68,14 +69,17 @@ class Options:
             audit_via=self.audit_via,
             trace_via=self.trace_via,
             want_accounts=not explain_only and "accounts" not in self.skip,
+            hunting_export=None if explain_only else self.hunting_export,
+            want_hunting=not explain_only and "hunting" not in self.skip,
         )
 
 
 def check(baseline: Baseline, names: Sequence[str], options: Options) -> None:
     """The options that cannot apply to the selected tenants, as an InputError."""
-    if (options.audit_log or options.message_trace) and len(names) != 1:
+    if (options.audit_log or options.message_trace or options.hunting_export) and len(names) != 1:
         raise InputError(
-            f"--audit-log and --message-trace belong to one tenant, but {len(names)} are selected",
+            "--audit-log, --message-trace and --hunting-export belong to one tenant, but "
+            f"{len(names)} are selected",
             hint="add --tenant T",
         )
     graph_sources = [
@@ -112,7 +116,10 @@ def investigate(
         report = tenant_report(tenant, live, baseline.ignores, now.date())
         if report.status is Status.ERROR:
             return report
-        return _investigated(report, tenant.config, live, options.inputs(), open_clients, now)
+        approved = [c.connector for c in tenant.connectors]
+        return _investigated(
+            report, tenant.config, live, options.inputs(), open_clients, now, approved
+        )
 
     workers = max(1, min(options.concurrency, len(names)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -152,16 +159,25 @@ def _investigated(
     inputs: Inputs,
     open_clients: ClientOpener,
     now: datetime,
+    approved: Sequence[Connector] = (),
 ) -> TenantReport:
     connectors = live_connectors(live)
     try:
         if inputs.offline:
-            evidence = gather(config, connectors, inputs, now=now)
+            evidence = gather(config, connectors, inputs, now=now, approved=approved)
         else:
             from driftguard.live.service import named
 
             with named(config.name), open_clients(config) as (client, graph):
-                evidence = gather(config, connectors, inputs, client=client, graph=graph, now=now)
+                evidence = gather(
+                    config,
+                    connectors,
+                    inputs,
+                    client=client,
+                    graph=graph,
+                    now=now,
+                    approved=approved,
+                )
     except LiveReadError as exc:
         return error_report(report.tenant, exc, config.location)
     return investigated(report, config, connectors, evidence, start=inputs.start, end=inputs.end)

@@ -88,6 +88,7 @@ def options(args: argparse.Namespace, now: datetime) -> Options:
         trace_via=getattr(args, "trace_source", "exchange"),
         skip=frozenset(getattr(args, "skip", None) or ()),
         concurrency=int(getattr(args, "concurrency", 1) or 1),
+        hunting_export=getattr(args, "hunting_export", None),
     )
 
 

@@ -43,6 +43,13 @@ def register(sub: Any) -> None:
         "Reporting Web Service MessageTrace body, or the historical-search CSV report)",
     )
     parser.add_argument(
+        "--hunting-export",
+        metavar="FILE",
+        help="read Explorer's evidence from FILE (EmailEvents exported as CSV from advanced "
+        "hunting or Threat Explorer) instead of advanced hunting (permission "
+        "ThreatHunting.Read.All, Defender for Office 365 Plan 2)",
+    )
+    parser.add_argument(
         "--audit-source",
         choices=("exchange", "graph"),
         default="exchange",
@@ -59,11 +66,11 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--skip",
         action="append",
-        choices=("audit", "blocked", "message-trace", "alerts", "accounts"),
+        choices=("audit", "blocked", "message-trace", "alerts", "accounts", "hunting"),
         default=[],
         metavar="SOURCE",
         help="leave out one source of evidence (audit, blocked, message-trace, alerts, "
-        "accounts); repeatable. The report names what was left out",
+        "accounts, hunting); repeatable. The report names what was left out",
     )
     add_output(parser)
     parser.set_defaults(func=run)

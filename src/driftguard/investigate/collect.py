@@ -24,6 +24,7 @@ from driftguard.investigate.auditlog import (
     search_unified_audit_log,
 )
 from driftguard.investigate.blocked import BlockedConnector, get_blocked
+from driftguard.investigate.filerows import Skipped
 from driftguard.investigate.graph import GraphClient
 from driftguard.investigate.messagetrace import (
     Aggregator,
@@ -32,6 +33,7 @@ from driftguard.investigate.messagetrace import (
     trace_rows,
 )
 from driftguard.investigate.timeline import Evidence
+from driftguard.investigation import HuntingSection
 from driftguard.live import waits
 from driftguard.model import AuditEvent, Connector, TenantConfig
 
@@ -58,6 +60,8 @@ class Inputs:
     audit_via: str = "exchange"  # or "graph": the Graph audit log query (global cloud only)
     trace_via: str = "exchange"  # or "graph": Graph message trace (global cloud only)
     want_accounts: bool = True  # the admin account investigation (investigate/accounts.py)
+    hunting_export: str | None = None  # an EmailEvents CSV export instead of the service
+    want_hunting: bool = True
 
 
 def gather(
@@ -69,6 +73,7 @@ def gather(
     graph: GraphClient | None = None,
     now: datetime,
     sleep: Callable[[float], None] = waits.pause,
+    approved: Sequence[Connector] = (),
 ) -> Evidence:
     sources: dict[str, str] = {}
     skipped: list[str] = []
@@ -152,8 +157,14 @@ def gather(
         sources["alerts"] = "graph:security/alerts_v2"
 
     accounts = _accounts(config, inputs, audit, graph, sources)
+    hunting, sources["hunting"], hunting_skips = _hunting(
+        config, live, approved, inputs, graph, now, mail_flow
+    )
+    skipped.extend(str(p) for p in hunting_skips.problems)
+    skipped_count += hunting_skips.count
 
     return Evidence(
+        hunting=hunting,
         audit=audit,
         blocked=blocked,
         mail_flow=mail_flow,
@@ -194,3 +205,43 @@ def _global_only(config: TenantConfig, what: str) -> None:
             f"tenant {config.name}: {what} exists only in the global cloud, not in {config.cloud}",
             hint="use the Exchange source (the default) for this tenant",
         )
+
+
+def _hunting(
+    config: TenantConfig,
+    live: Sequence[Connector],
+    approved: Sequence[Connector],
+    inputs: Inputs,
+    graph: GraphClient | None,
+    now: datetime,
+    mail_flow: MailFlow | None,
+) -> tuple[HuntingSection | None, str, Skipped]:
+    """Explorer's evidence: the section (None when not read), its source note, skipped rows."""
+    from driftguard.investigate import hunting
+
+    none = Skipped((), 0)
+    scope = hunting.scope_for(live, approved, config.accepted_domains, inputs.start, inputs.end)
+    if inputs.hunting_export:
+        section, skips = hunting.read_export(inputs.hunting_export, scope)
+        return section, f"file:{Path(inputs.hunting_export).name}", skips.result()
+    if not inputs.want_hunting:
+        return None, "not requested", none
+    if inputs.offline or graph is None:
+        where = " offline (give --hunting-export FILE)" if inputs.offline else ""
+        return None, f"not available{where}", none
+    if hunting.window_start(inputs.start, now) >= inputs.end:
+        return None, "not available: the window ends before the 30 days the service keeps", none
+    try:
+        section = hunting.hunt(graph, scope, now)
+    except hunting.NotLicensed as exc:
+        if mail_flow is None:
+            raise LiveReadError(
+                f"{exc}: advanced hunting is {hunting.NOT_LICENSED}, and message trace, the "
+                "evidence used instead, was not read",
+                tenant=config.name,
+                hint="read message trace too (leave out --skip message-trace), give "
+                "--hunting-export FILE, or leave the source out with --skip hunting",
+            ) from None
+        return None, f"{hunting.NOT_LICENSED}: message trace used", none
+    note = "" if section.since == inputs.start else " (the service keeps 30 days)"
+    return section, f"{hunting.SOURCE}{note}", none

@@ -159,7 +159,9 @@ class GraphClient:
                 continue
             if resp.status_code in (401, 403):
                 detail = self._message(resp, token)
-                raise AuthError(
+                raise GraphAuthError(
+                    resp.status_code,
+                    detail,
                     f"Graph: {method} {path} was refused ({resp.status_code}): {detail}",
                     hint="the app needs the Graph application permission for this evidence "
                     "(AuditLogsQuery-Exchange.Read.All, ExchangeMessageTrace.Read.All or "
@@ -171,7 +173,11 @@ class GraphClient:
                 raise NotFoundError(f"Graph: {method} {path} answered 404: {detail}")
             if resp.status_code >= 300:
                 detail = self._message(resp, token)
-                raise ServiceError(f"Graph: {method} {path} answered {resp.status_code}: {detail}")
+                raise GraphStatusError(
+                    resp.status_code,
+                    detail,
+                    f"Graph: {method} {path} answered {resp.status_code}: {detail}",
+                )
             if resp.status_code == 204:
                 return {}
             try:
@@ -201,6 +207,24 @@ class GraphClient:
         text = self._tokens.redact(text.replace(token, "***") if token else text)
         text = "".join(ch for ch in text if ch.isprintable())[:200]
         return text or (resp.reason or "")[:100] or "no detail"
+
+
+class GraphAuthError(AuthError):
+    """A 401 or 403 answer; ``detail`` is the service's message (redacted, one line)."""
+
+    def __init__(self, status: int, detail: str, message: str, *, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.detail = detail
+
+
+class GraphStatusError(ServiceError):
+    """Any other answer of 300 or more (after retries); ``detail`` as for ``GraphAuthError``."""
+
+    def __init__(self, status: int, detail: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
 
 
 def _retryable(exc: Exception) -> bool:

@@ -35,6 +35,7 @@ from driftguard.investigation import (
     AuditDetail,
     DayEntry,
     EntryKind,
+    HuntingSection,
     Investigation,
     MailFlowSection,
     SpikeEntry,
@@ -59,6 +60,7 @@ class Evidence:
     skipped_count: int = 0
     warnings: Sequence[str] = ()  # about the inputs (a filtered audit save), not suspicions
     accounts: AccountsSection | None = None  # the admin account investigation, assessed
+    hunting: HuntingSection | None = None  # Explorer's evidence (advanced hunting or export)
 
 
 def _z(moment: datetime) -> str:
@@ -107,6 +109,7 @@ def investigated(
         sources=dict(evidence.sources),
         suspicious=bool(findings or notes),
         accounts=evidence.accounts,
+        hunting=evidence.hunting,
     )
     # The report's status stays about findings (drift needs at least one); what else looks
     # wrong is said in the warnings and marks the evidence suspicious (investigate exits 2).
@@ -138,6 +141,11 @@ def _suspicions(attribution: Attribution | None, evidence: Evidence) -> list[str
     for account in evidence.accounts.flagged if evidence.accounts else ():
         kinds = ", ".join(f.kind.value for f in account.flags)
         notes.append(f"admin account {account.actor!r} flagged: {kinds}")
+    for connector in evidence.hunting.connectors if evidence.hunting else ():
+        if connector.reasons:
+            notes.append(
+                f"hunting: connector {connector.connector!r}: {'; '.join(connector.reasons)}"
+            )
     return notes
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from driftguard.investigate.accountmodel import AccountsSection
 from driftguard.investigation import (
     DayEntry,
+    HuntingSection,
     Investigation,
     MailFlowSection,
     SpikeEntry,
@@ -45,6 +46,8 @@ class EvidenceView:
     mail_flow: list[Row] = field(default_factory=list)
     recent_messages: list[Row] = field(default_factory=list)
     accounts: list[Row] = field(default_factory=list)
+    hunting_facts: list[tuple[str, str]] = field(default_factory=list)
+    hunting: list[Row] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return any(
@@ -59,6 +62,8 @@ class EvidenceView:
                 self.mail_flow,
                 self.recent_messages,
                 self.accounts,
+                self.hunting_facts,
+                self.hunting,
             )
         )
 
@@ -145,6 +150,8 @@ def evidence_view(evidence: Investigation | None) -> EvidenceView:
             for name, count in list((evidence.recent_messages or {}).items())[:MAX_ROWS]
         ],
         accounts=_accounts(evidence.accounts) if evidence.accounts else [],
+        hunting_facts=_hunting_facts(evidence.hunting) if evidence.hunting else [],
+        hunting=_hunting(evidence.hunting) if evidence.hunting else [],
     )
 
 
@@ -183,6 +190,44 @@ def _accounts(section: AccountsSection) -> list[Row]:
                 "roles": [],
                 "methods": [],
                 "notes": [_str(f"skipped: {skipped.reason}")],
+            }
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------- hunting
+
+
+def _hunting_facts(section: HuntingSection) -> list[tuple[str, str]]:
+    return [
+        ("Source", _str(section.source)),
+        ("Window", f"{moment(section.since)} .. {moment(section.until)}"),
+        ("Queries", _count(section.queries)),
+        ("Rows", _count(section.rows)),
+        ("Accepted domains", _joined(section.accepted_domains)),
+    ]
+
+
+def _hunting(section: HuntingSection) -> list[Row]:
+    """One row per connector: totals over the window and why it looks suspicious."""
+    rows = []
+    for c in section.connectors[:MAX_ROWS]:
+        days = c.days
+        rows.append(
+            {
+                "connector": cell_text(c.connector, 500),
+                "days": _count(len(days)),
+                "messages": _count(sum(d.messages for d in days)),
+                "junked": _count(sum(d.junked for d in days)),
+                "mismatched": _count(sum(d.mismatched for d in days)),
+                "foreign": _count(sum(d.foreign for d in days)),
+                "outside_ranges": _count(sum(d.outside_ranges for d in days)),
+                "ranges": _list(c.ranges),
+                "top_foreign": _list(
+                    f"{f.mail_from_domain} / {f.from_domain}: {_count(f.messages)}"
+                    for f in c.top_foreign
+                ),
+                "reasons": _list(c.reasons),
             }
         )
     return rows

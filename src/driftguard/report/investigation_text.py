@@ -8,6 +8,7 @@ from __future__ import annotations
 from driftguard.investigation import Investigation, moment
 from driftguard.model import FindingKind, Report, TenantReport
 from driftguard.report.bounds import bounded
+from driftguard.report.hunting_text import render_hunting
 from driftguard.textsafe import one_line
 
 MAX_LINES = 60
@@ -66,6 +67,8 @@ def _tenant(tenant: TenantReport, ev: Investigation) -> str:
         from driftguard.report.accounts_text import render_accounts
 
         lines.extend(render_accounts(ev.accounts))
+    if ev.hunting is not None:
+        lines.extend(f"  {line}" for line in render_hunting(ev.hunting))
     if ev.audit_events_outside_window:
         lines.append(
             f"  {ev.audit_events_outside_window} audit events fall outside the window "

@@ -228,6 +228,34 @@ def _evidence(view: EvidenceView) -> list[str]:
             ],
         ),
         (
+            "Explorer evidence per connector (advanced hunting)",
+            (
+                "Connector",
+                "Days",
+                "Messages",
+                "Junked",
+                "P1/P2 mismatched",
+                "Foreign domains",
+                "Outside ranges",
+                "Busiest foreign senders (P1 / P2)",
+                "Why suspicious",
+            ),
+            [
+                [
+                    h["connector"],
+                    h["days"],
+                    h["messages"],
+                    h["junked"],
+                    h["mismatched"],
+                    h["foreign"],
+                    h["outside_ranges"],
+                    ", ".join(h["top_foreign"]),
+                    "; ".join(h["reasons"]),
+                ]
+                for h in view.hunting
+            ],
+        ),
+        (
             "Findings explained by the audit log",
             ("Connector", "Finding", "Explained", "Actors"),
             [

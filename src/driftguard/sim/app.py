@@ -13,13 +13,22 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
-from driftguard.sim import admin, devicecode, entra, exchange, faults, graph_alerts, graph_identity
+from driftguard.sim import (
+    admin,
+    devicecode,
+    entra,
+    exchange,
+    faults,
+    graph_alerts,
+    graph_identity,
+    hunting,
+)
 from driftguard.sim.cmdlets import load_all
 from driftguard.sim.http import HttpError, Request, Response, find_route
 from driftguard.sim.state import RequestRecord, SimState
 
 # Importing the modules registers their routes; keep the names referenced.
-_ROUTE_MODULES = (admin, entra, devicecode, exchange, graph_alerts)
+_ROUTE_MODULES = (admin, entra, devicecode, exchange, graph_alerts, hunting)
 _IDENTITY_ROUTES = (graph_identity,)
 
 StartResponse = Callable[..., Any]

@@ -182,6 +182,7 @@ def add_demo_tenant(sim: SimState) -> TenantState:
         has_rogue=rogue is not None,
         timeline=timeline,
     )
+    email_events(tenant, sim.knobs.seed)
     return tenant
 
 
@@ -411,3 +412,50 @@ def message_trace(
         spike += timedelta(seconds=rng.randint(15, 45))
     rows.sort(key=lambda r: (r["Received"], r["MessageTraceId"]))
     return rows
+
+
+FOREIGN_MAIL_FROM = ("bounce.mailer-7.example", "notify-secure.example", "relay-out.example")
+
+
+def email_events(tenant: TenantState, seed: int) -> None:
+    """Defender's ``EmailEvents`` for the demo, derived from its message trace so the story
+    holds: Contoso's own mail comes through "Hybrid relay" and Fabrikam's through its partner
+    connector, each with the same envelope (P1) and header (P2) sender; the intruder's relay
+    (203.0.113.x) sends through the rogue connector, a third through the widened "Hybrid
+    relay", with P1 MailFrom at a foreign bulk-mail domain and P2 From at contoso.com. Rows the
+    service rejected (after the block) never reached a mailbox: not in ``EmailEvents``."""
+    from driftguard.sim.hunting import store_for
+
+    rng = random.Random(seed + 15)  # noqa: S311 - simulation, not security
+    store = store_for(tenant)
+    for row in tenant.message_trace:
+        if row["Status"] == "Failed":
+            continue
+        sender = str(row["SenderAddress"])
+        ip = str(row["FromIP"])
+        mail_from = sender
+        if ip.startswith("203.0.113."):
+            connector = ROGUE if rng.random() < 2 / 3 else "Hybrid relay"
+            mail_from = f"bounces+{rng.randint(1000, 9999)}@{rng.choice(FOREIGN_MAIL_FROM)}"
+        elif ip.startswith("198.51.100."):
+            connector = "Hybrid relay"
+        else:
+            connector = "Fabrikam partner TLS"
+        junked = row["Status"] == "FilteredAsSpam"
+        store.add(
+            {
+                "Timestamp": row["Received"],
+                "SenderMailFromAddress": mail_from,
+                "SenderFromAddress": sender,
+                "SenderMailFromDomain": mail_from.rpartition("@")[2],
+                "SenderFromDomain": sender.rpartition("@")[2],
+                "SenderIPv4": ip,
+                "RecipientEmailAddress": row["RecipientAddress"],
+                "Subject": row["Subject"],
+                "EmailDirection": "Inbound",
+                "DeliveryAction": "Junked" if junked else "Delivered",
+                "DeliveryLocation": "Junk folder" if junked else "Inbox/folder",
+                "ThreatTypes": "Spam" if junked else "",
+                "Connectors": connector,
+            }
+        )

@@ -141,6 +141,7 @@ class TenantState:
     revoked_tokens: set[str] = field(default_factory=set)
     token_expiry_fired: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    hunting: Any = field(default=None, repr=False)  # sim.hunting.HuntingStore, made on first use
 
     def find_connector(self, identity: str) -> dict[str, Any] | None:
         wanted = identity.strip().lower()
@@ -341,6 +342,8 @@ def _tenant_to_dict(t: TenantState) -> dict[str, Any]:
     for key in _TENANT_LISTS:
         out[key] = getattr(t, key)
     out["grants"] = {k: vars(g) for k, g in t.grants.items()}
+    if t.hunting is not None:
+        out["hunting"] = t.hunting.to_dict()
     return out
 
 
@@ -352,6 +355,10 @@ def _tenant_from_dict(raw: dict[str, Any]) -> TenantState:
         k: Grant(**{**g, "graph_roles": tuple(g.get("graph_roles", GRAPH_READ_ROLES))})
         for k, g in raw.get("grants", {}).items()
     }
+    if raw.get("hunting") is not None:
+        from driftguard.sim.hunting import HuntingStore
+
+        tenant.hunting = HuntingStore.from_dict(raw["hunting"])
     return tenant
 
 
