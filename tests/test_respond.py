@@ -306,7 +306,16 @@ def test_respond_json_names_every_step_and_the_plan(
     (revoke,) = doc["steps"][3]["actions"]
     assert revoke["credential"] == "graph_write" and revoke["target"] == t.intruder
     titles = [s["title"] for s in doc["steps"][0]["sections"]]
-    assert titles == ["timeline", "attribution", "actors", "mail flow", "alerts"]
+    assert titles == [
+        "timeline",
+        "attribution",
+        "actors",
+        "Explorer evidence (advanced hunting)",
+        "mail flow",
+        "alerts",
+    ]
+    account_titles = [s["title"] for s in doc["steps"][3]["sections"]]
+    assert account_titles == ["admin accounts", "sign-ins", "containment"]
 
 
 def test_a_failed_user_read_is_an_error_not_a_step_done(
