@@ -18,6 +18,7 @@ from driftguard.core import error_report, live_connectors, tenant_report
 from driftguard.errors import InputError, LiveReadError
 from driftguard.investigate.collect import Inputs, Invoker, gather
 from driftguard.investigate.timeline import investigated
+from driftguard.live.demo import is_demo
 from driftguard.model import (
     Baseline,
     Connector,
@@ -162,6 +163,10 @@ def _investigated(
     approved: Sequence[Connector] = (),
 ) -> TenantReport:
     connectors = live_connectors(live)
+    if is_demo(config):  # the demo's own apps (its credentials) are known actors, as a tenant's are
+        from driftguard.app.clients import effective_config
+
+        config = effective_config(config)
     try:
         if inputs.offline:
             evidence = gather(config, connectors, inputs, now=now, approved=approved)
