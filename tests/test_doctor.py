@@ -413,3 +413,49 @@ def test_secrets_and_tokens_never_reach_the_output(
         assert code == 0 and "secret credential of app" in captured.out
     else:
         assert code == 1 and "7000215" in captured.out and not sample.exists()
+
+
+def test_graph_permissions_name_each_missing_source_and_its_licence(
+    one: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _baseline(one, tmp_path)
+    grant = one.tenant(TENANT).grants[one.apps[0].client_id]
+    code, checks = _doctor(capsys, folder)
+    assert checks["read: Graph permissions"]["status"] == "ok"
+    assert "ThreatHunting.Read.All" in checks["read: Graph permissions"]["detail"]
+    assert "Graph write app" not in checks  # no auth.graph_write: nothing to check
+    grant.graph_roles = tuple(
+        r
+        for r in grant.graph_roles
+        if r not in ("ThreatHunting.Read.All", "IdentityRiskyUser.Read.All")
+    )
+    code, checks = _doctor(capsys, folder)
+    graph = checks["read: Graph permissions"]
+    assert code == 0 and graph["status"] == "warn"  # diff needs none of them
+    assert (
+        "hunting needs ThreatHunting.Read.All (and Defender for Office 365 Plan 2)"
+        in graph["detail"]
+    )
+    assert "risky users needs IdentityRiskyUser.Read.All (and Entra ID P2)" in graph["detail"]
+    assert "AuditLog.Read.All" not in graph["detail"]
+    assert "--skip" in graph["hint"]
+
+
+def test_a_graph_write_app_without_the_revocation_permission_fails(
+    one: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _baseline(one, tmp_path)
+
+    def add_graph_write(data: dict[str, Any]) -> None:
+        data["auth"]["graph_write"] = dict(data["auth"]["write"])
+
+    _edit_tenant_yaml(folder, add_graph_write)
+    code, checks = _doctor(capsys, folder)
+    assert code == 0 and checks["Graph write app"]["status"] == "ok"
+    grant = one.tenant(TENANT).grants[one.apps[1].client_id]
+    grant.graph_roles = tuple(r for r in grant.graph_roles if r != "User.RevokeSessions.All")
+    code, checks = _doctor(capsys, folder)
+    assert code == 1
+    write = checks["Graph write app"]
+    assert write["status"] == "fail"
+    assert "revoke sign-in sessions needs User.RevokeSessions.All" in write["detail"]

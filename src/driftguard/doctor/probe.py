@@ -176,8 +176,10 @@ class _Run:
                 reads.audit(client, self.config, options.now, options.audit_window),
                 reads.message_trace(client, options.now, options.trace_window, options.trace_rows),
             ]
+            graph: list[Check] = []
             if self.session is not None:
                 got.append(reads.alerts(self.config, self.endpoints, self.session))
+                graph.append(reads.graph_permissions(self.config, self.endpoints, self.session))
         self.wire = Wire(*(r.rows for r in got))
         seen = self.observer.seen()
         checks = list(signed.checks)
@@ -187,7 +189,7 @@ class _Run:
                 for c in checks
             ]
         records = got[0].rows if got[0].check.status is Status.OK else None
-        return [*checks, *(r.check for r in got), *shape_checks(records, seen)]
+        return [*checks, *(r.check for r in got), *graph, *shape_checks(records, seen)]
 
     # ----------------------------------------------------------------- the write app
 
@@ -196,7 +198,10 @@ class _Run:
 
         if not isinstance((self.config.auth or {}).get("write"), Mapping):
             return [
-                skipped("write app", "no auth.write in tenant.yaml: apply signs in as the read app")
+                skipped(
+                    "write app", "no auth.write in tenant.yaml: apply signs in as the read app"
+                ),
+                *self.graph_write_side(),
             ]
         with contextlib.ExitStack() as stack:
             signed = self._signed_in(stack, "write")
@@ -204,4 +209,16 @@ class _Run:
                 return list(signed.checks)
             read = reads.connectors(signed.client)
         check = replace(read.check, name="write app: admin API")
-        return [*signed.checks, check]
+        return [*signed.checks, check, *self.graph_write_side()]
+
+    def graph_write_side(self) -> list[Check]:
+        """The separate Graph write app of containment (``auth.graph_write``), when configured."""
+        from driftguard.live.credentials import has_graph_write
+
+        if not has_graph_write(self.config) or self.session is None:
+            return []
+        return [
+            reads.graph_permissions(
+                self.config, self.endpoints, self.session, purpose="graph_write"
+            )
+        ]

@@ -7,9 +7,9 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from driftguard.doctor.model import Check, fail, ok, skipped
+from driftguard.doctor.model import Check, fail, ok, skipped, warn
 from driftguard.errors import DriftguardError
 
 if TYPE_CHECKING:
@@ -135,3 +135,62 @@ def alerts(config: TenantConfig, endpoints: ResolvedEndpoints, session: requests
         return Read(fail(name, "Graph alerts_v2 answered without a value list", ALERTS_HINT))
     rows = tuple(v for v in value[:1] if isinstance(v, dict))
     return Read(ok(name, f"Graph alerts_v2 ($top=1): {plural(len(value), 'alert')}"), rows)
+
+
+# Graph application permissions per evidence source: (source, permission, licence or "").
+GRAPH_READ_PERMISSIONS: tuple[tuple[str, str, str], ...] = (
+    ("alerts", "SecurityAlert.Read.All", ""),
+    ("hunting", "ThreatHunting.Read.All", "Defender for Office 365 Plan 2"),
+    ("accounts: users", "User.Read.All", ""),
+    ("accounts: sign-ins and security info", "AuditLog.Read.All", "Entra ID P1"),
+    ("accounts: risky users", "IdentityRiskyUser.Read.All", "Entra ID P2"),
+    ("accounts: role assignments", "RoleManagement.Read.Directory", ""),
+)
+GRAPH_WRITE_PERMISSIONS: tuple[tuple[str, str, str], ...] = (
+    ("revoke sign-in sessions", "User.RevokeSessions.All", ""),
+    ("block sign-in (--block-sign-in)", "User.EnableDisableAccount.All", ""),
+)
+
+
+def graph_permissions(
+    config: TenantConfig,
+    endpoints: ResolvedEndpoints,
+    session: requests.Session,
+    *,
+    purpose: Literal["read", "graph_write"] = "read",
+) -> Check:
+    """Which Graph evidence sources (or containment actions) the app's token allows: the
+    ``roles`` claim of a Graph token against each source's application permission. A missing
+    read permission is a warning (``investigate`` fails that source; ``--skip`` leaves it out);
+    a Graph write app without the revocation permission fails."""
+    from driftguard.doctor.claims import ClaimsError, claims_of
+    from driftguard.investigate.graph import graph_client
+
+    write = purpose == "graph_write"
+    name = "Graph write app" if write else "read: Graph permissions"
+    if endpoints.cloud == "china":
+        return skipped(name, "Graph evidence is not read in the China cloud")
+    try:
+        token = graph_client(config, endpoints, session, purpose=purpose).access_token()
+        roles = set(claims_of(token).roles)
+    except DriftguardError as exc:
+        return failed(name, exc)
+    except ClaimsError as exc:
+        return fail(name, str(exc))
+    wanted = GRAPH_WRITE_PERMISSIONS if write else GRAPH_READ_PERMISSIONS
+    missing = [(source, perm, licence) for source, perm, licence in wanted if perm not in roles]
+    if not missing:
+        return ok(name, "granted: " + ", ".join(perm for _s, perm, _licence in wanted))
+    shown = "; ".join(
+        f"{source} needs {perm}" + (f" (and {licence})" if licence else "")
+        for source, perm, licence in missing
+    )
+    if write:
+        hint = "grant the Graph write app these application permissions with admin consent"
+        fatal = any(perm == GRAPH_WRITE_PERMISSIONS[0][1] for _s, perm, _licence in missing)
+        return (fail if fatal else warn)(name, f"missing: {shown}", hint)
+    hint = (
+        "grant the read app these Graph application permissions with admin consent, or leave "
+        "the sources out of investigations with --skip"
+    )
+    return warn(name, f"missing: {shown}", hint)

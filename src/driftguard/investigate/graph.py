@@ -62,6 +62,10 @@ class GraphClient:
     def __repr__(self) -> str:
         return f"GraphClient(https://{self.host})"
 
+    def access_token(self) -> str:
+        """The bearer token this client sends (doctor reads its claims; never shown)."""
+        return self._tokens.token()
+
     def url(self, path: str) -> str:
         return f"https://{self.host}{path}"
 
