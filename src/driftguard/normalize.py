@@ -12,10 +12,11 @@ Pure: values in, values out. Canonical rules (EXCHANGE.md):
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -119,16 +120,113 @@ def canonical_list(
     kind: Kind, items: Iterable[str], notes: list[str] | None = None
 ) -> tuple[str, ...]:
     """Canonical, de-duplicated, sorted tuple of list members."""
+    listed = items if isinstance(items, list) else list(items)
+    plain = _plain_list(kind, listed)
+    return plain if plain is not None else _exact_list(kind, listed, notes)
+
+
+def _exact_list(kind: Kind, items: Iterable[str], notes: list[str] | None) -> tuple[str, ...]:
+    """``canonical_list`` member by member: every form, the precise error for a bad one."""
     if kind is Kind.IPV4_NETWORKS:
         return _canonical_ipv4_list(items, notes)
     unique = {canonical_item(kind, i) for i in items if str(i).strip() != ""}
     return tuple(sorted(unique, key=lambda i: sort_key(kind, i)))
 
 
+def _plain_list(kind: Kind, items: list[Any]) -> tuple[str, ...] | None:
+    """The canonical list computed over the joined members when they are all in the plain form
+    a big tenant has (see ``plain_ipv4_lines``); None sends the list down the exact path."""
+    if kind is Kind.IPV4_NETWORKS:
+        return _plain_ipv4_list(items)
+    if kind is Kind.DOMAINS:
+        return _plain_domains(items)
+    return None
+
+
+def plain_ipv4_lines(items: Sequence[Any], suffix: re.Pattern[str]) -> dict[bytes, str] | None:
+    """Each member with ``suffix`` (a prefix length and the newline after it) cut off, by its
+    packed address, when every member left is a plain dotted-decimal IPv4 address; else None.
+
+    The common case of a big tenant, checked with string operations that run in C over the
+    joined list (``inet_pton`` refuses leading zeros, whitespace, short or long forms): no
+    Python-level work per member. None only means "not certainly plain": callers then take
+    the exact per-member path, which accepts or explains. Members equal once cut are one entry.
+    """
+    if not _STRICT_PTON:  # pragma: no cover - a C library whose inet_pton is lenient
+        return None
+    if not items:
+        return {}
+    try:
+        joined = "\n".join(items)
+    except TypeError:  # a member that is not text: the exact path names it
+        return None
+    lines = suffix.sub("\n", joined + "\n").split("\n")
+    lines.pop()  # after the final newline
+    if len(lines) != len(items):  # a member held a newline (or a suffix did)
+        return None
+    try:
+        return dict(zip(map(_PACK, lines), lines, strict=True))
+    except (OSError, ValueError):  # not a plain address; a NUL character
+        return None
+
+
+def _packed(text: str) -> bytes | None:
+    try:
+        return _PACK(text)
+    except (OSError, ValueError):
+        return None
+
+
+def _strict_pton() -> bool:
+    """Whether this C library's ``inet_pton`` accepts exactly ``ipaddress``'s IPv4 forms on a
+    few probes (glibc, musl and the BSDs do); if not, the plain-list paths stay unused."""
+    odd = ("01.2.3.4", "1.2.3.00", "1.2.3", "1.2.3.4.5", "256.1.1.1", " 1.2.3.4", "0x1.2.3.4")
+    return _packed("0.10.200.255") == bytes((0, 10, 200, 255)) and not any(map(_packed, odd))
+
+
+_PACK = functools.partial(socket.inet_pton, socket.AF_INET)
+_STRICT_PTON = _strict_pton()
+_SLASH_32 = re.compile(r"/32\n")
+
+
+def _plain_ipv4_list(items: list[str]) -> tuple[str, ...] | None:
+    """The canonical list when every member is a plain address, bare or ``/32`` (what the
+    service returns and adopt writes), sorted by its packed form; None for anything else."""
+    by_address = plain_ipv4_lines(items, _SLASH_32)
+    if by_address is None:
+        return None
+    if not by_address:
+        return ()
+    ordered = map(by_address.__getitem__, sorted(by_address))
+    return tuple(("/32\n".join(ordered) + "/32").split("\n"))
+
+
+_COST = re.compile(r";[^\n]*")
+_NOT_PLAIN_DOMAIN = re.compile(r"[^\S\n]|[:/\\]|\.\n|\n\n")
+
+
+def _plain_domains(items: list[str]) -> tuple[str, ...] | None:
+    """Canonical domains when every member is ASCII text that ``domain`` would only lower-case
+    and cut to its ``smtp:`` address space before the cost (``smtp:Contoso.com;1``, the wire
+    form): no whitespace, other prefix, object path or trailing dot. Else None."""
+    try:
+        joined = "\n".join(items)
+    except TypeError:
+        return None
+    if not joined.isascii():
+        return None
+    text = _COST.sub("", f"\n{joined.lower()}\n".replace("\nsmtp:", "\n"))
+    if _NOT_PLAIN_DOMAIN.search(text):
+        return None
+    lines = text[1:-1].split("\n")
+    return tuple(sorted(set(lines))) if len(lines) == len(items) else None
+
+
 def _canonical_ipv4_list(items: Iterable[str], notes: list[str] | None = None) -> tuple[str, ...]:
     """SenderIPAddresses members parsed once each: the hot path of normalising a big tenant.
 
-    Plain dotted-decimal forms (all the service ever returns) are checked by one regular
+    (A list of plain addresses, all the service ever returns, was handled by
+    ``_plain_ipv4_list`` before.) Plain dotted-decimal forms are checked by one regular
     expression and packed by ``inet_aton``; anything else takes ``ipaddress``'s slower path,
     which either accepts it or raises the precise error. A range with host bits set stands
     for its network; ``notes`` is told how it was written.
@@ -281,10 +379,13 @@ def _canonical_list(prop: Property, value: Any, notes: list[str] | None) -> tupl
         items = list(value)
     else:
         raise NormalizeError(f"{prop.name}: expected a list, got {type(value).__name__}")
+    plain = _plain_list(prop.kind, items)
+    if plain is not None:
+        return plain
     try:
         if prop.kind is Kind.IPV4_NETWORKS and all(type(i) is str for i in items):
             return _canonical_ipv4_list(items, notes)
-        return canonical_list(prop.kind, (_text(prop, i) for i in items), notes)
+        return _exact_list(prop.kind, [_text(prop, i) for i in items], notes)
     except NormalizeError as exc:
         raise NormalizeError(f"{prop.name}: {exc}") from None
 
