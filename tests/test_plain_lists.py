@@ -1,4 +1,4 @@
-"""The plain-list fast paths (normalize.plain_ipv4_lines and friends, rules.sender_ips_allowed)
+"""The plain-list fast paths (normalize.plain_ipv4 and friends, rules.sender_ips_allowed)
 against the simple definitions they replace, on fuzzed lists.
 
 A big tenant's SenderIPAddresses and SenderDomains are normalised over the joined list with
@@ -22,7 +22,7 @@ from driftguard.normalize import (
     canonical_list,
     canonical_value,
     domain,
-    plain_ipv4_lines,
+    plain_ipv4,
 )
 from driftguard.properties import BY_NAME, Kind
 
@@ -130,7 +130,7 @@ def test_sender_ips_agree_with_ipaddress(items: list[str]) -> None:
 @given(st.lists(_PLAIN, max_size=40))
 def test_plain_sender_ips_take_the_fast_path(items: list[str]) -> None:
     """What the service returns and adopt writes is handled over the joined list."""
-    assert plain_ipv4_lines(items, re.compile("/32\n")) is not None
+    assert plain_ipv4(items, re.compile("/32\n"))
     assert _canonical_with_notes(items) == reference_ipv4(items)
 
 
@@ -147,7 +147,7 @@ def test_fast_path_refuses_what_is_not_certainly_plain() -> None:
         [""],
         [1],
     ):
-        assert plain_ipv4_lines(items, slash_32) is None, items
+        assert not plain_ipv4(items, slash_32), items
 
 
 @settings(max_examples=600, deadline=None)

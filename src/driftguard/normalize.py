@@ -135,7 +135,7 @@ def _exact_list(kind: Kind, items: Iterable[str], notes: list[str] | None) -> tu
 
 def _plain_list(kind: Kind, items: list[Any]) -> tuple[str, ...] | None:
     """The canonical list computed over the joined members when they are all in the plain form
-    a big tenant has (see ``plain_ipv4_lines``); None sends the list down the exact path."""
+    a big tenant has (see ``_plain_lines``); None sends the list down the exact path."""
     if kind is Kind.IPV4_NETWORKS:
         return _plain_ipv4_list(items)
     if kind is Kind.DOMAINS:
@@ -143,31 +143,36 @@ def _plain_list(kind: Kind, items: list[Any]) -> tuple[str, ...] | None:
     return None
 
 
-def plain_ipv4_lines(items: Sequence[Any], suffix: re.Pattern[str]) -> dict[bytes, str] | None:
-    """Each member with ``suffix`` (a prefix length and the newline after it) cut off, by its
-    packed address, when every member left is a plain dotted-decimal IPv4 address; else None.
+def plain_ipv4(items: Sequence[Any], suffix: re.Pattern[str]) -> bool:
+    """Whether every member, with ``suffix`` (a prefix length and the newline after it) cut
+    off, is a plain dotted-decimal IPv4 address: see ``_plain_lines``."""
+    lines = _plain_lines(items, suffix)
+    try:
+        return lines is not None and all(map(_PACK, lines))
+    except (OSError, ValueError):  # not a plain address; a NUL character
+        return False
 
-    The common case of a big tenant, checked with string operations that run in C over the
-    joined list (``inet_pton`` refuses leading zeros, whitespace, short or long forms): no
-    Python-level work per member. None only means "not certainly plain": callers then take
-    the exact per-member path, which accepts or explains. Members equal once cut are one entry.
+
+def _plain_lines(items: Sequence[Any], suffix: re.Pattern[str]) -> list[str] | None:
+    """The members with ``suffix`` (matched with the newline after it) cut off, when they are
+    all text on one line; else None.
+
+    For the common case of a big tenant, checked with string operations that run in C over
+    the joined list, then ``inet_pton`` (which refuses leading zeros, whitespace, short or long
+    forms): no Python-level work per member. A list that is not certainly plain takes the exact
+    per-member path, which accepts or explains.
     """
     if not _STRICT_PTON:  # pragma: no cover - a C library whose inet_pton is lenient
         return None
     if not items:
-        return {}
+        return []
     try:
         joined = "\n".join(items)
     except TypeError:  # a member that is not text: the exact path names it
         return None
     lines = suffix.sub("\n", joined + "\n").split("\n")
     lines.pop()  # after the final newline
-    if len(lines) != len(items):  # a member held a newline (or a suffix did)
-        return None
-    try:
-        return dict(zip(map(_PACK, lines), lines, strict=True))
-    except (OSError, ValueError):  # not a plain address; a NUL character
-        return None
+    return lines if len(lines) == len(items) else None  # else a member held a newline
 
 
 def _packed(text: str) -> bytes | None:
@@ -192,8 +197,12 @@ _SLASH_32 = re.compile(r"/32\n")
 def _plain_ipv4_list(items: list[str]) -> tuple[str, ...] | None:
     """The canonical list when every member is a plain address, bare or ``/32`` (what the
     service returns and adopt writes), sorted by its packed form; None for anything else."""
-    by_address = plain_ipv4_lines(items, _SLASH_32)
-    if by_address is None:
+    lines = _plain_lines(items, _SLASH_32)
+    if lines is None:
+        return None
+    try:
+        by_address = dict(zip(map(_PACK, lines), lines, strict=True))
+    except (OSError, ValueError):  # not a plain address; a NUL character
         return None
     if not by_address:
         return ()

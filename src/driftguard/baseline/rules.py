@@ -11,7 +11,7 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 
-from driftguard.normalize import plain_ipv4_lines
+from driftguard.normalize import plain_ipv4
 from driftguard.properties import Value
 
 MIN_PREFIX = 24
@@ -102,7 +102,7 @@ def sender_ips_allowed(items: Sequence[object]) -> bool:
     """True when ``sender_ip_problem`` certainly refuses none of ``items``: all are plain IPv4
     addresses or /24-/32 ranges, checked in one pass over the joined list (a big tenant's
     baseline holds hundreds of thousands). False means: ask ``sender_ip_problem`` of each."""
-    return plain_ipv4_lines(items, _NARROW) is not None
+    return plain_ipv4(items, _NARROW)
 
 
 def _items(value: Value) -> tuple[str, ...]:
