@@ -117,18 +117,18 @@ def parse(
     if plain is not None:
         data, values, keys = plain
         return Document(path, data, values, keys), []
-    return _composed(text, path, allow_empty)
+    return composed(text, path, allow_empty)
 
 
 def _positions(text: str, path: str) -> tuple[dict[JsonPath, tuple[int, int]], ...]:
     """Where every key and value of ``text`` stands, as the full reader finds them."""
-    doc, _problems = _composed(text, path, allow_empty=True)
+    doc, _problems = composed(text, path, allow_empty=True)
     if doc is None:  # pragma: no cover - the plain form is always valid YAML
         return {}, {}
     return dict(doc.values), dict(doc.keys)
 
 
-def _composed(text: str, path: str, allow_empty: bool) -> tuple[Document | None, list[Problem]]:
+def composed(text: str, path: str, allow_empty: bool) -> tuple[Document | None, list[Problem]]:
     """The full reader: libyaml composes the node graph, ``_Builder`` builds the values."""
     loader = _Loader(text)
     try:
