@@ -10,8 +10,9 @@ the same data), measured interleaved in the same run; target ratio <= 2.
 ``baseline_load_2000_connectors_cpu``: CPU seconds of ``baseline.load.load_baseline`` on that
 tenant's folder, the 2,000 connector files written as ``driftguard adopt`` writes them
 (``adopt.connector_yaml``). Reference: reading the same files and parsing each with PyYAML's
-``yaml.load(CSafeLoader)`` (libyaml), the floor for any YAML reader; target ratio <= 2.5 and the
-value under 2 s of CPU.
+``yaml.load(CSafeLoader)`` (libyaml, which still builds a node and resolves a tag per value in
+Python). Targets: the value under 2 s of CPU, and no slower than that plain parse (ratio <= 1):
+files in the form adopt writes are read without a node per value (``baseline/plainyaml.py``).
 
 Best of RUNS interleaved rounds after a warm-up: a load spike on a shared machine hits both alike.
 """
@@ -41,7 +42,7 @@ from driftguard.report.json_format import render
 COUNT = 2000
 RUNS = 3
 MAX_PIPELINE_RATIO = 2.0
-MAX_LOAD_RATIO = 2.5
+MAX_LOAD_RATIO = 1.0
 MAX_LOAD_SECONDS = 2.0
 _NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -170,9 +170,13 @@ def _plain_lines(items: Sequence[Any], suffix: re.Pattern[str]) -> list[str] | N
         joined = "\n".join(items)
     except TypeError:  # a member that is not text: the exact path names it
         return None
+    if joined.count("\n") != len(items) - 1:
+        return None  # a member holds a newline
+    if "/" not in joined:  # bare addresses, as the service returns them
+        return list(items)
     lines = suffix.sub("\n", joined + "\n").split("\n")
     lines.pop()  # after the final newline
-    return lines if len(lines) == len(items) else None  # else a member held a newline
+    return lines if len(lines) == len(items) else None  # else a suffix held a newline
 
 
 def _packed(text: str) -> bytes | None:
