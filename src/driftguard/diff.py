@@ -94,11 +94,12 @@ def match(baseline: Sequence[BaselineConnector], live: Sequence[Connector]) -> M
 def changed_fields(pairs: Sequence[tuple[Connector, Connector]]) -> list[set[str]]:
     """For each (baseline, live) pair, the compared properties whose canonical values differ.
 
-    Both sides are canonical, so a plain comparison is exact (and most pairs are equal as a whole).
+    Both sides are canonical, so a plain comparison is exact (and most pairs are equal as a whole:
+    their compact forms, compared first, say so without reading every list member again).
     """
     result: list[set[str]] = []
     for base, live in pairs:
-        if base.settings == live.settings:
+        if base.comparable == live.comparable or base.settings == live.settings:
             result.append(set())
             continue
         b, lv = _compared(base), _compared(live)
