@@ -215,7 +215,8 @@ def _plain_ipv4_list(items: list[str]) -> tuple[str, ...] | None:
 
 
 _COST = re.compile(r";[^\n]*")
-_NOT_PLAIN_DOMAIN = re.compile(r"[^\S\n]|[:/\\]|\.\n|\n\n")
+_SPACE = re.compile(r"[^\S\n]")
+_NOT_PLAIN_DOMAIN = (":", "/", "\\", ".\n", "\n\n")  # a prefix, a path, a trailing dot, a blank
 
 
 def _plain_domains(items: list[str]) -> tuple[str, ...] | None:
@@ -229,7 +230,7 @@ def _plain_domains(items: list[str]) -> tuple[str, ...] | None:
     if not joined.isascii():
         return None
     text = _COST.sub("", f"\n{joined.lower()}\n".replace("\nsmtp:", "\n"))
-    if _NOT_PLAIN_DOMAIN.search(text):
+    if any(part in text for part in _NOT_PLAIN_DOMAIN) or _SPACE.search(text):
         return None
     lines = text[1:-1].split("\n")
     return tuple(sorted(set(lines))) if len(lines) == len(items) else None
