@@ -77,7 +77,22 @@ _WIDE = st.builds(
 _ODD_PREFIX = st.builds(
     lambda a, p: f"{a}/{p}",
     _ADDRESS,
-    st.sampled_from(["032", "024", "00", "+24", "24 ", "255.255.255.0", "0.0.0.255", "", "/32"]),
+    st.sampled_from(
+        [
+            "032",
+            "024",
+            "00",
+            "+24",
+            "24 ",
+            "255.255.255.0",
+            "0.0.0.255",
+            "",
+            "/32",
+            "24/32",
+            "32/24",
+            "32/32",
+        ]
+    ),
 )
 _SPACED = st.builds(
     lambda pre, a, post: f"{pre}{a}{post}",
@@ -143,11 +158,14 @@ def test_fast_path_refuses_what_is_not_certainly_plain() -> None:
         ["1.2.3.4/24"],
         ["1.2.3.4/032"],
         ["1.2.3.4/32/32"],
+        ["1.2.3.4/24/32"],
         ["1.2.3.4\x00"],
         [""],
         [1],
     ):
         assert not plain_ipv4(items, slash_32), items
+    assert not sender_ips_allowed(["10.0.0.1/32", "1.2.3.4/24/32"])
+    assert not sender_ips_allowed(["1.2.3.4/32/24"])
 
 
 @settings(max_examples=600, deadline=None)

@@ -174,7 +174,11 @@ def _plain_lines(items: Sequence[Any], suffix: re.Pattern[str]) -> list[str] | N
         return None  # a member holds a newline
     if "/" not in joined:  # bare addresses, as the service returns them
         return list(items)
-    lines = suffix.sub("\n", joined + "\n").split("\n")
+    text = joined + "\n"
+    cut = text.replace("/32\n", "\n")  # the usual suffix, cut without the regex
+    if "/" in cut or not suffix.fullmatch("/32\n"):
+        cut = suffix.sub("\n", text)  # other suffixes: all cut in one pass, as one rule
+    lines = cut.split("\n")
     lines.pop()  # after the final newline
     return lines if len(lines) == len(items) else None  # else a suffix held a newline
 
@@ -229,7 +233,9 @@ def _plain_domains(items: list[str]) -> tuple[str, ...] | None:
         return None
     if not joined.isascii():
         return None
-    text = _COST.sub("", f"\n{joined.lower()}\n".replace("\nsmtp:", "\n"))
+    text = f"\n{joined.lower()}\n".replace("\nsmtp:", "\n")
+    if ";" in text:
+        text = _COST.sub("", text)
     if any(part in text for part in _NOT_PLAIN_DOMAIN) or _SPACE.search(text):
         return None
     lines = text[1:-1].split("\n")
