@@ -40,7 +40,7 @@ from driftguard.normalize import connector_from_record
 from driftguard.report.json_format import render
 
 COUNT = 2000
-RUNS = 3
+RUNS = 5
 MAX_PIPELINE_RATIO = 2.0
 MAX_LOAD_RATIO = 1.0
 MAX_LOAD_SECONDS = 2.0
