@@ -57,7 +57,8 @@ def match(baseline: Sequence[BaselineConnector], live: Sequence[Connector]) -> M
     the first the service listed: the same live state gives the same pairs in any read order, so
     the plan made from a read and the one apply derives from its recorded state agree.
     """
-    order = sorted(range(len(live)), key=lambda i: (live[i].name.casefold(), live[i].guid or ""))
+    keys = [(conn.name.casefold(), conn.guid or "") for conn in live]
+    order = sorted(range(len(live)), key=keys.__getitem__)
     claimed: set[int] = set()
     by_guid: dict[str, int] = {}
     for i in order:
