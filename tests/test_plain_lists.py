@@ -1,4 +1,4 @@
-"""The plain-list fast paths (normalize.plain_ipv4 and friends, rules.sender_ips_allowed)
+"""The plain-list fast paths (driftguard.plainlists, rules.sender_ips_allowed)
 against the simple definitions they replace, on fuzzed lists.
 
 A big tenant's SenderIPAddresses and SenderDomains are normalised over the joined list with
@@ -22,8 +22,8 @@ from driftguard.normalize import (
     canonical_list,
     canonical_value,
     domain,
-    plain_ipv4,
 )
+from driftguard.plainlists import plain_ipv4
 from driftguard.properties import BY_NAME, Kind
 
 SENDER_IPS = BY_NAME["SenderIPAddresses"]

@@ -11,7 +11,7 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 
-from driftguard.normalize import plain_ipv4
+from driftguard.plainlists import plain_ipv4
 from driftguard.properties import Value
 
 MIN_PREFIX = 24
