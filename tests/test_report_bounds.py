@@ -17,6 +17,7 @@ from driftguard.cli import main
 from driftguard.cli._output import info
 from driftguard.model import Report, Status, TenantReport
 from driftguard.report import investigation_text, render
+from driftguard.report.bounds import bounded
 from driftguard.report.escape import html_text, markdown_inline, plain
 from driftguard.sim import Simulator
 from driftkit import HYBRID, wire, write_baseline
@@ -184,3 +185,21 @@ def test_a_newline_in_a_live_file_name_never_splits_an_error_line(
     lines = [line for line in err.splitlines() if "line.json" in line]
     assert lines and all(line.startswith("error: contoso: ") for line in lines), err
     assert all("new\\nline.json" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "member", ["A" * (textsafe.MAX_CHARS + 5), "lone \ud800 surrogate", "caf\u00e9 " * 450]
+)
+def test_list_values_are_bounded_member_by_member(member: str) -> None:
+    """A list value of short ASCII members is kept whole at once; one long or broken member
+    sends the list through the member-by-member bound."""
+    base = hostile_report()
+    tenant = base.tenants[0]
+    plain = tuple(f"10.0.{i}.1/32" for i in range(200))
+    finding = dataclasses.replace(tenant.findings[0], baseline=plain, live=(*plain, member))
+    report = dataclasses.replace(base, tenants=(dataclasses.replace(tenant, findings=(finding,)),))
+    [out] = bounded(report).tenants[0].findings
+    assert out.baseline is plain
+    assert isinstance(out.live, tuple) and out.live[:200] == plain
+    assert out.live[200] == textsafe.without_surrogates(textsafe.bounded(member))
+    assert out.live[200] != member

@@ -57,7 +57,8 @@ def match(baseline: Sequence[BaselineConnector], live: Sequence[Connector]) -> M
     the first the service listed: the same live state gives the same pairs in any read order, so
     the plan made from a read and the one apply derives from its recorded state agree.
     """
-    order = sorted(range(len(live)), key=lambda i: (live[i].name.casefold(), live[i].guid or ""))
+    keys = [(conn.name.casefold(), conn.guid or "") for conn in live]
+    order = sorted(range(len(live)), key=keys.__getitem__)
     claimed: set[int] = set()
     by_guid: dict[str, int] = {}
     for i in order:
@@ -94,11 +95,12 @@ def match(baseline: Sequence[BaselineConnector], live: Sequence[Connector]) -> M
 def changed_fields(pairs: Sequence[tuple[Connector, Connector]]) -> list[set[str]]:
     """For each (baseline, live) pair, the compared properties whose canonical values differ.
 
-    Both sides are canonical, so a plain comparison is exact (and most pairs are equal as a whole).
+    Both sides are canonical, so a plain comparison is exact (and most pairs are equal as a whole:
+    their compact forms, compared first, say so without reading every list member again).
     """
     result: list[set[str]] = []
     for base, live in pairs:
-        if base.settings == live.settings:
+        if base.comparable == live.comparable or base.settings == live.settings:
             result.append(set())
             continue
         b, lv = _compared(base), _compared(live)

@@ -44,6 +44,29 @@ class Location:
 
 # --------------------------------------------------------------------------- connectors
 
+_JOINED_FROM = 16
+
+
+def comparable_form(settings: Mapping[str, Value]) -> tuple[object, ...]:
+    """Keys and values of ``settings``, a long list of text as its members joined by newlines
+    and its length when no member holds a newline (one string to compare rather than a string
+    object per member: a big tenant's lists hold hundreds of thousands). Two equal forms are
+    equal settings; two different forms may still be (another key order), so callers then
+    compare the settings themselves."""
+    out: list[object] = []
+    for key, value in settings.items():
+        out.append(key)
+        if type(value) is tuple and len(value) > _JOINED_FROM:
+            try:
+                joined = "\n".join(value)
+            except TypeError:  # not all text: compared as it is
+                joined = None
+            if joined is not None and joined.count("\n") == len(value) - 1:
+                out.append((joined, len(value)))
+                continue
+        out.append(value)
+    return tuple(out)
+
 
 @dataclass(frozen=True)
 class Connector:
@@ -65,6 +88,12 @@ class Connector:
     location: Location | None = None  # the baseline file, for baseline connectors
     unmodelled: Mapping[str, Json] = field(default_factory=_empty)
     notes: tuple[str, ...] = ()
+    comparable: tuple[object, ...] = field(init=False, repr=False, compare=False)
+    """``settings`` in a compact form (``comparable_form``), made once with the connector (also
+    by ``dataclasses.replace``) while its text is fresh in memory; the diff compares these first."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "comparable", comparable_form(self.settings))
 
     @property
     def connector_type(self) -> str:

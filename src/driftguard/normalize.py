@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from driftguard import plainlists
 from driftguard.model import Connector, Location
 from driftguard.properties import (
     BY_LOWER,
@@ -119,16 +120,34 @@ def canonical_list(
     kind: Kind, items: Iterable[str], notes: list[str] | None = None
 ) -> tuple[str, ...]:
     """Canonical, de-duplicated, sorted tuple of list members."""
+    listed = items if isinstance(items, list) else list(items)
+    plain = _plain_list(kind, listed)
+    return plain if plain is not None else _exact_list(kind, listed, notes)
+
+
+def _exact_list(kind: Kind, items: Iterable[str], notes: list[str] | None) -> tuple[str, ...]:
+    """``canonical_list`` member by member: every form, the precise error for a bad one."""
     if kind is Kind.IPV4_NETWORKS:
         return _canonical_ipv4_list(items, notes)
     unique = {canonical_item(kind, i) for i in items if str(i).strip() != ""}
     return tuple(sorted(unique, key=lambda i: sort_key(kind, i)))
 
 
+def _plain_list(kind: Kind, items: list[Any]) -> tuple[str, ...] | None:
+    """The canonical list computed over the joined members when they are all in the plain form
+    a big tenant has (``plainlists``); None sends the list down the exact path."""
+    if kind is Kind.IPV4_NETWORKS:
+        return plainlists.ipv4_networks(items)
+    if kind is Kind.DOMAINS:
+        return plainlists.domains(items)
+    return None
+
+
 def _canonical_ipv4_list(items: Iterable[str], notes: list[str] | None = None) -> tuple[str, ...]:
     """SenderIPAddresses members parsed once each: the hot path of normalising a big tenant.
 
-    Plain dotted-decimal forms (all the service ever returns) are checked by one regular
+    (A list of plain addresses, all the service ever returns, was handled by
+    ``plainlists.ipv4_networks`` before.) Plain dotted-decimal forms are checked by one regular
     expression and packed by ``inet_aton``; anything else takes ``ipaddress``'s slower path,
     which either accepts it or raises the precise error. A range with host bits set stands
     for its network; ``notes`` is told how it was written.
@@ -281,10 +300,13 @@ def _canonical_list(prop: Property, value: Any, notes: list[str] | None) -> tupl
         items = list(value)
     else:
         raise NormalizeError(f"{prop.name}: expected a list, got {type(value).__name__}")
+    plain = _plain_list(prop.kind, items)
+    if plain is not None:
+        return plain
     try:
         if prop.kind is Kind.IPV4_NETWORKS and all(type(i) is str for i in items):
             return _canonical_ipv4_list(items, notes)
-        return canonical_list(prop.kind, (_text(prop, i) for i in items), notes)
+        return _exact_list(prop.kind, [_text(prop, i) for i in items], notes)
     except NormalizeError as exc:
         raise NormalizeError(f"{prop.name}: {exc}") from None
 

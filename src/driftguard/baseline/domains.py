@@ -15,12 +15,39 @@ allowed. Pure: text in, the reason it is refused (or None) out.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from driftguard.textsafe import shown
 
 MAX_COST = 100
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _ADDRESS_SPACE = re.compile(r"smtp:(?P<domain>[^;]*);(?P<cost>[0-9]{1,3})", re.IGNORECASE)
+
+
+_PLAIN_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN_DOMAIN = rf"{_PLAIN_LABEL}(?:\.{_PLAIN_LABEL})*\.?"
+_PLAIN = {
+    False: re.compile(rf"{_PLAIN_DOMAIN}(?:\n{_PLAIN_DOMAIN})*"),
+    True: re.compile(rf"(?:\*|(?:\*\.)?{_PLAIN_DOMAIN})(?:\n(?:\*|(?:\*\.)?{_PLAIN_DOMAIN}))*"),
+}
+
+
+def all_allowed(prop: str, items: Sequence[Any]) -> bool:
+    """True when ``domain_problem_of`` certainly refuses none of ``items``: all are ASCII
+    domains (for SenderDomains also ``*`` and ``*.domain``) of at most 253 characters, checked
+    by one regular expression over the joined list. False means: ask of each member."""
+    try:
+        joined = "\n".join(items)
+    except TypeError:  # a member that is not text
+        return False
+    lines = joined.split("\n")
+    return (
+        len(lines) == len(items)
+        and joined.isascii()
+        and max(map(len, lines)) <= 253
+        and _PLAIN[prop == "SenderDomains"].fullmatch(joined) is not None
+    )
 
 
 def domain_problem_of(prop: str, text: str) -> str | None:

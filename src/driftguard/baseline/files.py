@@ -119,6 +119,10 @@ def _item_problems(doc: Document) -> list[Problem]:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list):
             continue
+        if (prop.kind is Kind.IPV4_NETWORKS and rules.sender_ips_allowed(items)) or (
+            prop.kind is Kind.DOMAINS and domains.all_allowed(prop.name, items)
+        ):
+            continue  # the common case, checked over the whole list at once
         for index, item in enumerate(items):
             if not isinstance(item, str) or not item.strip():
                 continue  # the schema reports it

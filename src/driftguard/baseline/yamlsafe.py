@@ -11,13 +11,14 @@ Problems come back as ``errors.Problem`` values; nothing here raises on bad inpu
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from driftguard.baseline import plainyaml
 from driftguard.errors import Problem
 from driftguard.model import Location
 from driftguard.textsafe import shown
@@ -31,7 +32,7 @@ MAX_NODES = 10_000
 MAX_DEPTH = 32
 """Nesting of mappings and lists; baseline files need three levels."""
 
-JsonPath = tuple[str | int, ...]
+JsonPath = plainyaml.JsonPath
 
 # A tab, or what YAML's reader refuses (C0/C1 controls but CR and LF, DEL, surrogates, U+FFFE/F):
 # found here first so it is placed at its own line and column, in one line.
@@ -54,8 +55,8 @@ class Document:
 
     path: str
     data: Any
-    values: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    values: Mapping[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    keys: Mapping[JsonPath, tuple[int, int]] = field(default_factory=dict)
 
     def value_at(self, path: JsonPath) -> Location:
         """The closest located value at or above ``path``."""
@@ -112,6 +113,23 @@ def parse(
         return None, [_unreadable(path, text, bad.start())]
     if not _has_content(text):
         return _empty(path, allow_empty)
+    plain = plainyaml.read(text, MAX_NODES, lambda: _positions(text, path))
+    if plain is not None:
+        data, values, keys = plain
+        return Document(path, data, values, keys), []
+    return composed(text, path, allow_empty)
+
+
+def _positions(text: str, path: str) -> tuple[dict[JsonPath, tuple[int, int]], ...]:
+    """Where every key and value of ``text`` stands, as the full reader finds them."""
+    doc, _problems = composed(text, path, allow_empty=True)
+    if doc is None:  # pragma: no cover - the plain form is always valid YAML
+        return {}, {}
+    return dict(doc.values), dict(doc.keys)
+
+
+def composed(text: str, path: str, allow_empty: bool) -> tuple[Document | None, list[Problem]]:
+    """The full reader: libyaml composes the node graph, ``_Builder`` builds the values."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

@@ -17,8 +17,8 @@ from types import MappingProxyType
 from typing import Any
 
 from driftguard.model import Report
+from driftguard.textsafe import MAX_CHARS, without_surrogates
 from driftguard.textsafe import bounded as bounded_text
-from driftguard.textsafe import without_surrogates
 
 
 def bounded(report: Report) -> Report:
@@ -38,6 +38,8 @@ def _bound(value: Any) -> Any:
             f.name: _bound(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init
         }
         out = dataclasses.replace(value, **changes)
+    elif type(value) is tuple and _short_ascii(value):
+        out = value  # e.g. a connector's 200 canonical IPs: already bounded and printable
     elif type(value) in (tuple, list):
         out = type(value)(_bound(item) for item in value)
     elif isinstance(value, Mapping):
@@ -46,3 +48,12 @@ def _bound(value: Any) -> Any:
     else:
         out = value
     return out
+
+
+def _short_ascii(items: tuple[Any, ...]) -> bool:
+    """Every member is ASCII text (so no surrogate) within the bound: checked in one pass."""
+    try:
+        joined = "".join(items)
+    except TypeError:  # a member that is not text
+        return False
+    return joined.isascii() and max(map(len, items), default=0) <= MAX_CHARS

@@ -27,6 +27,7 @@ from driftguard.model import (
     TenantReport,
 )
 from driftguard.properties import Value
+from driftguard.report import jsontext
 from driftguard.report.bounds import bounded
 from driftguard.textsafe import CONTROLS
 
@@ -35,7 +36,7 @@ SCHEMA_RESOURCE = "schema/report.schema.json"
 
 def render(report: Report) -> str:
     report = bounded(report)
-    text = json.dumps(report_to_dict(report), indent=2, ensure_ascii=False)
+    text = jsontext.dumps(report_to_dict(report))  # json.dumps(indent=2, ensure_ascii=False)
     # json.dumps(ensure_ascii=False) escapes C0 controls but writes DEL, C1 controls, bidi
     # controls and separators raw, and a terminal showing the file would act on them. They only
     # occur inside JSON strings, where \uXXXX means the same character: the data stays exact.
