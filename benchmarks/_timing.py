@@ -61,6 +61,21 @@ def cpu_seconds(fn: Callable[[], object], repeat: int = 1) -> float:
     return (time.process_time() - start) / repeat
 
 
+def best_cpu(
+    fns: dict[str, Callable[[], object]], runs: int
+) -> tuple[dict[str, float], set[object]]:
+    """The least CPU seconds of each call over ``runs`` interleaved rounds (a load spike hits
+    all alike), and the set of what the calls returned (to check they did the same work)."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    results: set[object] = set()
+    for _ in range(runs):
+        for key, fn in fns.items():
+            start = time.process_time()
+            results.add(fn())
+            times[key].append(time.process_time() - start)
+    return {k: min(v) for k, v in times.items()}, results
+
+
 def peak_mb(fn: Callable[[], object]) -> float:
     """tracemalloc's peak, in MB, while ``fn`` runs once."""
     tracemalloc.start()
