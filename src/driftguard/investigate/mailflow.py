@@ -240,9 +240,32 @@ class Aggregator:
         if len(self.skipped) < 100:  # the first ones are named; all are counted
             self.skipped.append(SkippedRow(line, message))
 
-    def add(self, row: Mapping[str, Any], line: int | None = None) -> None:
-        """Count one row (hot path: about a million calls per benchmark run)."""
-        received = row.get("Received")
+    def add(self, row: Mapping[str, Any], line: int | None = None) -> bool:
+        """Count one row (hot path: about a million calls per benchmark run); False if it was
+        skipped as unreadable (``last_skip`` says why)."""
+        get = row.get
+        return self.add_fields(
+            get("Received"),
+            get("MessageTraceId"),
+            get("RecipientAddress"),
+            get("FromIP"),
+            get("Status"),
+            get("SenderAddress"),
+            line=line,
+        )
+
+    def add_fields(
+        self,
+        received: Any,
+        trace_id: Any,
+        recipient: Any,
+        from_ip: Any,
+        status: Any,
+        sender: Any,
+        *,
+        line: int | None = None,
+    ) -> bool:
+        """``add`` for a row given as its fields (a CSV row needs no mapping made for it)."""
         when: datetime | None = None
         if type(received) is str and len(received) >= 19 and received[-1] in "Zz":
             try:
@@ -254,29 +277,27 @@ class Aggregator:
                 when = received_utc(received)
             except TraceRowError as exc:
                 self.skip(line, str(exc))
-                return
+                return False
         if when < self._start or when > self._end:
             self.outside_window += 1
-            return
-        trace_id = row.get("MessageTraceId")
+            return True
         if trace_id:
-            key = (trace_id, row.get("RecipientAddress"))
+            key = (trace_id, recipient)
             recent = self._recent
             if key in recent:
                 self.duplicates += 1
-                return
+                return True
             recent[key] = when
             if len(recent) > self._limit:
                 self._evict(when)
         self.rows += 1
         if when < self._first:
             self._first = when
-        names = self.match(row.get("FromIP"))
+        names = self.match(from_ip)
         if not names:
             self.unmatched += 1
-            return
-        spam = row.get("Status") == "FilteredAsSpam"
-        sender = row.get("SenderAddress")
+            return True
+        spam = status == "FilteredAsSpam"
         outside: object = None
         if type(sender) is str:
             outside = self._sender_cache.get(sender, _MISS)
@@ -304,6 +325,7 @@ class Aggregator:
                     domains[outside] = domains.get(outside, 0) + 1
                 else:
                     stats.other_outside_domains += 1
+        return True
 
     def _evict(self, when: datetime) -> None:
         """Forget keys farther than ``overlap`` from ``when``: rows are read in time order
