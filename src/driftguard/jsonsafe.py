@@ -56,9 +56,13 @@ class _Refused(Exception):
 def loads(text: str | bytes, *, source: str) -> Any:
     """The value of one JSON document; ``JsonError`` naming ``source`` if it is broken or unsafe."""
     decoded = _text(text, source)
-    quick = _quick(_QUICK.decode, decoded, 0)
-    if quick is not None:
-        return quick[0]
+    try:
+        value = _QUICK.decode(decoded)
+    except _QUICK_FAILURES:
+        pass  # the careful decoder names what is wrong
+    else:
+        if _accepted(value, decoded, 0, len(decoded)):
+            return value
     return _careful_loads(decoded, source)
 
 
@@ -66,9 +70,13 @@ def decode_at(text: str, pos: int, *, source: str) -> tuple[Any, int]:
     """One JSON value starting at ``text[pos]`` and the index after it (for streaming readers)."""
     if len(text) - pos > MAX_CHARS:
         raise JsonError(source, f"more than {MAX_CHARS // (1024 * 1024)} MiB of JSON", pos=pos)
-    quick = _quick(lambda t: _QUICK.raw_decode(t, pos), text, pos)
-    if quick is not None:
-        return quick
+    try:
+        value, end = _QUICK.raw_decode(text, pos)
+    except _QUICK_FAILURES:
+        pass
+    else:
+        if _accepted(value, text, pos, end):
+            return value, end
     return _careful_decode_at(text, pos, source)
 
 
@@ -81,22 +89,25 @@ def _careful_decode_at(text: str, pos: int, source: str) -> tuple[Any, int]:
     return _checked(lambda: _DECODER.raw_decode(text, pos), text, pos, source)
 
 
-def _quick(parse: Callable[[str], Any], text: str, start: int) -> tuple[Any, int] | None:
-    """The value and end of the document at ``start`` if the quick decoder accepts it and the
-    careful one would give the same value; None when the careful one must decide."""
-    try:
-        result = parse(text)
-    except (ValueError, _Refused, RecursionError):  # JSONDecodeError is a ValueError
-        return None
-    value, end = result if isinstance(result, tuple) else (result, len(text))
-    if _may_hold_surrogate(text, start, end):
-        return None
+# What the quick decoder raises on a document the careful one refuses, or must name the fault
+# of (JSONDecodeError is a ValueError).
+_QUICK_FAILURES = (ValueError, _Refused, RecursionError)
+
+
+def _accepted(value: Any, text: str, start: int, end: int) -> bool:
+    """Whether ``value``, read by the quick decoder from ``text[start:end]``, is what the careful
+    one would give: nothing it would replace (no surrogate) and no nesting it would refuse."""
+    if (text.find("\\u", start, end) >= 0 or not text.isascii()) and _may_hold_surrogate(
+        text, start, end
+    ):
+        return False  # (the first test is _may_hold_surrogate's own quick one, without a call)
     if text.count("[", start, end) + text.count("{", start, end) <= MAX_DEPTH:
-        return value, end  # no more containers than levels allowed: the walk cannot refuse
+        return True  # no more containers than levels allowed: the walk cannot refuse
     try:
-        return _walk(value, False), end
+        _walk(value, False)
     except _Refused:
-        return None
+        return False
+    return True
 
 
 def _checked(parse: Callable[[], Any], text: str, start: int, source: str) -> tuple[Any, int]:

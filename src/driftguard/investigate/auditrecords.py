@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from driftguard import jsonsafe
 from driftguard.errors import JsonError
@@ -169,13 +169,13 @@ def parse_parameters(value: Any) -> dict[str, str]:
             value = jsonsafe.loads(value, source="Parameters")
         except JsonError as exc:
             raise AuditRecordError("Parameters: not JSON") from exc
-    if isinstance(value, Mapping):
+    if _is_mapping(value):
         return {str(k): _text(v) for k, v in value.items()}
     if not isinstance(value, list):
         raise AuditRecordError(f"Parameters: expected a list, got {type(value).__name__}")
     out: dict[str, str] = {}
     for item in value:
-        if not isinstance(item, Mapping):
+        if not _is_mapping(item):
             raise AuditRecordError("Parameters: an item is not an object")
         name = item["Name"] if "Name" in item else item.get("name")
         if not isinstance(name, str) or not name:
@@ -183,6 +183,12 @@ def parse_parameters(value: Any) -> dict[str, str]:
         text = item["Value"] if "Value" in item else item.get("value")
         out[name] = text if type(text) is str else _text(text)
     return out
+
+
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, the parsed JSON object's ``dict`` first: the ABC's own
+    check costs a microsecond, three times per record."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _text(value: Any) -> str:
@@ -234,7 +240,7 @@ def audit_data(row: Mapping[str, Any]) -> Mapping[str, Any]:
             data = jsonsafe.loads(data, source="AuditData")
         except JsonError as exc:
             raise AuditRecordError("AuditData: not JSON") from exc
-    if not isinstance(data, Mapping):
+    if not _is_mapping(data):
         raise AuditRecordError("AuditData: not a JSON object")
     return data
 

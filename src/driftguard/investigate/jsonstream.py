@@ -181,11 +181,15 @@ def _array(buf: _Buffer) -> Iterator[tuple[int, Any]]:
     while True:
         if not expect_value:
             # The common case in one step: blanks, the comma and blanks before the next record,
-            # all in the buffer; anything else goes the character-by-character way below.
+            # which starts in the buffer; anything else goes the general way below.
             between = _BETWEEN.match(buf.text, buf.pos)
-            if between is not None and between.end() < len(buf.text):
-                buf.advance(between.end())
-                expect_value = True
+            if between is not None:
+                following = between.end()
+                if following < len(buf.text) and buf.text[following] != "]":
+                    buf.advance(following)
+                    line = buf.line
+                    yield line, buf.value()
+                    continue
         char = buf.skip_ws()
         if char == "":
             raise buf.error("the JSON array is not closed (truncated file?)")
