@@ -25,7 +25,6 @@ cut short are input errors: an unreadable file is never evidence of nothing.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,11 +233,19 @@ def _csv_trace(file: Path, skips: Skips, aggregator: Aggregator) -> int:
         return _feed(
             aggregator, skips, ((n, [dict(zip(mapping, r, strict=True))]) for n, _, r in rows)
         )
-    fields = operator.itemgetter(*(column[name] for name in _ROW_FIELDS))
+    received, trace_id, recipient, from_ip, status, sender = (column[n] for n in _ROW_FIELDS)
     read = 0
     add = aggregator.add_fields
     for line, _, row in rows:
-        if add(*fields(row), line=line):
+        if add(
+            row[received],
+            row[trace_id],
+            row[recipient],
+            row[from_ip],
+            row[status],
+            row[sender],
+            line,
+        ):
             read += 1
         else:
             skips.add(line, aggregator.last_skip)

@@ -253,7 +253,7 @@ class Aggregator:
             get("FromIP"),
             get("Status"),
             get("SenderAddress"),
-            line=line,
+            line,
         )
 
     def add_fields(
@@ -264,7 +264,6 @@ class Aggregator:
         from_ip: Any,
         status: Any,
         sender: Any,
-        *,
         line: int | None = None,
     ) -> bool:
         """``add`` for a row given as its fields (a CSV row needs no mapping made for it)."""
