@@ -293,8 +293,10 @@ def _feed(
     its rows is: they share one time)."""
     read = 0
     for line, rows in lines:
+        before = aggregator.skipped_count
         for row in rows:
-            if not aggregator.add(row, line):
+            aggregator.add(row, line)
+            if aggregator.skipped_count != before:
                 skips.add(line, aggregator.last_skip)
                 break
         else:
