@@ -9,32 +9,38 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 
-def wall(cmd: Sequence[str], *, cwd: Path | None = None) -> float:
-    """Seconds one run of ``cmd`` takes; raises if it fails (a failed run is not a timing)."""
+def wall(cmd: Sequence[str], *, cwd: Path | None = None, codes: Collection[int] = (0,)) -> float:
+    """Seconds one run of ``cmd`` takes; raises if it fails, i.e. exits with a code not in
+    ``codes`` (a failed run is not a timing)."""
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
-    if done.returncode != 0:
+    if done.returncode not in codes:
         tail = done.stderr.decode(errors="replace")[-500:]
         raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {tail}")
     return elapsed
 
 
 def medians(
-    commands: dict[str, Sequence[str]], runs: int, *, cwd: Path | None = None, warmup: int = 1
+    commands: dict[str, Sequence[str]],
+    runs: int,
+    *,
+    cwd: Path | None = None,
+    warmup: int = 1,
+    codes: Collection[int] = (0,),
 ) -> dict[str, float]:
     """Median wall time of each command; runs are interleaved so load spikes hit all alike."""
     times: dict[str, list[float]] = {k: [] for k in commands}
     for _ in range(warmup):
         for cmd in commands.values():
-            wall(cmd, cwd=cwd)
+            wall(cmd, cwd=cwd, codes=codes)
     for _ in range(runs):
         for key, cmd in commands.items():
-            times[key].append(wall(cmd, cwd=cwd))
+            times[key].append(wall(cmd, cwd=cwd, codes=codes))
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -53,6 +59,21 @@ def cpu_seconds(fn: Callable[[], object], repeat: int = 1) -> float:
     for _ in range(repeat):
         fn()
     return (time.process_time() - start) / repeat
+
+
+def best_cpu(
+    fns: dict[str, Callable[[], object]], runs: int
+) -> tuple[dict[str, float], set[object]]:
+    """The least CPU seconds of each call over ``runs`` interleaved rounds (a load spike hits
+    all alike), and the set of what the calls returned (to check they did the same work)."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    results: set[object] = set()
+    for _ in range(runs):
+        for key, fn in fns.items():
+            start = time.process_time()
+            results.add(fn())
+            times[key].append(time.process_time() - start)
+    return {k: min(v) for k, v in times.items()}, results
 
 
 def peak_mb(fn: Callable[[], object]) -> float:

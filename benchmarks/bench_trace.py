@@ -10,17 +10,25 @@ connector matching, per-day counts, spike rule):
   linear).
 - ``trace_1m_peak_mb``: tracemalloc peak while aggregating 1,000,000 rows; reference: the peak
   at 100,000 rows. A ratio near 1 shows memory does not grow with the row count.
+- ``trace_vs_plain_parse``: CPU seconds of ``read_message_trace`` (the ``--message-trace``
+  reader: CSV rows to records, then the same aggregation) over 200,000 of these rows saved as
+  ``Export-Csv`` does (every field quoted, a ``#TYPE`` line first); reference: ``csv.reader``
+  over the same bytes; the least of 5 interleaved runs each. Target: ratio <= 3.
 """
 
 from __future__ import annotations
 
+import csv
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from benchmarks._timing import peak_mb
-from driftguard.investigate.messagetrace import MailFlow, aggregate
+from benchmarks._timing import best_cpu, cpu_record, peak_mb
+from driftguard.investigate.files import read_message_trace
+from driftguard.investigate.messagetrace import Aggregator, MailFlow, aggregate
 from driftguard.normalize import connector_from_baseline
 
 DAYS = 60
@@ -29,6 +37,17 @@ END = START + timedelta(days=DAYS)
 LARGE, SMALL = 1_000_000, 100_000
 MAX_SECONDS = 10.0
 MAX_PEAK_MB = 200.0
+PARSE_ROWS = 200_000
+MAX_PARSE_RATIO = 3.0
+_FIELDS = (
+    "MessageTraceId",
+    "Received",
+    "SenderAddress",
+    "RecipientAddress",
+    "FromIP",
+    "Status",
+    "Size",
+)
 CONNECTORS = [
     connector_from_baseline(
         {
@@ -107,6 +126,36 @@ def _aggregate(count: int) -> tuple[float, int, int]:
     return time.perf_counter() - t0, flow.rows, len(flow.spikes)
 
 
+def _export(count: int, folder: Path) -> Path:
+    """``count`` rows as ``Get-MessageTraceV2 | Export-Csv`` writes them."""
+    path = folder / "trace.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        fh.write("#TYPE Deserialized.Microsoft.Exchange.Management.FfoReporting.MessageTrace\r\n")
+        writer = csv.writer(fh, quoting=csv.QUOTE_ALL)
+        writer.writerow(_FIELDS)
+        writer.writerows([row[f] for f in _FIELDS] for row in rows(count))
+    return path
+
+
+def _read(path: Path) -> int:
+    aggregator = Aggregator(CONNECTORS, ["contoso.com"], START, END)
+    read_message_trace(path, aggregator)
+    return aggregator.rows + aggregator.duplicates
+
+
+def _plain(path: Path) -> int:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return sum(1 for _ in csv.reader(fh)) - 2  # the #TYPE line and the header
+
+
+def _parse_ratio() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = _export(PARSE_ROWS, Path(folder))
+        times, counts = best_cpu({"read": lambda: _read(path), "plain": lambda: _plain(path)}, 5)
+    found = cpu_record("trace_vs_plain_parse", times["read"], times["plain"], MAX_PARSE_RATIO, None)
+    return {**found, "ok": found["ok"] and len(counts) == 1}  # both saw every row
+
+
 def run() -> list[dict[str, Any]]:
     _aggregate(20_000)  # warm-up
     small, _, _ = _aggregate(SMALL)
@@ -130,4 +179,5 @@ def run() -> list[dict[str, Any]]:
             "target": f"< {MAX_PEAK_MB:g} MB, ratio < 2 (memory flat in the row count)",
             "ok": peak_large < MAX_PEAK_MB and peak_large / peak_small < 2.0,
         },
+        _parse_ratio(),
     ]

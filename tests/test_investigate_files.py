@@ -295,6 +295,46 @@ def test_message_trace_json(tmp_path: Path) -> None:
     assert agg.result().per_connector["Rogue"]
 
 
+def test_message_trace_csv_reads_as_its_rows_do_by_any_path(tmp_path: Path) -> None:
+    """A full Get-MessageTraceV2 export (read field by field), the same export without a column
+    the aggregator reads (read through a mapping per row) and its rows as JSON give one flow."""
+    full = tmp_path / "trace.csv"
+    _trace_csv(full)
+    lines = full.read_text("utf-8-sig").splitlines()
+    table = list(csv.reader(lines[1:]))
+    header, rows = table[0], table[1:]
+    narrow = tmp_path / "narrow.csv"
+    keep = [i for i, name in enumerate(header) if name != "SenderAddress"]
+    with narrow.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([[r[i] for i in keep] for r in table])
+    as_json = tmp_path / "trace.json"
+    as_json.write_text(json.dumps([dict(zip(header, r, strict=True)) for r in rows]), "utf-8")
+
+    Counts = tuple[int, int, int, int, int]
+    Days = dict[str, dict[object, tuple[int, int, int]]]
+
+    def read(path: Path) -> tuple[Counts, Days]:
+        agg = _aggregator()
+        skipped = read_message_trace(path, agg)
+        flow = agg.result()
+        counts = (skipped.count, flow.rows, flow.duplicates, flow.unmatched, flow.outside_window)
+        days = {
+            name: {day: (s.volume, s.spam, s.outside_senders) for day, s in per_day.items()}
+            for name, per_day in flow.per_connector.items()
+        }
+        return counts, days
+
+    full_flow, narrow_flow, json_flow = read(full), read(narrow), read(as_json)
+    assert full_flow == json_flow
+    assert full_flow[0][0] == 1 and full_flow[0][2] == 1  # the skipped row and the repeat
+    assert any(v[2] for days in full_flow[1].values() for v in days.values())
+    # without SenderAddress no sender is outside; everything else is the same
+    assert narrow_flow[0] == full_flow[0]
+    assert {n: {d: v[:2] for d, v in days.items()} for n, days in narrow_flow[1].items()} == {
+        n: {d: v[:2] for d, v in days.items()} for n, days in full_flow[1].items()
+    }
+
+
 # --------------------------------------------------------------------------- the command
 
 

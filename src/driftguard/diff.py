@@ -126,14 +126,16 @@ def unmodelled_changes(base: Connector, live: Connector) -> tuple[UnmodelledChan
     list order is ignored, a change of JSON type is named, keys are matched case-insensitively."""
     if not base.unmodelled:
         return ()
-    from deepdiff import DeepDiff
-
     live_keys = {k.lower(): k for k in live.other}
     current: dict[str, Json] = {}
     for key in base.unmodelled:
         live_key = live_keys.get(key.lower())
         if live_key is not None:
             current[key] = live.other[live_key]
+    if _identical(dict(base.unmodelled), current):
+        return ()  # what deepdiff would find; importing it costs a cold start 50 ms
+    from deepdiff import DeepDiff
+
     tree = DeepDiff(dict(base.unmodelled), current, ignore_order=True, view="tree")
     by_key: dict[str, list[tuple[str, DiffLevel]]] = {}
     for report_type, items in tree.items():
@@ -340,6 +342,19 @@ def _change(base: Connector, live: Connector, name: str) -> Change | None:
     elif old == new:
         return None
     return Change(FindingKind.CHANGED, live, name, old, new, baseline_connector=base)
+
+
+def _identical(a: object, b: object) -> bool:
+    """Equal values of the very same types, lists in the same order: no difference at all."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        assert isinstance(b, dict)  # noqa: S101 - same type
+        return a.keys() == b.keys() and all(_identical(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        assert isinstance(b, list | tuple)  # noqa: S101 - same type
+        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
 
 
 def _unmodelled_finding(

@@ -11,6 +11,15 @@ one ``errors.JsonError`` naming the source:
   overflow to infinity, ``NaN``/``Infinity`` and texts over ``MAX_CHARS`` are refused;
 - a lone UTF-16 surrogate (``"\\ud800"``), which no UTF-8 output can carry, becomes U+FFFD, so one
   connector's broken name is shown as broken instead of crashing every report.
+
+Two decoders refuse exactly the same documents. The careful one (``_DECODER``) checks every key
+of every object in Python and walks the whole value for depth and surrogates. The quick one
+(``_QUICK``), tried first, does the same checks at C speed where it can: an object's keys are
+checked with one ``dict`` and one set of case-folded keys (key lists already seen are
+remembered), an integer's length only when it is long, and the depth walk is skipped when the
+document holds no more than ``MAX_DEPTH`` brackets at all. It is used only for documents that
+cannot hold a surrogate; anything it refuses, and any document that may hold a surrogate, goes
+through the careful decoder, whose answer (value or error) is the one given.
 """
 
 from __future__ import annotations
@@ -47,14 +56,58 @@ class _Refused(Exception):
 def loads(text: str | bytes, *, source: str) -> Any:
     """The value of one JSON document; ``JsonError`` naming ``source`` if it is broken or unsafe."""
     decoded = _text(text, source)
-    return _checked(lambda: _DECODER.decode(decoded), decoded, 0, source)[0]
+    try:
+        value = _QUICK.decode(decoded)
+    except _QUICK_FAILURES:
+        pass  # the careful decoder names what is wrong
+    else:
+        if _accepted(value, decoded, 0, len(decoded)):
+            return value
+    return _careful_loads(decoded, source)
 
 
 def decode_at(text: str, pos: int, *, source: str) -> tuple[Any, int]:
     """One JSON value starting at ``text[pos]`` and the index after it (for streaming readers)."""
     if len(text) - pos > MAX_CHARS:
         raise JsonError(source, f"more than {MAX_CHARS // (1024 * 1024)} MiB of JSON", pos=pos)
+    try:
+        value, end = _QUICK.raw_decode(text, pos)
+    except _QUICK_FAILURES:
+        pass
+    else:
+        if _accepted(value, text, pos, end):
+            return value, end
+    return _careful_decode_at(text, pos, source)
+
+
+def _careful_loads(text: str, source: str) -> Any:
+    """``loads`` by the careful decoder alone (the reference the quick one is tested against)."""
+    return _checked(lambda: _DECODER.decode(text), text, 0, source)[0]
+
+
+def _careful_decode_at(text: str, pos: int, source: str) -> tuple[Any, int]:
     return _checked(lambda: _DECODER.raw_decode(text, pos), text, pos, source)
+
+
+# What the quick decoder raises on a document the careful one refuses, or must name the fault
+# of (JSONDecodeError is a ValueError).
+_QUICK_FAILURES = (ValueError, _Refused, RecursionError)
+
+
+def _accepted(value: Any, text: str, start: int, end: int) -> bool:
+    """Whether ``value``, read by the quick decoder from ``text[start:end]``, is what the careful
+    one would give: nothing it would replace (no surrogate) and no nesting it would refuse."""
+    if (text.find("\\u", start, end) >= 0 or not text.isascii()) and _may_hold_surrogate(
+        text, start, end
+    ):
+        return False  # (the first test is _may_hold_surrogate's own quick one, without a call)
+    if text.count("[", start, end) + text.count("{", start, end) <= MAX_DEPTH:
+        return True  # no more containers than levels allowed: the walk cannot refuse
+    try:
+        _walk(value, False)
+    except _Refused:
+        return False
+    return True
 
 
 def _checked(parse: Callable[[], Any], text: str, start: int, source: str) -> tuple[Any, int]:
@@ -114,6 +167,34 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+_KNOWN_KEYS: set[tuple[str, ...]] = set()
+"""Key lists of objects already found free of case collisions (a service's records repeat them)."""
+_KNOWN_MAX = 4096
+_KNOWN_KEY_CHARS = 1024  # longer key lists are checked every time, never remembered
+
+
+def _quick_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``_object`` for a document without surrogates: refuses the same objects (equal keys, or
+    keys equal but for case), with the checks at C speed; the careful decoder names the keys."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _Refused("duplicate key")
+    keys = tuple(out)
+    if keys in _KNOWN_KEYS:
+        return out
+    if len(set(map(str.casefold, keys))) != len(keys):
+        raise _Refused("keys differ only in case")
+    if sum(map(len, keys)) <= _KNOWN_KEY_CHARS:
+        if len(_KNOWN_KEYS) >= _KNOWN_MAX:
+            _KNOWN_KEYS.clear()
+        _KNOWN_KEYS.add(keys)
+    return out
+
+
+def _quick_int(text: str) -> int:
+    return int(text) if len(text) <= MAX_INT_DIGITS else _int(text)
+
+
 def _int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
         raise _Refused(f"a number of {len(text)} digits (at most {MAX_INT_DIGITS} are read)")
@@ -136,6 +217,12 @@ def _constant(name: str) -> Any:
 _CONTAINERS = frozenset((dict, list))
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_object, parse_int=_int, parse_float=_float, parse_constant=_constant
+)
+_QUICK = json.JSONDecoder(
+    object_pairs_hook=_quick_object,
+    parse_int=_quick_int,
+    parse_float=_float,
+    parse_constant=_constant,
 )
 
 

@@ -61,7 +61,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(1, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``only`` (one of COMMANDS), only that subcommand is registered:
+    what parses its arguments, without importing the other commands' modules."""
     parser = _Parser(
         prog="driftguard",
         description="Detect, explain and revert tampering with Exchange Online inbound connectors.",
@@ -71,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _logging.add_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in (only,) if only in COMMANDS else COMMANDS:
         module = importlib.import_module(f"driftguard.cli.{name}_cmd")
         module.register(sub)
     for command in sub.choices.values():
@@ -86,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from driftguard.errors import DriftguardError
 
-    parser = build_parser()
+    parser = build_parser(_command(args_list))
     try:
         args = parser.parse_args(args_list)
     except _ParserExit as stop:
@@ -118,6 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(safe_terminal(f"error: {where}{exc.strerror or exc}"), file=sys.stderr)
         return 1
     return code
+
+
+def _command(args: Sequence[str]) -> str | None:
+    """The subcommand ``args`` name: the first word that is not an option (the top-level
+    options take no value), as argparse finds it."""
+    return next((arg for arg in args if not arg.startswith("-")), None)
 
 
 def console_main() -> None:

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from driftguard import jsonsafe
 from driftguard.errors import JsonError
@@ -41,6 +41,7 @@ class AuditRecordError(ValueError):
 
 
 _LEGACY_DATE = re.compile(r"/Date\((-?\d+)(?:[+-]\d{4})?\)/")
+_PLAIN_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 def parse_time(value: Any) -> datetime:
@@ -49,6 +50,14 @@ def parse_time(value: Any) -> datetime:
     exports; always an aware UTC datetime."""
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if type(value) is str and _PLAIN_ISO.fullmatch(value):
+        # AuditData's own form, ``2026-09-21T00:00:00`` (no zone, no fraction): what the general
+        # path below does with it, without its checks for the other forms (and without
+        # ``replace(tzinfo=...)``, several times slower than parsing the zone).
+        try:
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:
+            pass  # out of range: the general path says so
     if not isinstance(value, str) or not value.strip():
         raise AuditRecordError(f"time: expected a timestamp, got {value!r}")
     text = value.strip()
@@ -160,19 +169,26 @@ def parse_parameters(value: Any) -> dict[str, str]:
             value = jsonsafe.loads(value, source="Parameters")
         except JsonError as exc:
             raise AuditRecordError("Parameters: not JSON") from exc
-    if isinstance(value, Mapping):
+    if _is_mapping(value):
         return {str(k): _text(v) for k, v in value.items()}
     if not isinstance(value, list):
         raise AuditRecordError(f"Parameters: expected a list, got {type(value).__name__}")
     out: dict[str, str] = {}
     for item in value:
-        if not isinstance(item, Mapping):
+        if not _is_mapping(item):
             raise AuditRecordError("Parameters: an item is not an object")
-        name = item.get("Name", item.get("name"))
+        name = item["Name"] if "Name" in item else item.get("name")
         if not isinstance(name, str) or not name:
             raise AuditRecordError("Parameters: an item has no Name")
-        out[name] = _text(item.get("Value", item.get("value")))
+        text = item["Value"] if "Value" in item else item.get("value")
+        out[name] = text if type(text) is str else _text(text)
     return out
+
+
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, the parsed JSON object's ``dict`` first: the ABC's own
+    check costs a microsecond, three times per record."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _text(value: Any) -> str:
@@ -224,7 +240,7 @@ def audit_data(row: Mapping[str, Any]) -> Mapping[str, Any]:
             data = jsonsafe.loads(data, source="AuditData")
         except JsonError as exc:
             raise AuditRecordError("AuditData: not JSON") from exc
-    if not isinstance(data, Mapping):
+    if not _is_mapping(data):
         raise AuditRecordError("AuditData: not a JSON object")
     return data
 

@@ -160,20 +160,23 @@ def csv_rows(file: Path, skips: Skips) -> Iterator[tuple[int, list[str], list[st
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 24))
     with open_text(file) as fh:
         reader = csv.reader(fh)
-        header: list[str] | None = None
+        header: list[str] = []
         previous_end = 0
         try:
             for row in reader:
                 start = previous_end + 1
                 previous_end = reader.line_num
-                if not row or (header is None and row[0].startswith("#")):
-                    continue
-                if header is None:
+                if row and not row[0].startswith("#"):
                     header = [h.strip().lstrip("\ufeff") for h in row]
                     yield start, header, []
-                    continue
-                if len(row) != len(header):
-                    skips.add(start, f"{len(row)} columns where the header has {len(header)}")
+                    break
+            width = len(header)
+            for row in reader:  # the hot loop: one check per row
+                start = previous_end + 1
+                previous_end = reader.line_num
+                if len(row) != width:
+                    if row:
+                        skips.add(start, f"{len(row)} columns where the header has {width}")
                     continue
                 yield start, header, row
         except csv.Error as exc:

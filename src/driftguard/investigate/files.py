@@ -25,7 +25,7 @@ cut short are input errors: an unreadable file is never evidence of nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, assert_never
@@ -174,17 +174,14 @@ def read_message_trace(path: str | Path, aggregator: Aggregator) -> Skipped:
     """
     file = Path(path)
     skips = Skips(str(file))
-    read = 0
     found = kind(file, export_hint=_TRACE_EXPORT)
     match found:
         case Kind.CSV:
-            lines = _csv_trace(file, skips)
+            read = _csv_trace(file, skips, aggregator)
         case Kind.JSON:
-            lines = _json_trace(file, skips)
+            read = _feed(aggregator, skips, _json_trace(file, skips))
         case _:
             assert_never(found)
-    for line, rows in lines:
-        read += _add(aggregator, skips, line, rows)
     require_readable(file, read, skips, what="message trace")
     if not aggregator.rows:
         # Rows of another period say nothing about this one (plan reads "no mail went through").
@@ -196,32 +193,70 @@ def read_message_trace(path: str | Path, aggregator: Aggregator) -> Skipped:
     return skips.result()
 
 
-def _csv_trace(file: Path, skips: Skips) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    mapping: list[str] = []
-    recipients: int | None = None
-    for line, header, row in csv_rows(file, skips):
-        if not row:
-            lowered = [h.lower() for h in header]
-            historical = _HISTORICAL.keys() & set(lowered)
-            table = _HISTORICAL if historical else _TRACE_LOWER
-            mapping = [table.get(h, h) for h in lowered]
-            recipients = lowered.index(_RECIPIENT_STATUS) if _RECIPIENT_STATUS in lowered else None
-            missing = [c for c in ("Received", "FromIP") if c not in mapping]
-            if missing:
-                names = " or ".join(
-                    f"{c} ({_source_name(c)})" if historical else c for c in missing
-                )
-                raise InputError(
-                    f"{file}: not a message trace export",
-                    [Problem(str(file), line, 1, f"no {names} column")],
-                    hint=_TRACE_EXPORT,
-                )
-            continue
-        record = dict(zip(mapping, row, strict=True))
-        if recipients is None:
-            yield line, [record]
+# The fields ``Aggregator.add_fields`` takes, in its order.
+_ROW_FIELDS = (
+    "Received",
+    "MessageTraceId",
+    "RecipientAddress",
+    "FromIP",
+    "Status",
+    "SenderAddress",
+)
+
+
+def _csv_trace(file: Path, skips: Skips, aggregator: Aggregator) -> int:
+    """Feed a CSV export's rows; the number of lines read. A ``Get-MessageTraceV2`` export
+    (every field the aggregator reads has its column) goes row by row without a mapping made
+    for each row; the historical-search report is first split per recipient."""
+    rows = csv_rows(file, skips)
+    first = next(rows, None)  # the header comes first
+    if first is None:
+        return 0
+    line, header, _ = first
+    lowered = [h.lower() for h in header]
+    historical = _HISTORICAL.keys() & set(lowered)
+    table = _HISTORICAL if historical else _TRACE_LOWER
+    mapping = [table.get(h, h) for h in lowered]
+    missing = [c for c in ("Received", "FromIP") if c not in mapping]
+    if missing:
+        names = " or ".join(f"{c} ({_source_name(c)})" if historical else c for c in missing)
+        raise InputError(
+            f"{file}: not a message trace export",
+            [Problem(str(file), line, 1, f"no {names} column")],
+            hint=_TRACE_EXPORT,
+        )
+    if _RECIPIENT_STATUS in lowered:
+        recipients = lowered.index(_RECIPIENT_STATUS)
+        return _feed(aggregator, skips, _historical(rows, mapping, recipients))
+    column = {name: i for i, name in enumerate(mapping)}  # the last of equal names, as a dict
+    if not all(name in column for name in _ROW_FIELDS):
+        return _feed(
+            aggregator, skips, ((n, [dict(zip(mapping, r, strict=True))]) for n, _, r in rows)
+        )
+    received, trace_id, recipient, from_ip, status, sender = (column[n] for n in _ROW_FIELDS)
+    read = 0
+    add = aggregator.add_fields
+    for line, _, row in rows:
+        if add(
+            row[received],
+            row[trace_id],
+            row[recipient],
+            row[from_ip],
+            row[status],
+            row[sender],
+            line,
+        ):
+            read += 1
         else:
-            yield line, _per_recipient(record, row[recipients])
+            skips.add(line, aggregator.last_skip)
+    return read
+
+
+def _historical(
+    rows: Iterator[tuple[int, list[str], list[str]]], mapping: list[str], recipients: int
+) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    for line, _, row in rows:
+        yield line, _per_recipient(dict(zip(mapping, row, strict=True)), row[recipients])
 
 
 def _source_name(column: str) -> str:
@@ -251,12 +286,19 @@ def _json_trace(file: Path, skips: Skips) -> Iterator[tuple[int, list[dict[str, 
         yield line, [fixed]
 
 
-def _add(aggregator: Aggregator, skips: Skips, line: int, rows: list[dict[str, Any]]) -> int:
-    """Count one line's rows; 1 if it was read, 0 if skipped (its rows share one time)."""
-    for row in rows:
+def _feed(
+    aggregator: Aggregator, skips: Skips, lines: Iterable[tuple[int, list[dict[str, Any]]]]
+) -> int:
+    """Count every line's rows; the number of lines read (a line is skipped, once, when one of
+    its rows is: they share one time)."""
+    read = 0
+    for line, rows in lines:
         before = aggregator.skipped_count
-        aggregator.add(row, line)
-        if aggregator.skipped_count != before:
-            skips.add(line, aggregator.last_skip)
-            return 0
-    return 1
+        for row in rows:
+            aggregator.add(row, line)
+            if aggregator.skipped_count != before:
+                skips.add(line, aggregator.last_skip)
+                break
+        else:
+            read += 1
+    return read

@@ -15,6 +15,7 @@ is yielded as a ``BadLine`` and the reader goes on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -24,7 +25,8 @@ from driftguard.errors import JsonError
 
 _CHUNK = 1 << 16
 MAX_VALUE = jsonsafe.MAX_CHARS  # characters of one record or one envelope read whole
-_WS = " \t\r\n\ufeff"
+_BLANK = re.compile("[ \t\r\n\ufeff]*")
+_BETWEEN = re.compile("[ \t\r\n\ufeff]*,[ \t\r\n\ufeff]*")
 
 
 class JsonSyntax(ValueError):
@@ -81,10 +83,10 @@ class _Buffer:
     def skip_ws(self) -> str:
         """The next non-blank character ('' at the end), not consumed."""
         while True:
-            text, pos = self.text, self.pos
+            text = self.text
             end = len(text)
-            while pos < end and text[pos] in _WS:
-                pos += 1
+            blank = _BLANK.match(text, self.pos)  # it always matches, if only nothing
+            pos = blank.end() if blank else self.pos
             self.advance(pos)
             if pos < end:
                 return text[pos]
@@ -177,6 +179,17 @@ def _envelope_items(obj: Any) -> list[Any] | None:
 def _array(buf: _Buffer) -> Iterator[tuple[int, Any]]:
     expect_value = True
     while True:
+        if not expect_value:
+            # The common case in one step: blanks, the comma and blanks before the next record,
+            # which starts in the buffer; anything else goes the general way below.
+            between = _BETWEEN.match(buf.text, buf.pos)
+            if between is not None:
+                following = between.end()
+                if following < len(buf.text) and buf.text[following] != "]":
+                    buf.advance(following)
+                    line = buf.line
+                    yield line, buf.value()
+                    continue
         char = buf.skip_ws()
         if char == "":
             raise buf.error("the JSON array is not closed (truncated file?)")

@@ -112,12 +112,13 @@ class ConnectorMatcher:
                 if connector.name not in names:
                     table[value & mask] = (*names, connector.name)
         self._tables = [(_mask(p), tables[p]) for p in sorted(tables, reverse=True)]
-        self._cache: dict[str, tuple[str, ...]] = {}
+        self.known: dict[str, tuple[str, ...]] = {}
+        """Addresses already matched, and their connectors (bounded)."""
 
     def __call__(self, from_ip: Any) -> tuple[str, ...]:
         if not isinstance(from_ip, str) or not from_ip:
             return ()
-        cached = self._cache.get(from_ip)
+        cached = self.known.get(from_ip)
         if cached is not None:
             return cached
         result: tuple[str, ...] = ()
@@ -131,9 +132,9 @@ class ConnectorMatcher:
                 if names is not None:
                     result = names
                     break
-        if len(self._cache) > 65536:
-            self._cache.clear()
-        self._cache[from_ip] = result
+        if len(self.known) > 65536:
+            self.known.clear()
+        self.known[from_ip] = result
         return result
 
 
@@ -213,6 +214,7 @@ class Aggregator:
         end: datetime,
     ) -> None:
         self.match = ConnectorMatcher(connectors)
+        self._known = self.match.known  # its cache, read first: most addresses recur
         self.accepted = tuple(d.lower().strip(".") for d in accepted_domains)
         self.start = start
         self.end = end
@@ -242,7 +244,29 @@ class Aggregator:
 
     def add(self, row: Mapping[str, Any], line: int | None = None) -> None:
         """Count one row (hot path: about a million calls per benchmark run)."""
-        received = row.get("Received")
+        get = row.get
+        self.add_fields(
+            get("Received"),
+            get("MessageTraceId"),
+            get("RecipientAddress"),
+            get("FromIP"),
+            get("Status"),
+            get("SenderAddress"),
+            line,
+        )
+
+    def add_fields(
+        self,
+        received: Any,
+        trace_id: Any,
+        recipient: Any,
+        from_ip: Any,
+        status: Any,
+        sender: Any,
+        line: int | None = None,
+    ) -> bool:
+        """``add`` for a row given as its fields (a CSV row needs no mapping made for it);
+        False if it was skipped as unreadable (``last_skip`` says why)."""
         when: datetime | None = None
         if type(received) is str and len(received) >= 19 and received[-1] in "Zz":
             try:
@@ -254,37 +278,38 @@ class Aggregator:
                 when = received_utc(received)
             except TraceRowError as exc:
                 self.skip(line, str(exc))
-                return
+                return False
         if when < self._start or when > self._end:
             self.outside_window += 1
-            return
-        trace_id = row.get("MessageTraceId")
+            return True
         if trace_id:
-            key = (trace_id, row.get("RecipientAddress"))
+            key = (trace_id, recipient)
             recent = self._recent
             if key in recent:
                 self.duplicates += 1
-                return
+                return True
             recent[key] = when
             if len(recent) > self._limit:
                 self._evict(when)
         self.rows += 1
         if when < self._first:
             self._first = when
-        names = self.match(row.get("FromIP"))
+        names = self._known.get(from_ip) if type(from_ip) is str else None
+        if names is None:
+            names = self.match(from_ip)
         if not names:
             self.unmatched += 1
-            return
-        spam = row.get("Status") == "FilteredAsSpam"
-        sender = row.get("SenderAddress")
-        outside: object = None
+            return True
+        spam = status == "FilteredAsSpam"
+        outside: str | None = None
         if type(sender) is str:
-            outside = self._sender_cache.get(sender, _MISS)
-            if outside is _MISS:
-                outside = self._outside_domain(sender)
+            found = self._sender_cache.get(sender, _MISS)
+            if found is _MISS:
+                found = self._outside_domain(sender)
                 if len(self._sender_cache) > 65536:
                     self._sender_cache.clear()
-                self._sender_cache[sender] = outside
+                self._sender_cache[sender] = found
+            outside = found if type(found) is str else None
         day = when.date()
         for name in names:
             per_day = self.stats.get(name)
@@ -297,20 +322,20 @@ class Aggregator:
             if spam:
                 stats.spam += 1
             if outside is not None:
-                assert isinstance(outside, str)  # noqa: S101 - for the type checker
                 stats.outside_senders += 1
                 domains = stats.outside_domains
                 if outside in domains or len(domains) < MAX_DOMAINS:
                     domains[outside] = domains.get(outside, 0) + 1
                 else:
                     stats.other_outside_domains += 1
+        return True
 
     def _evict(self, when: datetime) -> None:
         """Forget keys farther than ``overlap`` from ``when``: rows are read in time order
         (either direction), so those cannot come back. A shuffled file is deduplicated only
         near each row; memory stays bounded either way."""
-        overlap = self.overlap
-        self._recent = {k: t for k, t in self._recent.items() if abs(t - when) <= overlap}
+        low, high = when - self.overlap, when + self.overlap  # |t - when| <= overlap
+        self._recent = {k: t for k, t in self._recent.items() if low <= t <= high}
         self._limit = max(4096, 2 * len(self._recent))
 
     def _outside_domain(self, sender: str) -> str | None:

@@ -5,12 +5,18 @@ client assertion with (and sends as ``x5c``). Errors name the file, never the pa
 
 Loading an RSA key validates it, which costs tens of milliseconds; a run over hundreds of tenants
 usually shares one certificate file, so loaded files are cached per process (keyed by path, size,
-modification time and a digest of the password).
+modification time and a digest of the password). Across processes (a scheduled job, the demo's
+cold start), an unencrypted PEM key that passed the checks once is not checked again: the SHA-256
+of its PEM block is remembered in ``$XDG_CACHE_HOME/driftguard/checked-keys.json`` (owner-only;
+the checks depend on those bytes alone). An unreadable or unwritable cache only means the checks
+are made again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -21,7 +27,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from driftguard.errors import AuthError
+from driftguard import jsonsafe
+from driftguard.errors import AuthError, JsonError, OutputError
+from driftguard.fsutil import write_atomic
 
 _KEY_BLOCK = re.compile(
     rb"-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----.+?-----END \1-----", re.DOTALL
@@ -76,7 +84,7 @@ def load_certificate(data: bytes, password: bytes | None, path: str) -> LoadedCe
                 hint="use a PEM file holding both the private key and the certificate, or a PFX",
             )
         try:
-            key = serialization.load_pem_private_key(key_match.group(0), password)
+            key = _pem_private_key(key_match.group(0), password)
         except TypeError:
             raise AuthError(
                 f"the private key in {path} is encrypted and no password was given",
@@ -112,6 +120,55 @@ def load_certificate(data: bytes, password: bytes | None, path: str) -> LoadedCe
         certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
         thumbprint_sha1=cert.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303
     )
+
+
+_CHECKED_MAX = 64  # digests remembered, the latest kept
+_CHECKED_BYTES = 16 * 1024  # a larger cache file is not read
+
+
+def _pem_private_key(block: bytes, password: bytes | None) -> Any:
+    """The key of a PEM block, its consistency checks made once per key (module docstring)."""
+    if password is not None:  # an encrypted key: nothing derived from it is written anywhere
+        return serialization.load_pem_private_key(block, password)
+    digest = hashlib.sha256(block).hexdigest()
+    path = _checked_path()
+    known = _checked_digests(path)
+    if digest in known:
+        return serialization.load_pem_private_key(block, None, unsafe_skip_rsa_key_validation=True)
+    key = serialization.load_pem_private_key(block, None)
+    try:
+        payload = json.dumps({"sha256": [*known, digest][-_CHECKED_MAX:]})
+        write_atomic(path, payload, mode=0o600)
+    except OutputError:
+        pass  # a read-only home: the checks are made again next time
+    return key
+
+
+def _checked_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "driftguard" / "checked-keys.json"
+
+
+def _checked_digests(path: Path) -> list[str]:
+    """The digests the cache file holds; none if it is missing, too large or not ours."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(_CHECKED_BYTES + 1)
+    except OSError:
+        return []
+    if len(data) > _CHECKED_BYTES:
+        return []
+    try:
+        value = jsonsafe.loads(data, source=str(path))
+    except JsonError:
+        return []
+    digests = value.get("sha256") if isinstance(value, dict) else None
+    if not isinstance(digests, list):
+        return []
+    return [d for d in digests if isinstance(d, str) and _DIGEST.fullmatch(d)]
+
+
+_DIGEST = re.compile("[0-9a-f]{64}")
 
 
 def _pem_text(data: bytes) -> bytes:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from driftguard.model import Finding, FindingKind, Report, Severity, Status, TenantReport
 from driftguard.properties import Value
-from driftguard.report import investigation_text
 from driftguard.report.bounds import bounded
 from driftguard.textsafe import one_line
 
@@ -46,6 +45,10 @@ def render_color(report: Report, *, color: bool = True) -> str:
     lines.append("")
     lines.append(_summary(report))
     text = "\n".join(lines) + "\n"
+    if all(t.evidence is None for t in report.tenants):
+        return text  # nothing investigated (and its renderer not imported: a cold start's cost)
+    from driftguard.report import investigation_text
+
     investigations = investigation_text.render(report)
     return text.rstrip("\n") + "\n\n" + investigations if investigations else text
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from driftguard.fsutil import write_atomic
-from driftguard.sim.server import RunningServer, start
 from driftguard.sim.state import (
     FAULT_NAMES,
     App,
@@ -25,6 +25,9 @@ from driftguard.sim.state import (
     SimState,
     TenantState,
 )
+
+if TYPE_CHECKING:  # the HTTPS server is imported by serve(): the in-process demo has none
+    from driftguard.sim.server import RunningServer
 
 __all__ = ["FAULT_NAMES", "ServerKnobs", "SimState", "Simulator", "TenantState", "serve"]
 
@@ -120,6 +123,7 @@ def serve(
     make a throwaway CA and server certificate in ``workdir``. ``clock`` stamps changes (audit
     records, WhenChangedUTC); default: the real UTC time."""
     from driftguard.sim.scenarios import build
+    from driftguard.sim.server import start
     from driftguard.sim.tls import issue_server_cert, make_ca
 
     settings = knobs or ServerKnobs(latency_ms=latency_ms, faults=dict(faults or {}), seed=seed)

@@ -131,6 +131,9 @@ def _fresh_state() -> SimState:
     read, write, _public = standard_apps(sim)
     for app in (read, write):
         sim.app_certificate(app.client_id)
+    # Made now, so it is saved with the state: an RSA key made on every start of the demo
+    # (a read changes nothing, so nothing would save it) costs 50 ms or more each time.
+    sim.ensure_signing_key()
     return sim
 
 
@@ -139,9 +142,14 @@ def load_demo_state(folder: Path | None = None) -> tuple[SimState, Path]:
     path = (folder or data_dir()) / STATE_FILE
     if path.is_file():
         try:
-            return SimState.from_dict(json.loads(path.read_text(encoding="utf-8"))), path
+            sim = SimState.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (ValueError, KeyError, TypeError):
             pass  # a damaged state file: start again from the scenario
+        else:
+            if not sim.has_signing_key:  # saved by an earlier version: make it once, keep it
+                sim.ensure_signing_key()
+                save_state(sim, path)
+            return sim, path
     sim = _fresh_state()
     save_state(sim, path)
     return sim, path

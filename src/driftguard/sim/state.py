@@ -249,16 +249,24 @@ class SimState:
     # ------------------------------------------------------------------ keys
 
     @property
-    def signing_key(self) -> Any:
-        """The RSA key the simulated Entra ID signs access tokens with."""
-        if self._signing_key is not None:
-            return self._signing_key
+    def has_signing_key(self) -> bool:
+        """Whether the token-signing key exists yet (it is made on first use, then saved)."""
+        return self._signing_key is not None
+
+    def ensure_signing_key(self) -> None:
+        """Make the token-signing key now if it does not exist yet (so that it is saved)."""
         with self.lock:
             if self._signing_key is None:
                 from driftguard.sim.tls import new_key
 
                 self._signing_key = new_key()
-            return self._signing_key
+
+    @property
+    def signing_key(self) -> Any:
+        """The RSA key the simulated Entra ID signs access tokens with."""
+        if self._signing_key is None:
+            self.ensure_signing_key()
+        return self._signing_key
 
     @property
     def issuer_key(self) -> Any:
@@ -304,7 +312,12 @@ class SimState:
         if data.get("signing_key"):
             from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-            sim._signing_key = load_pem_private_key(data["signing_key"].encode(), password=None)
+            # The simulator's own key, written by to_dict into its state file: the checks that
+            # guard against a crafted RSA key (primality of its factors, tens of milliseconds,
+            # paid on every start of the demo) guard against nothing here.
+            sim._signing_key = load_pem_private_key(
+                data["signing_key"].encode(), password=None, unsafe_skip_rsa_key_validation=True
+            )
         for raw in data["apps"]:
             sim.apps[raw["client_id"]] = _app_from_dict(raw)
         for raw in data["tenants"]:
