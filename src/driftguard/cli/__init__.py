@@ -27,12 +27,12 @@ COMMANDS: tuple[str, ...] = (
     "adopt",
     "init",
     "investigate",
+    "respond",
     "report",
     "doctor",
     "watch",
     "history",
     "sim",
-    "respond",
 )
 
 
