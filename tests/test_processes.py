@@ -1,0 +1,72 @@
+"""Reading tenants in worker processes: the same report as one process, and no tenant lost."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driftguard.cli import main
+from driftguard.live.processes import default_processes, processes_for, read_in_processes
+from driftguard.model import TenantConfig
+from driftguard.sim import Simulator
+
+
+def _report(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    document.pop("generated_at")
+    return document
+
+
+def test_two_processes_give_the_report_of_one(
+    sim_factory: Callable[..., Simulator], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = sim_factory(tenants=7)
+    base = sim.write_baseline(tmp_path / "baseline")
+    sim.tenant("tenant-0002").faults = {"unavailable": 1.0}  # unreadable: an error, named
+    drifted = sim.tenant("tenant-0005").connectors
+    drifted[:] = drifted[1:]  # a connector of the baseline is gone: drift
+    common = ["diff", "--baseline", str(base), "--format", "json", "--deadline", "3", "-v"]
+    codes = []
+    for n in (1, 2):
+        codes.append(
+            main([*common, "--processes", str(n), "--output", str(tmp_path / f"{n}.json")])
+        )
+    one, two = _report(tmp_path / "1.json"), _report(tmp_path / "2.json")
+    assert codes == [1, 1]
+    statuses = {t["tenant"]: t["status"] for t in one["tenants"]}
+    assert statuses["tenant-0002"] == "error" and statuses["tenant-0005"] == "drift"
+    assert two == one
+    err = capsys.readouterr().err
+    # the workers' log records reach this process's stderr (-v: every HTTP call)
+    assert err.count("/InvokeCommand -> ") >= 2 * 6
+
+
+def test_a_worker_that_dies_leaves_its_tenants_an_error_not_a_gap() -> None:
+    tenants = [TenantConfig(name=f"t{i}", tenant_id=f"id-{i}") for i in range(5)]
+    die = functools.partial(os._exit, 3)  # the worker ends while building its source
+    beats: list[tuple[int, int, int]] = []
+    reads = read_in_processes(
+        tenants,
+        die,  # type: ignore[arg-type]
+        processes=2,
+        concurrency=4,
+        heartbeat=lambda *beat: beats.append(beat),
+    )
+    assert [r.tenant for r in reads] == [t.name for t in tenants]
+    assert all(r.error is not None and "worker process" in r.error.message for r in reads)
+    assert beats[-1] == (5, 5, 5)
+
+
+def test_how_many_processes() -> None:
+    cores = default_processes()
+    assert processes_for(None, 10) == 1  # too few tenants to pay for starting interpreters
+    assert processes_for(None, 100 * cores) == cores
+    assert processes_for(None, 10_000) == min(cores, 64)
+    assert processes_for(4, 3) == 3  # never more processes than tenants
+    assert processes_for(2, 500) == 2
