@@ -53,7 +53,7 @@ def test_a_worker_that_dies_leaves_its_tenants_an_error_not_a_gap() -> None:
     beats: list[tuple[int, int, int]] = []
     reads = read_in_processes(
         tenants,
-        die,  # type: ignore[arg-type]
+        die,
         processes=2,
         concurrency=4,
         heartbeat=lambda *beat: beats.append(beat),
