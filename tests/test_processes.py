@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from driftguard.cli import main
+from driftguard.errors import ServiceError
 from driftguard.live.processes import default_processes, processes_for, read_in_processes
-from driftguard.model import TenantConfig
+from driftguard.model import Snapshot, TenantConfig
 from driftguard.sim import Simulator
 
 
@@ -47,19 +48,33 @@ def test_two_processes_give_the_report_of_one(
     assert err.count("/InvokeCommand -> ") >= 2 * 6
 
 
+class _Refused:
+    """A source whose every read fails (this process's share)."""
+
+    def snapshot(self, tenant: TenantConfig) -> Snapshot:
+        raise ServiceError("HTTP 503")
+
+
+def _refused_here_dead_elsewhere(parent: int) -> _Refused:
+    if os.getpid() != parent:
+        os._exit(3)  # a worker process ends while building its source
+    return _Refused()
+
+
 def test_a_worker_that_dies_leaves_its_tenants_an_error_not_a_gap() -> None:
     tenants = [TenantConfig(name=f"t{i}", tenant_id=f"id-{i}") for i in range(5)]
-    die = functools.partial(os._exit, 3)  # the worker ends while building its source
     beats: list[tuple[int, int, int]] = []
     reads = read_in_processes(
         tenants,
-        die,
+        functools.partial(_refused_here_dead_elsewhere, os.getpid()),
         processes=2,
         concurrency=4,
         heartbeat=lambda *beat: beats.append(beat),
     )
     assert [r.tenant for r in reads] == [t.name for t in tenants]
-    assert all(r.error is not None and "worker process" in r.error.message for r in reads)
+    messages = [r.error.message if r.error else "" for r in reads]
+    assert messages[0::2] == ["HTTP 503"] * 3  # read here: their own errors
+    assert all("worker process" in m for m in messages[1::2])  # the worker's share: lost
     assert beats[-1] == (5, 5, 5)
 
 

@@ -1,13 +1,13 @@
-"""Reading many tenants in several worker processes, merged as if one process had read them.
+"""Reading many tenants in several processes, merged as if one process had read them.
 
 One interpreter reads on one core at a time (TLS, JSON, msal's signing are CPU work under its
-lock), so a run over hundreds of tenants splits them over N processes, each with its own thread
-pool (``runner.reads_as_done``). The parent merges the reads in the tenants' order: the outcome is
-that of a single process run. Workers start with ``spawn`` (a fresh interpreter: no thread or lock
-of the parent is inherited), build their source from a picklable recipe, send each read back as
-soon as it is finished (nothing piles up in a worker) and forward their log records to the
-parent's loggers. A worker that dies leaves each of its unread tenants an error, never a gap.
-"""
+lock), so a run over hundreds of tenants splits them over N shares, each read by its own thread
+pool (``runner.reads_as_done``): this process reads the first share itself, a worker process each
+of the others. The reads are merged in the tenants' order: the outcome is that of a single
+process run. Workers start with ``spawn`` (a fresh interpreter: no thread or lock of the parent is
+inherited), build their source from a picklable recipe, send each read back as soon as it is
+finished (nothing piles up in a worker) and forward their log records to the parent's loggers. A
+worker that dies leaves each of its unread tenants an error, never a gap."""
 
 from __future__ import annotations
 
@@ -16,14 +16,17 @@ import math
 import multiprocessing
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from multiprocessing.reduction import ForkingPickler
 from types import MappingProxyType
 from typing import Any
 
 from driftguard.errors import LiveReadError
+from driftguard.live import waits
 from driftguard.live.runner import (
     HEARTBEAT_INTERVAL,
     WAKE_EVERY,
@@ -111,15 +114,24 @@ def read_in_processes(
     context = multiprocessing.get_context("spawn")
     inbox: Any = context.Queue()
     level = logging.getLogger("driftguard").getEffectiveLevel()
-    shares = [list(range(k, len(tenants), count)) for k in range(count)]
-    workers = [
-        context.Process(
-            target=_work,
-            args=(k, [(i, tenants[i]) for i in share], recipe, per_worker, inbox, level),
-            name=f"driftguard-reader-{k + 1}",
+    shares = [[(i, tenants[i]) for i in range(k, len(tenants), count)] for k in range(count)]
+    # This process reads the first share itself (its interpreter is ready); workers the others.
+    workers: list[threading.Thread | BaseProcess] = [
+        threading.Thread(
+            target=_read_share,
+            args=(0, shares[0], recipe, per_worker, inbox),
+            name="driftguard-reader-0",
             daemon=True,
         )
-        for k, share in enumerate(shares)
+    ]
+    workers += [
+        context.Process(
+            target=_work,
+            args=(k, shares[k], recipe, per_worker, inbox, level),
+            name=f"driftguard-reader-{k}",
+            daemon=True,
+        )
+        for k in range(1, count)
     ]
     merged = _Merged(len(tenants), progress)
     try:
@@ -140,9 +152,12 @@ def read_in_processes(
             if heartbeat is not None and time.monotonic() >= next_beat:
                 heartbeat(len(merged.results), len(tenants), merged.errors)
                 next_beat = time.monotonic() + interval
+    except BaseException:
+        waits.cancel()  # ends the reads of this process's share at once
+        raise
     finally:
         for worker in workers:
-            if worker.is_alive():
+            if isinstance(worker, BaseProcess) and worker.is_alive():
                 worker.terminate()
         for worker in workers:
             worker.join(timeout=5)
@@ -196,7 +211,7 @@ def _messages(inbox: Any, timeout: float) -> list[object]:
 
 def _lost(tenant: str) -> LiveReadError:
     return LiveReadError(
-        "the worker process reading this tenant ended before its read was complete",
+        "the reader of this tenant (a worker process) ended before its read was complete",
         tenant=tenant,
         hint="run again with --processes 1 to read every tenant in this process",
     )
@@ -221,11 +236,22 @@ def _work(
     outbox: Any,
     level: int,
 ) -> None:
-    """A worker process: read its share, sending each read as it is done, then ``_Done``."""
+    """A worker process: its log records go to the parent, then it reads its share."""
     logger = logging.getLogger("driftguard")
     logger.setLevel(level)
     logger.addHandler(_Forward(outbox))
     logger.propagate = False
+    _read_share(worker, share, recipe, concurrency, outbox)
+
+
+def _read_share(
+    worker: int,
+    share: list[tuple[int, TenantConfig]],
+    recipe: SourceRecipe,
+    concurrency: int,
+    outbox: Any,
+) -> None:
+    """Read a share, sending each read as it is done, then ``_Done``."""
     source = recipe()
     positions = [i for i, _ in share]
     configs = [config for _, config in share]
