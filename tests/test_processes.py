@@ -29,7 +29,7 @@ def test_two_processes_give_the_report_of_one(
 ) -> None:
     sim = sim_factory(tenants=7)
     base = sim.write_baseline(tmp_path / "baseline")
-    sim.tenant("tenant-0002").faults = {"unavailable": 1.0}  # unreadable: an error, named
+    sim.tenant("tenant-0002").faults = {"forbidden-nonjson": 1.0}  # unreadable: an error
     drifted = sim.tenant("tenant-0005").connectors
     drifted[:] = drifted[1:]  # a connector of the baseline is gone: drift
     common = ["diff", "--baseline", str(base), "--format", "json", "--deadline", "3", "-v"]
