@@ -85,3 +85,14 @@ def test_how_many_processes() -> None:
     assert processes_for(None, 10_000) == min(cores, 64)
     assert processes_for(4, 3) == 3  # never more processes than tenants
     assert processes_for(2, 500) == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("0", "must be at least 1"), ("65", "must be at most 64"), ("two", "'two' is not a whole number")],
+)
+def test_processes_out_of_range_is_a_usage_error(
+    value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["snapshot", "--out", "x", "--processes", value]) == 1
+    assert f"argument --processes: {message}" in capsys.readouterr().err
