@@ -89,7 +89,11 @@ def test_how_many_processes() -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("0", "must be at least 1"), ("65", "must be at most 64"), ("two", "'two' is not a whole number")],
+    [
+        ("0", "must be at least 1"),
+        ("65", "must be at most 64"),
+        ("two", "'two' is not a whole number"),
+    ],
 )
 def test_processes_out_of_range_is_a_usage_error(
     value: str, message: str, capsys: pytest.CaptureFixture[str]
