@@ -5,6 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +19,7 @@ from driftguard.cli import main
 from driftguard.errors import ServiceError
 from driftguard.live.processes import default_processes, processes_for, read_in_processes
 from driftguard.model import Snapshot, TenantConfig
-from driftguard.sim import Simulator
+from driftguard.sim import ServerKnobs, Simulator
 
 
 def _report(path: Path) -> dict[str, Any]:
@@ -100,3 +104,31 @@ def test_processes_out_of_range_is_a_usage_error(
 ) -> None:
     assert main(["snapshot", "--out", "x", "--processes", value]) == 1
     assert f"argument --processes: {message}" in capsys.readouterr().err
+
+
+def test_ctrl_c_ends_every_process_quietly(
+    sim_factory: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    sim = sim_factory(tenants=40, knobs=ServerKnobs(latency_ms=300))
+    base = sim.write_baseline(tmp_path / "baseline")
+    argv = ["diff", "--baseline", str(base), "--processes", "2", "--concurrency", "4"]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "driftguard", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches it
+    )
+    try:
+        # tenant-0001 is read by this process's share, tenant-0002 by the worker's
+        deadline = time.monotonic() + 60
+        while not {"tenant-0001", "tenant-0002"} <= {r.tenant for r in sim.requests_log}:
+            assert run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        os.killpg(run.pid, signal.SIGINT)
+        _, err = run.communicate(timeout=20)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 130
+    assert err == "interrupted\n"  # no traceback from a worker or a reading thread

@@ -251,7 +251,8 @@ def _read_share(
     concurrency: int,
     outbox: Any,
 ) -> None:
-    """Read a share, sending each read as it is done, then ``_Done``."""
+    """Read a share, sending each read as it is done, then ``_Done``. An interruption (Ctrl-C
+    reaches every process of the group) ends it quietly: the parent reports it."""
     source = recipe()
     positions = [i for i, _ in share]
     configs = [config for _, config in share]
@@ -259,6 +260,8 @@ def _read_share(
         for k, read in reads_as_done(configs, source, concurrency=concurrency):
             if isinstance(read, TenantRead):
                 outbox.put(_Read(positions[k], read))
+    except KeyboardInterrupt:
+        return
     finally:
         close = getattr(getattr(source, "session_factory", None), "close", None)
         if close is not None:
