@@ -134,9 +134,11 @@ def read_in_processes(
         for k in range(1, count)
     ]
     merged = _Merged(len(tenants), progress)
+    started: list[threading.Thread | BaseProcess] = []
     try:
         for worker in workers:
             worker.start()
+            started.append(worker)
         running = set(range(count))
         next_beat = time.monotonic() + interval
         while running:
@@ -156,10 +158,10 @@ def read_in_processes(
         waits.cancel()  # ends the reads of this process's share at once
         raise
     finally:
-        for worker in workers:
+        for worker in started:
             if isinstance(worker, BaseProcess) and worker.is_alive():
                 worker.terminate()
-        for worker in workers:
+        for worker in started:
             worker.join(timeout=5)
         inbox.close()
     results = merged.results
