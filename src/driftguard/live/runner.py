@@ -6,6 +6,7 @@ LiveReadError and never stops the others; results come back in the order the ten
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -99,19 +100,24 @@ def reads_as_done(
         return
     workers = max(1, min(concurrency, MAX_CONCURRENCY, len(tenants)))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="driftguard-read")
+    queued = iter(enumerate(tenants))
+    # Reads are submitted a window at a time, in order: each wait below costs in proportion to
+    # the futures it watches, so submitting every tenant at once made a run quadratic in tenants.
+    window = 2 * workers
+    futures: dict[Future[TenantRead], int] = {}
     try:
-        futures: dict[Future[TenantRead], int] = {
-            pool.submit(read_one, source, tenant): i for i, tenant in enumerate(tenants)
-        }
-        pending = set(futures)
+        for i, tenant in itertools.islice(queued, window):
+            futures[pool.submit(read_one, source, tenant)] = i
         next_beat = time.monotonic() + interval
-        while pending:
+        while futures:
             # Never block for long: a Ctrl-C that the kernel delivered to a worker thread is
             # only seen when this thread wakes up.
             timeout = min(WAKE_EVERY, max(0.0, next_beat - time.monotonic()))
-            finished, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            finished, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
             for future in finished:
                 yield futures.pop(future), future.result()
+            for i, tenant in itertools.islice(queued, window - len(futures)):
+                futures[pool.submit(read_one, source, tenant)] = i
             if time.monotonic() >= next_beat:
                 yield -1, _Beat()
                 next_beat = time.monotonic() + interval
