@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from driftguard.errors import LiveReadError
     from driftguard.live.auth import DeviceCodePrompt
     from driftguard.live.exchange import RetryPolicy
+    from driftguard.live.runner import Heartbeat, Progress, TenantRead
     from driftguard.live.service import ExchangeSource
     from driftguard.live.source import Source
     from driftguard.model import Baseline, Snapshot, TenantConfig
@@ -34,6 +35,28 @@ def add_live(parser: argparse.ArgumentParser) -> None:
         "an InvokeCommand body, or a driftguard snapshot) instead of the service; one tenant only",
     )
     add_live_options(parser)
+    add_processes(parser)
+
+
+def add_processes(parser: argparse.ArgumentParser) -> None:
+    """``--processes N``: of the commands that read every tenant once."""
+    parser.add_argument(
+        "--processes",
+        type=_processes,
+        metavar="N",
+        help="split the tenants over N worker processes, each reading its share with its part "
+        "of --concurrency (default: one per core once there are 100 tenants per process, and "
+        "1 when a person at the terminal may have to sign in); the report is the same",
+    )
+
+
+def _processes(text: str) -> int:
+    from driftguard.live.processes import MAX_PROCESSES
+
+    value = whole_number(text)
+    if value > MAX_PROCESSES:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_PROCESSES}")
+    return value
 
 
 def add_live_options(parser: argparse.ArgumentParser) -> None:
@@ -97,7 +120,6 @@ def snapshots_for(
     10 seconds.
     """
     from driftguard.errors import LiveReadError
-    from driftguard.live.runner import read_tenants
 
     result: dict[str, Snapshot | LiveReadError] = {}
     service: list[TenantConfig] = []
@@ -115,25 +137,60 @@ def snapshots_for(
     if service:
         tty = _is_tty(sys.stderr)
         progress = _ProgressBar(sys.stderr) if tty and len(service) > 1 else None
-        source = exchange_source(args)
+        heartbeat = None if tty or len(service) < 2 else _heartbeat
         try:
-            reads = read_tenants(
-                service,
-                source,
-                concurrency=getattr(args, "concurrency", 16),
-                progress=progress,
-                heartbeat=None if tty or len(service) < 2 else _heartbeat,
-            )
+            reads = _read_service(args, service, progress, heartbeat)
         finally:
             if progress is not None:
                 progress.close()
-            close = getattr(getattr(source, "session_factory", None), "close", None)
-            if close is not None:
-                close()
         for read in reads:
             fallback = LiveReadError("not read", tenant=read.tenant)
             result[read.tenant] = read.snapshot or read.error or fallback
     return {name: result[name] for name in tenants}
+
+
+def _read_service(
+    args: argparse.Namespace,
+    service: list[TenantConfig],
+    progress: Progress | None,
+    heartbeat: Heartbeat | None,
+) -> list[TenantRead]:
+    """The reads of the tenants of the service, in this process or split over workers."""
+    import functools
+
+    from driftguard.live.processes import processes_for, read_in_processes
+    from driftguard.live.runner import read_tenants
+
+    concurrency = int(getattr(args, "concurrency", 16))
+    requested: int | None = getattr(args, "processes", None)
+    prompt = sign_in_prompt()
+    processes = processes_for(requested, len(service))
+    if processes > 1 and (requested is not None or prompt is None):
+        recipe = functools.partial(worker_source, retry_policy(args), concurrency)
+        return read_in_processes(
+            service,
+            recipe,
+            processes=processes,
+            concurrency=concurrency,
+            progress=progress,
+            heartbeat=heartbeat,
+        )
+    source = exchange_source(args)
+    try:
+        return read_tenants(
+            service, source, concurrency=concurrency, progress=progress, heartbeat=heartbeat
+        )
+    finally:
+        close = getattr(getattr(source, "session_factory", None), "close", None)
+        if close is not None:
+            close()
+
+
+def worker_source(policy: RetryPolicy, concurrency: int) -> ExchangeSource:
+    """The source of a worker process (live/processes.py): nobody there to sign in."""
+    from driftguard.live.service import ExchangeSource, PooledSessions
+
+    return ExchangeSource(policy=policy, session_factory=PooledSessions(pool_size=concurrency))
 
 
 def _local_source(args: argparse.Namespace, config: TenantConfig) -> Source | None:

@@ -25,7 +25,7 @@ def register(sub: Subcommands) -> None:
         "and a digest of their normalised content, to a snapshot file that --live can read back. "
         "Exit 0: written, 1: error.",
     )
-    from driftguard.cli._live import add_live_options
+    from driftguard.cli._live import add_live_options, add_processes
 
     add_baseline(parser)
     add_tenants(parser)
@@ -36,6 +36,7 @@ def register(sub: Subcommands) -> None:
         help="snapshot file; with several tenants a folder that gets one <tenant>.json each",
     )
     add_live_options(parser)
+    add_processes(parser)
     parser.set_defaults(func=run)
 
 

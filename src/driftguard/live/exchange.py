@@ -27,6 +27,7 @@ from driftguard.live import waits, wire
 from driftguard.live.auth import TokenProvider, TokenUnavailable
 from driftguard.live.clouds import ResolvedEndpoints
 from driftguard.live.http import json_body
+from driftguard.live.throttle import AppBudget
 from driftguard.live.transport import ResponseTooLarge, ResponseTooSlow, time_limit
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class _Retry(Exception):
         hint: str | None = None,
         cut: bool = False,
         why: str | None = None,
+        throttled: bool = False,
     ) -> None:
         super().__init__(cause)
         self.cause = cause
@@ -74,6 +76,7 @@ class _Retry(Exception):
         self.error = error  # what giving up raises
         self.hint = hint
         self.cut = cut  # the answer was cut off at the deadline
+        self.throttled = throttled  # the service asked to slow down (429 or a concurrency limit)
 
 
 class ExchangeClient:
@@ -92,6 +95,8 @@ class ExchangeClient:
         rand: Callable[[], float] = random.random,
         wall: Callable[[], float] = time.time,
         label: str | None = None,
+        budget: AppBudget | None = None,
+        app: str = "",
     ) -> None:
         self._session = session
         self.endpoints = endpoints
@@ -103,6 +108,8 @@ class ExchangeClient:
         self._rand = rand
         self._wall = wall
         self._label = f"tenant {label or tenant_id}"
+        self._budget = budget  # throttling shared with the other tenants of the app (throttle.py)
+        self._app = app
         self._url = endpoints.invoke_url(tenant_id)
         self._verify: str | bool = endpoints.ca_bundle or True
         self._token: str | None = None
@@ -194,6 +201,7 @@ class ExchangeClient:
         while True:
             attempt += 1
             try:
+                self._hold(deadline)
                 resp = self._send(url, body, cmdlet, is_write, deadline)
                 status = resp.status_code
                 if status in _REDIRECTS and resp.headers.get("Location"):
@@ -214,6 +222,8 @@ class ExchangeClient:
                 raise self._failure(resp, cmdlet, is_write)
             except _Retry as retry:
                 delay = self._delay(retry.headers, attempt)
+                if retry.throttled and self._budget is not None:
+                    self._budget.throttled(self._app, self.tenant_id, delay)
                 remaining = deadline - self._clock()
                 if attempt >= self.policy.max_attempts or delay > remaining:
                     why = f"gave up after {attempt} attempt{'s' if attempt > 1 else ''}" + (
@@ -244,6 +254,22 @@ class ExchangeClient:
                     self.policy.max_attempts - 1,
                 )
                 self._sleep(delay)
+
+    def _hold(self, deadline: float) -> None:
+        """Wait while the app is held for throttling elsewhere (throttle.py), within the
+        deadline: what is left of it after the hold is this request's."""
+        if self._budget is None:
+            return
+        seconds = min(self._budget.hold(self._app), deadline - self._clock())
+        if seconds <= 0:
+            return
+        if seconds >= waits.ANNOUNCE_FROM:
+            waits.progress_log.info(
+                "waiting %.0f s for %s: the service is throttling its app on other tenants",
+                seconds,
+                self._label,
+            )
+        self._sleep(seconds)
 
     def _send(
         self, url: str, body: bytes, cmdlet: str, is_write: bool, deadline: float
@@ -338,7 +364,7 @@ class ExchangeClient:
         cause = f"HTTP {status}" + (f": {text}" if text else "")
         throttled = status == 429 or wire.is_concurrency_limit(detail.text)
         if throttled:
-            return _Retry(cause, resp.headers, why=f"throttled (HTTP {status})")
+            return _Retry(cause, resp.headers, why=f"throttled (HTTP {status})", throttled=True)
         if not is_write and (status in {502, 503, 504} or (status == 500 and not detail.is_json)):
             return _Retry(cause, resp.headers, why=f"unavailable (HTTP {status})")
         if status == 401:

@@ -6,10 +6,11 @@ LiveReadError and never stops the others; results come back in the order the ten
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TypeVar
@@ -58,45 +59,73 @@ def read_tenants(
     heartbeat: Heartbeat | None = None,
     interval: float = HEARTBEAT_INTERVAL,
 ) -> list[TenantRead]:
-    """Read every tenant with at most ``concurrency`` reads in flight.
+    """Read every tenant with at most ``concurrency`` reads in flight; results in input order.
 
     An interruption (Ctrl-C in this thread) cancels the reads not started and ends every wait
     of the running ones (``waits.cancel``), so the process exits within a second.
     """
-    if not tenants:
-        return []
-    workers = max(1, min(concurrency, MAX_CONCURRENCY, len(tenants)))
     results: dict[int, TenantRead] = {}
     errors = 0
+    for index, outcome in reads_as_done(
+        tenants, source, concurrency=concurrency, interval=interval
+    ):
+        if isinstance(outcome, _Beat):
+            if heartbeat is not None:
+                heartbeat(len(results), len(tenants), errors)
+            continue
+        results[index] = outcome
+        errors += 0 if outcome.ok else 1
+        if progress is not None:
+            progress(len(results), len(tenants), outcome.tenant, outcome.ok)
+    if heartbeat is not None and tenants:
+        heartbeat(len(results), len(tenants), errors)
+    return [results[i] for i in range(len(tenants))]
+
+
+@dataclass(frozen=True)
+class _Beat:
+    """Yielded by ``reads_as_done`` every ``interval`` seconds (heartbeats), not a read."""
+
+
+def reads_as_done(
+    tenants: Sequence[TenantConfig],
+    source: Source,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    interval: float = HEARTBEAT_INTERVAL,
+) -> Iterator[tuple[int, TenantRead | _Beat]]:
+    """(position in ``tenants``, its read) as each read finishes, and ``(-1, _Beat())`` every
+    ``interval`` seconds: a caller that streams the reads keeps none of them alive."""
+    if not tenants:
+        return
+    workers = max(1, min(concurrency, MAX_CONCURRENCY, len(tenants)))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="driftguard-read")
+    queued = iter(enumerate(tenants))
+    # Reads are submitted a window at a time, in order: each wait below costs in proportion to
+    # the futures it watches, so submitting every tenant at once made a run quadratic in tenants.
+    window = 2 * workers
+    futures: dict[Future[TenantRead], int] = {}
     try:
-        futures: dict[Future[TenantRead], int] = {
-            pool.submit(read_one, source, tenant): i for i, tenant in enumerate(tenants)
-        }
-        pending = set(futures)
+        for i, tenant in itertools.islice(queued, window):
+            futures[pool.submit(read_one, source, tenant)] = i
         next_beat = time.monotonic() + interval
-        while pending:
+        while futures:
             # Never block for long: a Ctrl-C that the kernel delivered to a worker thread is
             # only seen when this thread wakes up.
             timeout = min(WAKE_EVERY, max(0.0, next_beat - time.monotonic()))
-            finished, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            finished, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
             for future in finished:
-                outcome = future.result()
-                results[futures[future]] = outcome
-                errors += 0 if outcome.ok else 1
-                if progress is not None:
-                    progress(len(results), len(tenants), outcome.tenant, outcome.ok)
-            if heartbeat is not None and time.monotonic() >= next_beat:
-                heartbeat(len(results), len(tenants), errors)
+                yield futures.pop(future), future.result()
+            for i, tenant in itertools.islice(queued, window - len(futures)):
+                futures[pool.submit(read_one, source, tenant)] = i
+            if time.monotonic() >= next_beat:
+                yield -1, _Beat()
                 next_beat = time.monotonic() + interval
     except BaseException:
         waits.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    if heartbeat is not None:
-        heartbeat(len(results), len(tenants), errors)
-    return [results[i] for i in range(len(tenants))]
 
 
 def read_one(source: Source, tenant: TenantConfig) -> TenantRead:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from driftguard.errors import DriftguardError, LiveReadError
 from driftguard.live import clouds
 from driftguard.live.auth import DeviceCodePrompt, TokenProvider
+from driftguard.live.throttle import AppBudget
 from driftguard.model import Snapshot, TenantConfig
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ class ExchangeSource:
     tokens: TokenFactory | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     sleep: Callable[[float], None] | None = None  # injected by tests to keep retries fast
+    budget: AppBudget = field(default_factory=AppBudget)  # throttling per app, across tenants
 
     def snapshot(self, tenant: TenantConfig) -> Snapshot:
         with named(tenant.name), self.client(tenant) as client:
@@ -117,9 +119,18 @@ class ExchangeSource:
                 policy=self.policy,
                 label=tenant.name,
                 sleep=self.sleep or waits.pause,
+                budget=self.budget,
+                app=_app_of(provider),
             )
         finally:
             session.close()
+
+
+def _app_of(provider: TokenProvider) -> str:
+    """The application (client id) whose throttling a read shares: the provider's credential,
+    or one shared name for token providers without one."""
+    credential = getattr(provider, "credential", None)
+    return str(getattr(credential, "client_id", "") or "")
 
 
 @contextlib.contextmanager

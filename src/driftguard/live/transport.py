@@ -5,9 +5,9 @@ keeps a read alive forever, and a gzip bomb (a few MB on the wire) decodes to gi
 ``response.content``. ``BoundedAdapter`` therefore
 
 - gives every request a time budget: its connect plus read timeout, shortened to what is left of
-  the caller's deadline (``time_limit``). A watchdog cuts the connection's socket when the budget
-  runs out, whatever phase the request is in (TLS handshake, headers, body), and the request
-  fails with ``ResponseTooSlow``;
+  the caller's deadline (``time_limit``). A watchdog (one thread for all requests) cuts the
+  connection's socket when the budget runs out, whatever phase the request is in (TLS handshake,
+  headers, body), and the request fails with ``ResponseTooSlow``;
 - reads every body itself, streamed, decoded chunk by bounded chunk (urllib3 bounds each
   decompression step by the chunk asked for), and fails with ``ResponseTooLarge`` past
   ``max_body`` decoded bytes. Callers always get the body already read (``response.content``).
@@ -19,6 +19,8 @@ transport failures they are.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import socket
 import threading
@@ -112,19 +114,69 @@ def _budget(timeout: Any) -> tuple[float, tuple[float, float]]:
     return seconds, (min(connect, seconds), min(read, seconds))
 
 
+class _Watchdog:
+    """One thread for every request's time budget: it sleeps until the earliest one ends and cuts
+    that request's connections (a thread per request cost a thread start per request)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._count = itertools.count()
+        self._wake = threading.Condition(threading.Lock())
+        self._thread: threading.Thread | None = None
+
+    def watch(self, watch: _Watch, end: float) -> None:
+        with self._wake:
+            heapq.heappush(self._heap, (end, next(self._count), watch))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="driftguard-watchdog", daemon=True
+                )
+                self._thread.start()
+            elif self._heap[0][2] is watch:
+                self._wake.notify()  # an earlier end than the one the thread sleeps until
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                due = self._due()
+            for watch in due:
+                watch.cut()
+
+    def _due(self) -> list[_Watch]:
+        """Wait (lock held by the caller) until a budget ends; the watches whose budget ended.
+        Watches of finished requests are dropped on the way, and the heap is rebuilt when they
+        make up most of it, so it stays as large as the requests in flight."""
+        while True:
+            now = time.monotonic()
+            due: list[_Watch] = []
+            while self._heap and (self._heap[0][0] <= now or self._heap[0][2].done):
+                watch = heapq.heappop(self._heap)[2]
+                if not watch.done:
+                    due.append(watch)
+            if due:
+                return due
+            if len(self._heap) > 64:
+                live = [entry for entry in self._heap if not entry[2].done]
+                if 2 * len(live) < len(self._heap):
+                    heapq.heapify(live)
+                    self._heap = live
+            self._wake.wait(self._heap[0][0] - now if self._heap else None)
+
+
+_WATCHDOG = _Watchdog()
+
+
 class _Watch:
-    """Cuts the sockets of one request when its time is up (from a timer thread)."""
+    """Cuts the sockets of one request when its time is up (from the watchdog's thread)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expired = False
-        self._done = False
+        self.done = False
         self._connections: list[HTTPConnection] = []
         self._lock = threading.Lock()
         self._outer: _Watch | None = None
         self._started = time.monotonic()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
 
     def elapsed(self) -> float:
         return time.monotonic() - self._started
@@ -135,13 +187,10 @@ class _Watch:
             if self.expired:
                 _cut(connection)
 
-    def _expire(self) -> None:
-        self.cut()
-
     def cut(self) -> None:
         """Cut the request's connections now (its time is up, or the run was interrupted)."""
         with self._lock:
-            if self._done:
+            if self.done:
                 return
             self.expired = True
             for connection in self._connections:
@@ -150,17 +199,16 @@ class _Watch:
     def __enter__(self) -> _Watch:
         self._outer = getattr(_current, "watch", None)
         _current.watch = self
-        self._timer.start()
+        _WATCHDOG.watch(self, self._started + self.seconds)
         with _active_lock:
             _active.add(self)
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._timer.cancel()
         with _active_lock:
             _active.discard(self)
         with self._lock:
-            self._done = True  # from here on, the connections are someone else's
+            self.done = True  # from here on, the connections are someone else's
         _current.watch = self._outer
 
 
