@@ -65,3 +65,25 @@ def test_a_long_reason_phrase_is_bounded() -> None:
     with pytest.raises(ServiceError) as info:
         _client(_Answers(400, b"not json", "R" * 5000)).get("/v1.0/x")
     assert 100 <= str(info.value).count("R") <= 101
+
+
+class _Recording(_Answers):
+    def __init__(self) -> None:
+        super().__init__(200, b'{"value": []}', "OK")
+        self.timeouts: list[object] = []
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        self.timeouts.append(kwargs.get("timeout"))
+        return super().request(method, url, **kwargs)
+
+
+def test_a_long_running_operation_gets_its_own_answer_time_and_others_keep_the_clients() -> None:
+    from driftguard.investigate.hunting import QUERY_SECONDS
+
+    recording = _Recording()
+    client = _client(recording)
+    client.post("/v1.0/security/runHuntingQuery", {"Query": "x"}, timeout=QUERY_SECONDS)
+    client.get("/v1.0/security/alerts_v2")
+    client.post("/v1.0/users/x/revokeSignInSessions", {})
+    assert recording.timeouts == [QUERY_SECONDS, client.timeout, client.timeout]
+    assert QUERY_SECONDS > 200 > client.timeout  # the service runs a hunting query up to 200 s

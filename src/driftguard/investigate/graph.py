@@ -72,8 +72,12 @@ class GraphClient:
     def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         return self._request("GET", self.url(path), params=params)
 
-    def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self._request("POST", self.url(path), body=body)
+    def post(
+        self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """``timeout``: seconds for one answer when the operation's own limit is longer than
+        the client's (an advanced hunting query may run 200 s); the deadline still bounds all."""
+        return self._request("POST", self.url(path), body=body, timeout=timeout)
 
     def patch(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """An update; Graph answers 204 with no body (returned as ``{}``)."""
@@ -110,11 +114,12 @@ class GraphClient:
         *,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         from driftguard.live.transport import time_limit
 
         with time_limit(self.deadline):
-            return self._attempts(method, url, params, body)
+            return self._attempts(method, url, params, body, timeout or self.timeout)
 
     def _attempts(
         self,
@@ -122,6 +127,7 @@ class GraphClient:
         url: str,
         params: Mapping[str, str] | None,
         body: Mapping[str, Any] | None,
+        timeout: float,
     ) -> dict[str, Any]:
         import requests
 
@@ -141,7 +147,7 @@ class GraphClient:
                     json=dict(body) if body is not None else None,
                     headers=headers,
                     verify=self._verify,
-                    timeout=self.timeout,
+                    timeout=timeout,
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:

@@ -42,6 +42,9 @@ from driftguard.model import Connector
 PATH = "/v1.0/security/runHuntingQuery"
 SOURCE = "graph:security/runHuntingQuery"
 PERMISSION = "ThreatHunting.Read.All"
+QUERY_SECONDS = 210.0
+"""One answer may take this long: the service runs a query for up to 200 s (the client's usual
+120 s would cut a slow but valid answer); ``--deadline`` still bounds the whole read."""
 LICENCE = "Defender for Office 365 Plan 2"
 NOT_LICENSED = f"not available (no {LICENCE})"
 RETENTION = timedelta(days=30)
@@ -55,7 +58,9 @@ _EXPORT_HINT = (
 
 
 class HuntingPoster(Protocol):
-    def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+    def post(
+        self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
+    ) -> dict[str, Any]: ...
 
 
 class NotLicensed(LiveReadError):
@@ -149,7 +154,7 @@ def _answer(graph: HuntingPoster, query: HuntingQuery) -> list[Mapping[str, Any]
         raise LiveReadError(f"hunting: connector {query.connector!r}: {exc}") from None
     body = {"Query": text, "Timespan": f"{moment(query.since)}/{moment(query.until)}"}
     try:
-        payload = graph.post(PATH, body)
+        payload = graph.post(PATH, body, timeout=QUERY_SECONDS)
     except GraphAuthError as exc:
         if _names_licence(exc.detail):
             raise NotLicensed(f"hunting: {exc.detail}") from None
