@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, assert_never
 
+from driftguard.investigate.auditrecords import parse_time
 from driftguard.jsontype import Json
 from driftguard.planmodel import (
     ENABLED,
@@ -86,9 +87,8 @@ def is_user_principal(actor: str) -> bool:
 
 
 def parse_graph_time(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    """A Graph time (UTC, ``Z``), read as every service time is (auditrecords.parse_time)."""
+    return None if text is None else parse_time(text)
 
 
 def assess(
