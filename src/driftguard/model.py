@@ -109,6 +109,10 @@ class Snapshot:
     source: str  # e.g. "exchange:https://outlook.office365.com", "file:live.json", "demo"
     taken_at: datetime
     warnings: tuple[str, ...] = ()
+    read_digest: str | None = None
+    """A digest of the bytes the records were parsed from (``wire.BodyDigest``), where the
+    source has them: two snapshots of one source with equal digests hold equal records. None:
+    unknown, so nothing may be assumed (a watch judges such a snapshot in full)."""
 
 
 # --------------------------------------------------------------------------- baseline

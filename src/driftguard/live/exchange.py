@@ -53,6 +53,7 @@ class RetryPolicy:
 class InvokeResult:
     records: tuple[dict[str, Any], ...]
     warnings: tuple[str, ...] = ()
+    digest: str | None = None  # of the answer's bytes, every page (wire.BodyDigest)
 
 
 class _Retry(Exception):
@@ -139,8 +140,10 @@ class ExchangeClient:
             {"CmdletInput": {"CmdletName": cmdlet, "Parameters": dict(parameters or {})}}
         ).encode("utf-8")
         deadline = self._clock() + self.policy.deadline
-        payload, final_url = self._post(self._url, body, cmdlet, is_write, deadline)
+        payload, final_url, raw = self._post(self._url, body, cmdlet, is_write, deadline)
         self._url = final_url
+        digest = wire.BodyDigest()
+        digest.add(raw)
         records = wire.records_of(payload, cmdlet)
         warnings = wire.warnings_of(payload)
         pages = 1
@@ -153,7 +156,8 @@ class ExchangeClient:
                 raise TruncatedReadError(
                     f"{cmdlet}: more than {self.policy.max_pages} pages; the result is incomplete"
                 )
-            payload = self._next_page(link, final_url, body, cmdlet, deadline)
+            payload, raw = self._next_page(link, final_url, body, cmdlet, deadline)
+            digest.add(raw)
             records.extend(wire.records_of(payload, cmdlet))
             warnings.extend(wire.warnings_of(payload))
             link = wire.next_link(payload)
@@ -164,13 +168,13 @@ class ExchangeClient:
                 hint="a read with warnings is never treated as complete; retry later",
             )
         log.debug("%s for %s: %d records in %d pages", cmdlet, self._label, len(records), pages)
-        return InvokeResult(tuple(records), tuple(warnings))
+        return InvokeResult(tuple(records), tuple(warnings), digest.hexdigest())
 
     # ----------------------------------------------------------------- paging
 
     def _next_page(
         self, link: str, base: str, body: bytes, cmdlet: str, deadline: float
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], bytes]:
         url = urljoin(base, link)
         target = self._allowed(url)
         if target is None:
@@ -179,7 +183,7 @@ class ExchangeClient:
                 f"{self.endpoints.exchange_domain}; not followed, so the result is incomplete"
             )
         try:
-            payload, _ = self._post(target, body, cmdlet, False, deadline)
+            payload, _, raw = self._post(target, body, cmdlet, False, deadline)
         except LiveReadError as exc:
             raise TruncatedReadError(
                 f"{cmdlet}: the service paged the result (@odata.nextLink) and the next page "
@@ -187,13 +191,14 @@ class ExchangeClient:
                 hint="driftguard asks for everything at once (ResultSize Unlimited) and never "
                 "uses a partial read",
             ) from None
-        return payload
+        return payload, raw
 
     # ----------------------------------------------------------------- one request, with retries
 
     def _post(
         self, url: str, body: bytes, cmdlet: str, is_write: bool, deadline: float
-    ) -> tuple[dict[str, Any], str]:
+    ) -> tuple[dict[str, Any], str, bytes]:
+        """The answer's JSON body, the URL that gave it (after redirects) and its bytes."""
         attempt = 0
         redirects = 0
         refreshed = False
@@ -218,7 +223,7 @@ class ExchangeClient:
                     attempt -= 1
                     continue
                 if 200 <= status < 300:
-                    return self._parsed(resp, cmdlet, is_write), url
+                    return self._parsed(resp, cmdlet, is_write), url, resp.content
                 raise self._failure(resp, cmdlet, is_write)
             except _Retry as retry:
                 delay = self._delay(retry.headers, attempt)

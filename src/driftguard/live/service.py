@@ -74,12 +74,13 @@ class ExchangeSource:
 
     def snapshot(self, tenant: TenantConfig) -> Snapshot:
         with named(tenant.name), self.client(tenant) as client:
-            records = client.invoke(READ_CMDLET, READ_PARAMETERS)
+            result = client.call(READ_CMDLET, READ_PARAMETERS)
             return Snapshot(
                 tenant=tenant.name,
-                records=tuple(records),
+                records=result.records,
                 source=f"exchange:{client.endpoints.exchange_base}",
                 taken_at=self.clock(),
+                read_digest=result.digest,
             )
 
     @contextlib.contextmanager

@@ -5,6 +5,7 @@ No network here: the client (exchange.py) hands in bytes and headers and gets va
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -65,6 +66,22 @@ def records_of(payload: Any, cmdlet: str) -> list[dict[str, Any]]:
         {k: v for k, v in item.items() if not k.endswith("@data.type")}
         for item in envelope_value(payload, cmdlet)
     ]
+
+
+class BodyDigest:
+    """A digest of the bodies one read was made from, each page's bytes length-prefixed (page
+    boundaries count). Equal digests mean the same bytes, hence the same records: what lets a
+    watch skip judging a tenant whose answer did not change. blake2b runs at C speed."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.blake2b(digest_size=32)
+
+    def add(self, body: bytes) -> None:
+        self._hash.update(len(body).to_bytes(8, "big"))
+        self._hash.update(body)
+
+    def hexdigest(self) -> str:
+        return "blake2b:" + self._hash.hexdigest()
 
 
 def warnings_of(payload: Mapping[str, Any]) -> list[str]:

@@ -9,28 +9,24 @@ leaves an unsent row that the next start delivers first.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from driftguard.core import error_report, read_connectors, tenant_report
 from driftguard.errors import DriftguardError, InputError
-from driftguard.live.runner import TenantRead, read_tenants
+from driftguard.live.runner import read_tenants
 from driftguard.live.source import Source
 from driftguard.model import Baseline, Snapshot, Status, TenantConfig, TenantReport
 from driftguard.notify import NotifyError
-from driftguard.tenantstate import TenantState
 from driftguard.textsafe import bounded
+from driftguard.watch.judgement import Judged, KeptJudgements, previous_verdict
 from driftguard.watch.notify import Notification, Notifier
 from driftguard.watch.schedule import Schedule
 from driftguard.watch.state import WHOLE, Outgoing, Transition, WatchState
 from driftguard.watch.verdict import (
     Change,
-    Verdict,
     change_between,
     notification_key,
     payload,
@@ -66,6 +62,7 @@ class SweepResult:
     overran: bool
     reports: tuple[TenantReport, ...]
     changes: Mapping[str, Change]
+    reused: int = 0  # tenants whose answer had not changed: the last judgement held
 
     @property
     def exit_code(self) -> int:
@@ -106,12 +103,13 @@ def run(
     """Sweep until asked to stop (or ``sweeps`` times); the exit code of the last sweep."""
     rng = rng or random.Random()  # noqa: S311 - jitter, not security
     deliver(state, edges)  # what a crash left in the outbox goes first
+    kept = KeptJudgements()  # a tenant whose answer did not change is not judged again
     done = 0
     code = 0
     while sweeps is None or done < sweeps:
         began = edges.monotonic()
         try:
-            result = sweep(state, schedule, edges)
+            result = sweep(state, schedule, edges, kept)
         except DriftguardError as exc:  # e.g. the baseline could not be loaded: say so, go on
             for line in exc.lines():
                 edges.say(f"error: {line}")
@@ -133,11 +131,16 @@ def _asked_to_stop(edges: Edges) -> bool:
     return edges.wait(0)
 
 
-def sweep(state: WatchState, schedule: Schedule, edges: Edges) -> SweepResult | None:
+def sweep(
+    state: WatchState, schedule: Schedule, edges: Edges, kept: KeptJudgements | None = None
+) -> SweepResult | None:
     """One sweep over every selected tenant; None when a stop interrupted it (not recorded).
 
     A baseline that cannot be loaded fails the sweep (DriftguardError): nothing can be judged,
-    which is told once, as a change of the watch's own verdict, and again when it loads."""
+    which is told once, as a change of the watch's own verdict, and again when it loads.
+    ``kept``: the judgements of the previous sweep (judgement.py), reused where a tenant's
+    answer did not change, and updated once this sweep is recorded; None judges every tenant."""
+    kept = kept if kept is not None else KeptJudgements()
     started, t0 = edges.clock(), edges.monotonic()
     number = state.begin_sweep(started, schedule.interval)
     try:
@@ -167,7 +170,8 @@ def sweep(state: WatchState, schedule: Schedule, edges: Edges) -> SweepResult | 
     targets = tuple(n.name for n in edges.notifiers)
     reports: list[TenantReport] = []
     changes: dict[str, Change] = {}
-    judged = [_judged(state, baseline, read, now) for read in reads]
+    kept.begin(baseline, now.date(), names)
+    judged = [kept.judge(state, baseline, read, now.date()) for read in reads]
     drifted = [j for j in judged if j.change is Change.NEW_DRIFT and j.snapshot is not None]
     evidence = _evidence_for(drifted, baseline, edges)
     if _asked_to_stop(edges):
@@ -188,12 +192,13 @@ def sweep(state: WatchState, schedule: Schedule, edges: Edges) -> SweepResult | 
                 fingerprint=j.verdict.fingerprint,
                 detail=report.error,
                 snapshot=j.document,
-                digest=_digest(j.document) if j.document is not None else None,
+                digest=j.digest,
                 notification=outgoing,
             )
         )
         reports.append(report)
     state.record_all(number, now, transitions)  # one transaction: the whole sweep or none of it
+    kept.keep(judged)  # only what was recorded is reused
     deliver(state, edges)
     duration = edges.monotonic() - t0
     overran = duration > schedule.interval
@@ -213,45 +218,19 @@ def sweep(state: WatchState, schedule: Schedule, edges: Edges) -> SweepResult | 
             f"{schedule.interval:g} s interval: tenants are checked less often than asked "
             "(raise --interval or --concurrency, or split the tenants with --shard)"
         )
-    return SweepResult(number, duration, overran, tuple(reports), changes)
-
-
-@dataclass(frozen=True)
-class _Judged:
-    report: TenantReport
-    verdict: Verdict
-    change: Change | None
-    snapshot: Snapshot | None
-    document: Mapping[str, object] | None
-
-
-def _judged(state: WatchState, baseline: Baseline, read: TenantRead, now: datetime) -> _Judged:
-    """One tenant's read, judged against the baseline and its previous verdict (pure but for
-    reading that verdict)."""
-    document = None
-    if read.snapshot is None:
-        tenant = baseline.tenants.get(read.tenant)
-        location = tenant.config.location if tenant is not None else None
-        report = error_report(read.tenant, read.error or InputError("not read"), location)
-    else:
-        tenant = baseline.tenants[read.tenant]
-        report = tenant_report(tenant, read.snapshot, baseline.ignores, now.date())
-        connectors, _ = read_connectors(read.snapshot)
-        document = TenantState.of(connectors, None).document()
-    verdict = verdict_of(report)
-    change = change_between(_previous(state, read.tenant), verdict)
-    return _Judged(report, verdict, change, read.snapshot, document)
+    reused = sum(1 for j in judged if j.reused)
+    return SweepResult(number, duration, overran, tuple(reports), changes, reused)
 
 
 def _evidence_for(
-    drifted: Sequence[_Judged], baseline: Baseline, edges: Edges
+    drifted: Sequence[Judged], baseline: Baseline, edges: Edges
 ) -> dict[str, TenantReport]:
     """The audit trail of each new drift, read in parallel; a trail that cannot be read is a
     warning on that report, never a lost verdict or a stopped sweep."""
     if not drifted:
         return {}
 
-    def one(j: _Judged) -> TenantReport:
+    def one(j: Judged) -> TenantReport:
         if j.snapshot is None or _asked_to_stop(edges):
             return j.report
         try:
@@ -269,7 +248,7 @@ def _record_whole(
     state: WatchState, edges: Edges, number: int, error: DriftguardError | None
 ) -> None:
     """The watch's own verdict: ERROR while its baseline cannot be used, OK again after."""
-    previous = _previous(state, WHOLE)
+    previous = previous_verdict(state, WHOLE)
     if error is None and previous is None:
         return  # never failed: nothing to record
     message = None if error is None else bounded("; ".join(error.lines()))
@@ -289,25 +268,6 @@ def _record_whole(
         edges.clock(),
         Transition(WHOLE, current.status.value, "", message, None, None, outgoing),
     )
-
-
-def _previous(state: WatchState, tenant: str) -> Verdict | None:
-    stored = state.verdict(tenant)
-    if stored is None:
-        return None
-    try:
-        status = Status(stored.verdict)
-    except ValueError:
-        raise InputError(
-            f"{state.path}: tenant {tenant!r} has verdict {stored.verdict!r}, "
-            "which this driftguard does not know"
-        ) from None
-    return Verdict(status, stored.fingerprint)
-
-
-def _digest(document: Mapping[str, object]) -> str:
-    text = json.dumps(document, sort_keys=True, ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def deliver(state: WatchState, edges: Edges) -> int:

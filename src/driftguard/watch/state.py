@@ -328,10 +328,7 @@ class WatchState:
         digest: str,
         document: Mapping[str, Any],
     ) -> None:
-        last = db.execute(
-            "SELECT digest FROM snapshots WHERE tenant=? ORDER BY id DESC LIMIT 1", (tenant,)
-        ).fetchone()
-        if last is not None and last[0] == digest:
+        if _last_digest(db, tenant) == digest:
             return  # unchanged since the last stored snapshot: history keeps changes only
         text = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
         if len(text) > MAX_DOCUMENT:
@@ -351,6 +348,10 @@ class WatchState:
             "(SELECT id FROM snapshots WHERE tenant=? ORDER BY id DESC LIMIT ?)",
             (tenant, tenant, KEEP_SNAPSHOTS),
         )
+
+    def last_digest(self, tenant: str) -> str | None:
+        """The digest of the tenant's last stored snapshot; None when none is stored."""
+        return _last_digest(self.db, tenant)
 
     def snapshots(self, tenant: str, limit: int = KEEP_SNAPSHOTS) -> list[StoredSnapshot]:
         """The tenant's stored snapshots, oldest first (the last ``limit``)."""
@@ -411,6 +412,13 @@ class WatchState:
                 "UPDATE outbox SET attempts=attempts+1, last_error=? WHERE key=? AND target=?",
                 (error[:500], row.key, row.target),
             )
+
+
+def _last_digest(db: sqlite3.Connection, tenant: str) -> str | None:
+    row = db.execute(
+        "SELECT digest FROM snapshots WHERE tenant=? ORDER BY id DESC LIMIT 1", (tenant,)
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 @contextmanager
