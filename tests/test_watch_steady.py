@@ -6,10 +6,11 @@ HTTPS simulator through the CLI's transport (one connection pool, sign-in kept).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ def _cli_source() -> ExchangeSource:
 
 
 @pytest.fixture
-def watch(sim_factory: Callable[..., Simulator], tmp_path: Path) -> _Watch:
+def watch(sim_factory: Callable[..., Simulator], tmp_path: Path) -> Iterator[_Watch]:
     sim = sim_factory(tenants=2)
     base = sim.write_baseline(tmp_path / "baseline")
     with opened(tmp_path / "watch.sqlite") as state:
@@ -92,7 +93,7 @@ def _invokes(sim: Simulator) -> int:
     return sum(1 for r in sim.requests_log if r.endpoint == "invoke")
 
 
-def _set(sim: Simulator, **parameters: object) -> None:
+def _set(sim: Simulator, **parameters: Any) -> None:
     token = sim_token(sim, TENANT, "write")
     answer = invoke(
         sim, TENANT, token, "Set-InboundConnector", Identity="Hybrid relay", **parameters
