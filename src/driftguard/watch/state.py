@@ -23,6 +23,9 @@ from driftguard.errors import InputError, OutputError
 
 SCHEMA_VERSION = 1
 COMPRESS_ABOVE = 4096  # bytes of JSON; smaller documents are stored as text
+# zlib level 1: a 2,000-connector tenant's 10 MB document in 0.09 s of CPU to 2.1 MB, where the
+# default level 6 takes 0.5 s for 1.8 MB; a snapshot is stored at each change of a tenant.
+COMPRESS_LEVEL = 1
 MAX_DOCUMENT = 64 * 1024 * 1024  # a stored snapshot, uncompressed
 KEEP_SNAPSHOTS = 1000  # per tenant; older ones are pruned
 KEEP_SWEEPS = 100_000  # about a year at five minutes
@@ -337,7 +340,7 @@ class WatchState:
                 f"{MAX_DOCUMENT}-byte limit of the watch state"
             )
         compressed = len(text) > COMPRESS_ABOVE
-        body = zlib.compress(text, 6) if compressed else text
+        body = zlib.compress(text, COMPRESS_LEVEL) if compressed else text
         db.execute(
             "INSERT INTO snapshots (tenant, sweep, taken_at, digest, compressed, body) "
             "VALUES (?, ?, ?, ?, ?, ?)",
