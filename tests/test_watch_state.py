@@ -180,3 +180,40 @@ def test_delivered_notifications_are_pruned_after_90_days_and_unsent_never(tmp_p
         state.finish_sweep(number, T0 + timedelta(days=91), 1.0, tenants=2, errors=0, overran=False)
         keys = [r[0] for r in state.db.execute("SELECT key FROM outbox")]
         assert keys == ["u"]
+
+
+def test_the_baseline_stamp_walks_the_folder_as_os_walk_does(tmp_path: Path) -> None:
+    """Every file's path, size, modification time and inode, in os.walk's order (files before
+    subfolders, a link to a folder not followed): the simple definition, compared."""
+    import hashlib
+    import os
+
+    from driftguard.watch.baselinecache import stamp_of
+
+    def walked(root: Path) -> str:
+        digest = hashlib.sha256()
+        for folder, dirs, files in os.walk(root):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(folder, name)
+                st = os.stat(path)
+                line = (
+                    f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n"
+                )
+                digest.update(line.encode("utf-8", "surrogateescape"))
+        return digest.hexdigest()
+
+    root = tmp_path / "baseline"
+    for rel in ["b/tenant.yaml", "b/inbound/x.yaml", "a/inbound/y.yaml", "a.yaml", "a b/z.yaml"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(rel, "utf-8")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "not-walked.yaml").write_text("x", "utf-8")
+    (root / "linked").symlink_to(outside, target_is_directory=True)
+    (root / "b" / "file-link.yaml").symlink_to(root / "a.yaml")
+    before = stamp_of(root)
+    assert before == walked(root)
+    (root / "a" / "inbound" / "y.yaml").write_text("a longer text", "utf-8")
+    assert stamp_of(root) == walked(root) != before
+    assert stamp_of(tmp_path / "nowhere") == "absent"
