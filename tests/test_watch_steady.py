@@ -270,3 +270,16 @@ def test_the_body_digest_counts_page_boundaries() -> None:
     assert digest(b"ab", b"c") != digest(b"a", b"bc")
     assert digest(b"abc") != digest(b"abc", b"")
     assert digest(b'{"value":[1]}') != digest(b'{"value":[2]}')
+
+
+def test_the_watch_keeps_its_judgements_from_one_sweep_to_the_next(watch: _Watch) -> None:
+    """``run`` (what `driftguard watch` runs) hands each sweep the judgements of the one before,
+    and says how many tenants answered as before."""
+    code = loop.run(watch.state, SCHEDULE, watch.edges(), sweeps=3)
+    assert code == 0
+    lines = [line for line in watch.said if line.startswith("sweep ")]
+    assert len(lines) == 3
+    assert "answered as at the last sweep" not in lines[0]
+    assert all(
+        line.endswith("; 2 answered as at the last sweep (not judged again)") for line in lines[1:]
+    )

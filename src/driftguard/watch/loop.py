@@ -207,10 +207,12 @@ def sweep(
         number, edges.clock(), duration, tenants=len(reports), errors=errors, overran=overran
     )
     drift = sum(1 for r in reports if r.status is Status.DRIFT)
+    reused = sum(1 for j in judged if j.reused)
+    same = f"; {reused} answered as at the last sweep (not judged again)" if reused else ""
     edges.say(
         f"sweep {number}: {len(reports)} tenant{'s' if len(reports) != 1 else ''} in "
         f"{duration:.1f} s of a {schedule.interval:g} s interval; {drift} drift, "
-        f"{errors} unreadable, {len(changes)} change{'s' if len(changes) != 1 else ''}"
+        f"{errors} unreadable, {len(changes)} change{'s' if len(changes) != 1 else ''}{same}"
     )
     if overran:
         edges.say(
@@ -218,7 +220,6 @@ def sweep(
             f"{schedule.interval:g} s interval: tenants are checked less often than asked "
             "(raise --interval or --concurrency, or split the tenants with --shard)"
         )
-    reused = sum(1 for j in judged if j.reused)
     return SweepResult(number, duration, overran, tuple(reports), changes, reused)
 
 
