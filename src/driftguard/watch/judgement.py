@@ -102,7 +102,8 @@ class KeptJudgements:
             location = tenant.config.location if tenant is not None else None
             report = error_report(read.tenant, read.error or InputError("not read"), location)
             verdict = verdict_of(report)
-            return Judged(report, verdict, change_between(previous, verdict), *_NOTHING)
+            change = change_between(previous, verdict)
+            return Judged(report, verdict, change, None, None, None, keep=None)
         snapshot = read.snapshot
         key = _key_of(snapshot)
         kept = self._kept.get(read.tenant)
@@ -133,9 +134,6 @@ class KeptJudgements:
                 self._kept.pop(j.report.tenant, None)
             else:
                 self._kept[j.report.tenant] = j.keep
-
-
-_NOTHING = (None, None, None, None)  # an unreadable tenant's snapshot, document, digest, keep
 
 
 def previous_verdict(state: WatchState, tenant: str) -> Verdict | None:
