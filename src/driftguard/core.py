@@ -15,6 +15,7 @@ from driftguard.diff import Drift, drift_for, unpinned_properties
 from driftguard.errors import LiveReadError
 from driftguard.ignore import apply_ignores
 from driftguard.jsontype import Json
+from driftguard.listseed import NO_SEED, ListSeed
 from driftguard.model import (
     BaselineConnector,
     Connector,
@@ -41,14 +42,15 @@ class Unreadable:
 
 
 def read_connectors(
-    snapshot: Snapshot,
+    snapshot: Snapshot, seed: ListSeed = NO_SEED
 ) -> tuple[tuple[Connector, ...], tuple[Unreadable, ...]]:
-    """The snapshot's records in canonical form, and the records that could not be read."""
+    """The snapshot's records in canonical form, and the records that could not be read.
+    ``seed``: the tenant baseline's ``list_seed`` (the same result, sooner)."""
     out: list[Connector] = []
     bad: list[Unreadable] = []
     for i, record in enumerate(snapshot.records, start=1):
         try:
-            out.append(connector_from_record(record))
+            out.append(connector_from_record(record, seed=seed))
         except NormalizeError as exc:
             name = _text_key(record, "name")
             guid = _text_key(record, "guid")
@@ -151,7 +153,7 @@ def tenant_diff(
     their findings reported."""
     name = tenant.config.name
     warnings = [*snapshot.warnings]
-    live, unreadable = read_connectors(snapshot)
+    live, unreadable = read_connectors(snapshot, tenant.list_seed)
     judged = _without(tenant, unreadable)
     drift = drift_for(judged, live)
     warnings += duplicate_warnings(name, live)

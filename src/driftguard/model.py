@@ -6,6 +6,7 @@ live sources, renderers, the CLI) build or consume them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,6 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from driftguard.jsontype import Json
+from driftguard.listseed import ListSeed, seed_for
 from driftguard.properties import Value
 
 if TYPE_CHECKING:
@@ -158,6 +160,12 @@ class BaselineConnector:
 class TenantBaseline:
     config: TenantConfig
     connectors: tuple[BaselineConnector, ...]
+
+    @functools.cached_property
+    def list_seed(self) -> ListSeed:
+        """What normalising this tenant's live lists may look up (``listseed``): made on first
+        use, once per baseline object, and gone with it."""
+        return seed_for(bc.connector.settings for bc in self.connectors)
 
 
 @dataclass(frozen=True)

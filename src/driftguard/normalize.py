@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from driftguard import plainlists
+from driftguard.listseed import NO_SEED, ListSeed
 from driftguard.model import Connector, Location
 from driftguard.properties import (
     BY_LOWER,
@@ -40,13 +41,16 @@ class NormalizeError(ValueError):
     """A value cannot be put in canonical form; the message names the property."""
 
 
-def canonical_value(prop: Property, value: Any, notes: list[str] | None = None) -> Value:
+def canonical_value(
+    prop: Property, value: Any, notes: list[str] | None = None, seed: ListSeed = NO_SEED
+) -> Value:
     """The canonical form of one property value (raises NormalizeError when impossible).
 
-    ``notes`` receives a sentence for each member read in a non-canonical documented form.
+    ``notes`` receives a sentence for each member read in a non-canonical documented form;
+    ``seed`` (the tenant baseline's) puts lists of known spellings in canonical form by lookups.
     """
     if prop.kind.is_list:
-        return _canonical_list(prop, value, notes)
+        return _canonical_list(prop, value, notes, seed)
     if value is None:
         return prop.default
     match prop.kind:
@@ -121,7 +125,7 @@ def canonical_list(
 ) -> tuple[str, ...]:
     """Canonical, de-duplicated, sorted tuple of list members."""
     listed = items if isinstance(items, list) else list(items)
-    plain = _plain_list(kind, listed)
+    plain = plainlists.plain_list(kind, listed)
     return plain if plain is not None else _exact_list(kind, listed, notes)
 
 
@@ -131,16 +135,6 @@ def _exact_list(kind: Kind, items: Iterable[str], notes: list[str] | None) -> tu
         return _canonical_ipv4_list(items, notes)
     unique = {canonical_item(kind, i) for i in items if str(i).strip() != ""}
     return tuple(sorted(unique, key=lambda i: sort_key(kind, i)))
-
-
-def _plain_list(kind: Kind, items: list[Any]) -> tuple[str, ...] | None:
-    """The canonical list computed over the joined members when they are all in the plain form
-    a big tenant has (``plainlists``); None sends the list down the exact path."""
-    if kind is Kind.IPV4_NETWORKS:
-        return plainlists.ipv4_networks(items)
-    if kind is Kind.DOMAINS:
-        return plainlists.domains(items)
-    return None
 
 
 def _canonical_ipv4_list(items: Iterable[str], notes: list[str] | None = None) -> tuple[str, ...]:
@@ -214,11 +208,12 @@ def _ipv4_fast(text: str) -> tuple[int, int] | None:
 
 
 def connector_from_record(
-    record: Mapping[str, Any], *, location: Location | None = None
+    record: Mapping[str, Any], *, location: Location | None = None, seed: ListSeed = NO_SEED
 ) -> Connector:
     """A live record (wire or PowerShell JSON) in canonical form, unknown properties kept aside.
 
-    Keys are matched case-insensitively; ``@data.type`` sidecars are dropped.
+    Keys are matched case-insensitively; ``@data.type`` sidecars are dropped. ``seed``: the
+    tenant baseline's (``TenantBaseline.list_seed``), which makes the same connector faster.
     """
     settings: dict[str, Value] = {p.name: p.default for p in SETTABLE}
     other: dict[str, Any] = {}
@@ -229,7 +224,7 @@ def connector_from_record(
             continue
         prop = BY_LOWER.get(key.lower())
         if prop is not None:
-            settings[prop.name] = canonical_value(prop, value, notes)
+            settings[prop.name] = canonical_value(prop, value, notes, seed)
             continue
         canonical_key = READ_ONLY_LOWER.get(key.lower(), key)
         other[canonical_key] = value
@@ -290,7 +285,9 @@ def is_empty(value: Any) -> bool:
 # --------------------------------------------------------------------------- helpers
 
 
-def _canonical_list(prop: Property, value: Any, notes: list[str] | None) -> tuple[str, ...]:
+def _canonical_list(
+    prop: Property, value: Any, notes: list[str] | None, seed: ListSeed
+) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
@@ -300,7 +297,9 @@ def _canonical_list(prop: Property, value: Any, notes: list[str] | None) -> tupl
         items = list(value)
     else:
         raise NormalizeError(f"{prop.name}: expected a list, got {type(value).__name__}")
-    plain = _plain_list(prop.kind, items)
+    plain = seed.canonical(prop.kind, items)
+    if plain is None:
+        plain = plainlists.plain_list(prop.kind, items)
     if plain is not None:
         return plain
     try:
