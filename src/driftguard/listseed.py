@@ -1,17 +1,17 @@
-"""Live lists put in canonical form by lookups in what the tenant's baseline already holds.
+"""Live lists put in canonical form by a lookup in what the tenant's baseline already holds.
 
 Most of a big tenant's live lists are its baseline's lists as the service spells them
 (SenderIPAddresses ``203.0.113.7`` for ``203.0.113.7/32``, SenderDomains ``smtp:contoso.com;1``
-for ``contoso.com``), often in another order. A ``ListSeed``, made once per tenant baseline, maps
-each such spelling to its canonical member and each baseline list's set of members to the
-baseline's canonical tuple: a live list whose members are all known spellings is then canonical
-after one lookup per member and one per list, with no parsing or sorting.
+for ``contoso.com``), in another order. A ``ListSeed``, made once per tenant baseline, maps the
+set of each baseline list's members, in the service's spelling and in the canonical one, to the
+baseline's canonical tuple: such a live list is canonical after one set and one lookup, with no
+parsing or sorting, and is the baseline's own tuple object.
 
-Exact by construction: a baseline list seeds only when the plain path (``plainlists``) gives that
-very tuple back for it, which proves each member is its own canonical form and the tuple is in
-canonical order; the service's spelling of such a member has the same canonical form (it is what
-the plain path reads). Any member that is not a known spelling (another spelling, whitespace, a
-new address, not text) leaves the whole list to the usual path, which accepts or explains.
+Exact by construction: a baseline list seeds only when the plain path (``plainlists``) proves
+every member its own canonical form (IPv4 ``a.b.c.d/32``; a plain lower-case domain) and the
+tuple distinct and in canonical order; the service's spelling of such a member is one the plain
+path reads as that member. Anything else in a live list (another spelling, whitespace, a member
+added, not text) misses, and the list takes the usual path, which accepts or explains.
 """
 
 from __future__ import annotations

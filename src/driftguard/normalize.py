@@ -213,23 +213,26 @@ def connector_from_record(
     """A live record (wire or PowerShell JSON) in canonical form, unknown properties kept aside.
 
     Keys are matched case-insensitively; ``@data.type`` sidecars are dropped. ``seed``: the
-    tenant baseline's (``TenantBaseline.list_seed``), which makes the same connector faster.
+    tenant baseline's (``TenantBaseline.list_seed``), which gives the same connector sooner.
     """
-    settings: dict[str, Value] = {p.name: p.default for p in SETTABLE}
+    settings: dict[str, Value] = _DEFAULTS.copy()
     other: dict[str, Any] = {}
     unknown: list[str] = []
     notes: list[str] = []
     for key, value in record.items():
         if is_sidecar(key):
             continue
-        prop = BY_LOWER.get(key.lower())
-        if prop is not None:
-            settings[prop.name] = canonical_value(prop, value, notes, seed)
-            continue
-        canonical_key = READ_ONLY_LOWER.get(key.lower(), key)
-        other[canonical_key] = value
-        if canonical_key not in READ_ONLY:
-            unknown.append(key)
+        lowered = key.lower()
+        prop = _BY_LOWER.get(lowered)
+        if prop is None:
+            canonical_key = _READ_ONLY_LOWER.get(lowered, key)
+            other[canonical_key] = value
+            if canonical_key not in READ_ONLY:
+                unknown.append(key)
+        elif prop.name in _LISTS:
+            settings[prop.name] = _canonical_list(prop, value, notes, seed)
+        else:
+            settings[prop.name] = canonical_value(prop, value, notes)
     name = settings.get("Name")
     if not isinstance(name, str) or not name:
         raise NormalizeError("connector record has no Name")
@@ -242,7 +245,15 @@ def connector_from_record(
         unknown=tuple(sorted(unknown)),
         location=location,
         notes=tuple(notes),
+        compact=seed is NO_SEED,
     )
+
+
+# The record loop's lookups as plain dicts (a read-only view costs a call per lookup).
+_BY_LOWER: dict[str, Property] = dict(BY_LOWER)
+_READ_ONLY_LOWER: dict[str, str] = dict(READ_ONLY_LOWER)
+_DEFAULTS: dict[str, Value] = {p.name: p.default for p in SETTABLE}
+_LISTS = frozenset(p.name for p in SETTABLE if p.kind.is_list)
 
 
 def connector_from_baseline(

@@ -11,6 +11,7 @@ Enum members, numbers, times and the structure are left as they are.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
@@ -32,12 +33,16 @@ def _bound(value: Any) -> Any:
     if isinstance(value, Enum):
         out = value
     elif isinstance(value, str):
-        out = without_surrogates(bounded_text(value))
+        # ASCII holds no surrogate: short ASCII text is already bounded and printable as UTF-8.
+        short_ascii = value.isascii() and len(value) <= MAX_CHARS
+        out = value if short_ascii else without_surrogates(bounded_text(value))
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: _bound(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init
-        }
-        out = dataclasses.replace(value, **changes)
+        names = _init_fields(type(value))
+        changes = {name: _bound(getattr(value, name)) for name in names}
+        if all(changes[name] is getattr(value, name) for name in names):
+            out = value  # nothing to bound: the same frozen value
+        else:
+            out = dataclasses.replace(value, **changes)
     elif type(value) is tuple and _short_ascii(value):
         out = value  # e.g. a connector's 200 canonical IPs: already bounded and printable
     elif type(value) in (tuple, list):
@@ -48,6 +53,12 @@ def _bound(value: Any) -> Any:
     else:
         out = value
     return out
+
+
+@functools.cache
+def _init_fields(cls: type) -> tuple[str, ...]:
+    """The fields ``dataclasses.replace`` takes, per class (a report holds thousands of one)."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
 
 
 def _short_ascii(items: tuple[Any, ...]) -> bool:
