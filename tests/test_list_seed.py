@@ -128,11 +128,13 @@ def test_the_service_spelling_of_a_baseline_list_is_seeded(
     seed, (canonical,) = _seed_of(SENDER_IPS, [items])
     live = [_service_spelling(SENDER_IPS, m) for m in canonical]
     rnd.shuffle(live)
-    assert seed.canonical(Kind.IPV4_NETWORKS, live) is canonical
-    assert seed.canonical(Kind.IPV4_NETWORKS, list(canonical)) is canonical
+    assert seed.canonical(SENDER_IPS.name, live) is canonical
+    assert seed.canonical(SENDER_IPS.name, list(canonical)) is canonical
     domains = ("contoso.com", "*", "fabrikam.example")
     seed = seed_for([{"SenderDomains": tuple(sorted(domains))}])
-    assert seed.canonical(Kind.DOMAINS, [f"smtp:{d};1" for d in domains]) == tuple(sorted(domains))
+    assert seed.canonical(SENDER_DOMAINS.name, [f"smtp:{d};1" for d in domains]) == tuple(
+        sorted(domains)
+    )
 
 
 def test_a_list_that_is_not_plain_and_canonical_seeds_nothing() -> None:
@@ -147,8 +149,7 @@ def test_a_list_that_is_not_plain_and_canonical_seeds_nothing() -> None:
             {"SenderDomains": ("x400:foo",)},  # canonical of smtp:x400:foo, not of itself
         ]
     )
-    assert seed.lists[Kind.IPV4_NETWORKS] == {}
-    assert seed.lists[Kind.DOMAINS] == {}
+    assert all(not known for known in seed.lists.values())
     assert canonical_value(SENDER_IPS, ["10.0.0.1"], None, seed) == ("10.0.0.1/32",)
     assert canonical_value(SENDER_DOMAINS, ["x400:foo"], None, seed) == ("foo",)
 
@@ -171,8 +172,8 @@ def test_the_seed_is_made_once_per_baseline_object() -> None:
     assert tenant.list_seed is tenant.list_seed
     other = dataclasses.replace(tenant, connectors=(_connector(_data(2, ["198.51.100.7"])),))
     assert other.list_seed is not tenant.list_seed
-    assert other.list_seed.canonical(Kind.IPV4_NETWORKS, ["192.0.2.2", "192.0.2.1"]) is None
-    assert other.list_seed.canonical(Kind.IPV4_NETWORKS, ["198.51.100.7"]) == ("198.51.100.7/32",)
+    assert other.list_seed.canonical(SENDER_IPS.name, ["192.0.2.2", "192.0.2.1"]) is None
+    assert other.list_seed.canonical(SENDER_IPS.name, ["198.51.100.7"]) == ("198.51.100.7/32",)
 
 
 def _wire(data: dict[str, Any], extra: list[str]) -> dict[str, Any]:

@@ -34,16 +34,17 @@ _SEEDED: tuple[tuple[str, Kind], ...] = tuple(
 
 @dataclass(frozen=True)
 class ListSeed:
-    """``lists[kind]``: the set of a baseline list's members, as the service spells them and as
-    they are canonically written, -> that list's canonical tuple (the baseline's own object)."""
+    """``lists[property]``: the set of the members of a baseline list of that property, as the
+    service spells them and as they are canonically written, -> that list's canonical tuple
+    (the baseline's own object)."""
 
-    lists: Mapping[Kind, Mapping[frozenset[str], tuple[str, ...]]]
+    lists: Mapping[str, Mapping[frozenset[str], tuple[str, ...]]]
 
-    def canonical(self, kind: Kind, items: list[Any]) -> tuple[str, ...] | None:
+    def canonical(self, name: str, items: list[Any]) -> tuple[str, ...] | None:
         """The canonical list when ``items`` holds exactly the members of a baseline list in one
         of those spellings (in any order, repeats allowed): what ``normalize.canonical_list``
         gives, without notes (a known spelling needs none). Else None."""
-        known = self.lists.get(kind)
+        known = self.lists.get(name)
         if not known:
             return None
         try:
@@ -58,7 +59,7 @@ NO_SEED = ListSeed(MappingProxyType({}))
 
 def seed_for(connectors: Iterable[Mapping[str, Value]]) -> ListSeed:
     """The seed of a tenant's baseline, from its connectors' canonical settings."""
-    lists: dict[Kind, dict[frozenset[str], tuple[str, ...]]] = {kind: {} for kind in _SPELLED}
+    lists: dict[str, dict[frozenset[str], tuple[str, ...]]] = {name: {} for name, _ in _SEEDED}
     for settings in connectors:
         for name, kind in _SEEDED:
             value = settings.get(name)
@@ -67,7 +68,7 @@ def seed_for(connectors: Iterable[Mapping[str, Value]]) -> ListSeed:
             spelled = _SPELLED[kind](value)
             if spelled is None:  # not plain and canonical: the usual path reads such a list
                 continue
-            known = lists[kind]
+            known = lists[name]
             known.setdefault(frozenset(value), value)
             known.setdefault(frozenset(spelled), value)
     return ListSeed(MappingProxyType({k: MappingProxyType(v) for k, v in lists.items()}))

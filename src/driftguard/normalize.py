@@ -51,6 +51,10 @@ def canonical_value(
     """
     if prop.kind.is_list:
         return _canonical_list(prop, value, notes, seed)
+    return _canonical_scalar(prop, value)
+
+
+def _canonical_scalar(prop: Property, value: Any) -> Value:
     if value is None:
         return prop.default
     match prop.kind:
@@ -232,7 +236,7 @@ def connector_from_record(
         elif prop.name in _LISTS:
             settings[prop.name] = _canonical_list(prop, value, notes, seed)
         else:
-            settings[prop.name] = canonical_value(prop, value, notes)
+            settings[prop.name] = _canonical_scalar(prop, value)
     name = settings.get("Name")
     if not isinstance(name, str) or not name:
         raise NormalizeError("connector record has no Name")
@@ -308,7 +312,7 @@ def _canonical_list(
         items = list(value)
     else:
         raise NormalizeError(f"{prop.name}: expected a list, got {type(value).__name__}")
-    plain = seed.canonical(prop.kind, items)
+    plain = seed.canonical(prop.name, items)
     if plain is None:
         plain = plainlists.plain_list(prop.kind, items)
     if plain is not None:
