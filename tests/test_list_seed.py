@@ -200,7 +200,8 @@ def test_a_tenant_reads_and_reports_the_same_with_its_seed() -> None:
     assert seeded[2].notes  # the range written with host bits, read the usual way
     baseline_ips = tenant.connectors[0].connector.settings["SenderIPAddresses"]
     assert seeded[0].settings["SenderIPAddresses"] is baseline_ips  # seeded: no work
-    report = tenant_report(tenant, snapshot, (), date(2026, 12, 1))
+    report = tenant_report(tenant, snapshot, (), date(2026, 12, 1), seed=tenant.list_seed)
+    assert report == tenant_report(tenant, snapshot, (), date(2026, 12, 1))
     fields = sorted((f.connector, f.field or "") for f in report.findings)
     assert fields == [("Relay 2", "Comment"), ("Relay 2", "SenderIPAddresses")]
 

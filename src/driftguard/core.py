@@ -137,9 +137,11 @@ def tenant_report(
     snapshot: Snapshot,
     ignores: Sequence[IgnoreEntry],
     today: date,
+    *,
+    seed: ListSeed = NO_SEED,
 ) -> TenantReport:
     """The report of :func:`tenant_diff`."""
-    return tenant_diff(tenant, snapshot, ignores, today).report
+    return tenant_diff(tenant, snapshot, ignores, today, seed=seed).report
 
 
 def tenant_diff(
@@ -147,13 +149,21 @@ def tenant_diff(
     snapshot: Snapshot,
     ignores: Sequence[IgnoreEntry],
     today: date,
+    *,
+    seed: ListSeed = NO_SEED,
 ) -> TenantDiff:
     """Diff + risk + suppression + warnings for one tenant. A record that cannot be read makes
     the tenant ``error`` (never ``ok``), naming that connector; the others are still judged and
-    their findings reported."""
+    their findings reported.
+
+    ``seed``: ``tenant.list_seed`` where the same baseline object judges read after read (a
+    ``watch`` sweep after the first): the same result, a big tenant's unchanged lists read by
+    lookups. Making a seed costs about as much as one unseeded read of those lists, so a
+    one-shot command goes without.
+    """
     name = tenant.config.name
     warnings = [*snapshot.warnings]
-    live, unreadable = read_connectors(snapshot, tenant.list_seed)
+    live, unreadable = read_connectors(snapshot, seed)
     judged = _without(tenant, unreadable)
     drift = drift_for(judged, live)
     warnings += duplicate_warnings(name, live)
