@@ -19,7 +19,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftguard.core import read_connectors, tenant_report
+from driftguard.core import read_connectors, tenant_diff, tenant_report
 from driftguard.listseed import NO_SEED, ListSeed, seed_for
 from driftguard.model import BaselineConnector, Snapshot, TenantBaseline, TenantConfig
 from driftguard.normalize import (
@@ -202,6 +202,7 @@ def test_a_tenant_reads_and_reports_the_same_with_its_seed() -> None:
     assert seeded[0].settings["SenderIPAddresses"] is baseline_ips  # seeded: no work
     report = tenant_report(tenant, snapshot, (), date(2026, 12, 1), seed=tenant.list_seed)
     assert report == tenant_report(tenant, snapshot, (), date(2026, 12, 1))
+    assert tenant_diff(tenant, snapshot, (), date(2026, 12, 1)).live == seeded
     fields = sorted((f.connector, f.field or "") for f in report.findings)
     assert fields == [("Relay 2", "Comment"), ("Relay 2", "SenderIPAddresses")]
 

@@ -131,6 +131,12 @@ class TenantDiff:
     report: TenantReport
     drift: Drift
 
+    @property
+    def live(self) -> tuple[Connector, ...]:
+        """The live connectors as read (``read_connectors``; the unreadable left out): what a
+        caller would otherwise normalise a second time."""
+        return self.drift.live
+
 
 def tenant_report(
     tenant: TenantBaseline,
