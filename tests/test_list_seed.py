@@ -16,10 +16,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftguard.core import read_connectors, tenant_diff, tenant_report
+from driftguard.diff import changed_fields
 from driftguard.listseed import NO_SEED, ListSeed, seed_for
 from driftguard.model import BaselineConnector, Snapshot, TenantBaseline, TenantConfig
 from driftguard.normalize import (
@@ -207,9 +209,19 @@ def test_a_tenant_reads_and_reports_the_same_with_its_seed() -> None:
     assert fields == [("Relay 2", "Comment"), ("Relay 2", "SenderIPAddresses")]
 
 
-def test_records_read_with_and_without_a_seed_are_equal_connectors() -> None:
-    data = _wire(_data(3, ["192.0.2.10", "192.0.2.9"]), [])
-    tenant = TenantBaseline(CONFIG, (_connector(_data(3, ["192.0.2.9", "192.0.2.10"])),))
-    seeded = connector_from_record(data, seed=tenant.list_seed)
-    assert seeded == connector_from_record(data)
-    assert seeded.comparable == connector_from_record(data).comparable
+@pytest.mark.parametrize("extra", [[], ["192.0.2.200"]])
+def test_seeded_connectors_diff_as_unseeded_ones(extra: list[str]) -> None:
+    """Seeded connectors keep their lists whole in the comparable form (they are the baseline's
+    tuples): the diff finds the same changes, and none for an unchanged connector."""
+    ips = [f"192.0.2.{k}" for k in range(1, 40)]
+    tenant = TenantBaseline(CONFIG, (_connector(_data(3, ips)),))
+    record = _wire(_data(3, ips), extra)
+    seeded = connector_from_record(record, seed=tenant.list_seed)
+    unseeded = connector_from_record(record)
+    assert seeded == unseeded
+    base = tenant.connectors[0].connector
+    changed = changed_fields([(base, seeded)])
+    assert changed == changed_fields([(base, unseeded)])
+    assert changed == [{"SenderIPAddresses", "Comment"} if extra else set()]
+    shared = seeded.settings["SenderIPAddresses"] is base.settings["SenderIPAddresses"]
+    assert shared is not bool(extra)  # unchanged: the baseline's very tuple, kept whole
