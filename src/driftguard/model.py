@@ -170,8 +170,9 @@ class TenantBaseline:
 
     @functools.cached_property
     def list_seed(self) -> ListSeed:
-        """What normalising this tenant's live lists may look up (``listseed``): made on first
-        use, once per baseline object, and gone with it."""
+        """What normalising this tenant's live lists may look up (``listseed``), for a caller
+        that reads the same baseline object again and again (``core.tenant_diff(seed=)``):
+        made on first use, once per baseline object, and gone with it."""
         return seed_for(bc.connector.settings for bc in self.connectors)
 
 
