@@ -112,7 +112,9 @@ def service_ipv4(items: Sequence[str]) -> list[str] | None:
     """How the service spells the members of a canonical SenderIPAddresses list (the bare
     address) when every member is ``a.b.c.d/32`` with a plain address and the members are
     distinct and in canonical order (by address); None for anything else, an empty list too."""
-    if not _STRICT_PTON or not items:  # pragma: no cover - a lenient inet_pton
+    if not _STRICT_PTON:  # pragma: no cover - a C library whose inet_pton is lenient
+        return None
+    if not items:
         return None
     try:
         text = "\n".join(items) + "\n"
