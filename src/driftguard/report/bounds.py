@@ -29,13 +29,15 @@ def bounded(report: Report) -> Report:
 
 
 def _bound(value: Any) -> Any:
+    if value is None or type(value) in _AS_THEY_ARE:
+        return value
+    if type(value) is str and value.isascii() and len(value) <= MAX_CHARS:
+        return value  # ASCII holds no surrogate: already bounded and printable as UTF-8
     out: Any
     if isinstance(value, Enum):
         out = value
     elif isinstance(value, str):
-        # ASCII holds no surrogate: short ASCII text is already bounded and printable as UTF-8.
-        short_ascii = value.isascii() and len(value) <= MAX_CHARS
-        out = value if short_ascii else without_surrogates(bounded_text(value))
+        out = without_surrogates(bounded_text(value))
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         names = _init_fields(type(value))
         changes = {name: _bound(getattr(value, name)) for name in names}
@@ -53,6 +55,9 @@ def _bound(value: Any) -> Any:
     else:
         out = value
     return out
+
+
+_AS_THEY_ARE = frozenset({bool, int, float})  # the most common leaves of a report, checked first
 
 
 @functools.cache
