@@ -99,12 +99,13 @@ def ipv4_networks(items: list[str]) -> tuple[str, ...] | None:
     if lines is None:
         return None
     try:
-        by_address = dict(zip(map(_PACK, lines), lines, strict=True))
+        # A plain address has one spelling (inet_pton refuses leading zeros), so the set of
+        # lines holds each address once.
+        ordered = sorted(set(lines), key=_PACK)
     except (OSError, ValueError):  # not a plain address; a NUL character
         return None
-    if not by_address:
+    if not ordered:
         return ()
-    ordered = map(by_address.__getitem__, sorted(by_address))
     return tuple(("/32\n".join(ordered) + "/32").split("\n"))
 
 
