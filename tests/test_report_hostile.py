@@ -7,12 +7,15 @@ table rows, and reorder text with bidi overrides (report_samples.HOSTILE).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftguard.report import render
 from driftguard.report.escape import markdown_inline
@@ -209,3 +212,22 @@ def _check_junit(text: str) -> None:
     assert any("<script>" in n for n in names)
     assert all("\n" not in n for n in names)
     assert "<![CDATA[" not in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=12))
+def test_json_escapes_ascii_controls_too(text: str) -> None:
+    """An all-ASCII report (checked for controls in one pass, not by the regular expression)
+    still has DEL and every C0 control escaped, and reads back the same."""
+    report = hostile_report()
+    tenant = report.tenants[0]
+    finding = dataclasses.replace(tenant.findings[0], reason=text, connector="relay")
+    ascii_tenant = dataclasses.replace(
+        tenant, findings=(finding,), suppressed=(), warnings=(text,), evidence=None
+    )
+    ascii_report = dataclasses.replace(report, tenants=(ascii_tenant,))
+    out = render(ascii_report, "json")
+    assert not RAW_CONTROLS.search(out)
+    tenant_out = json.loads(out)["tenants"][0]
+    assert tenant_out["warnings"] == [text]
+    assert tenant_out["findings"][0]["reason"] == text

@@ -31,6 +31,7 @@ _VALUE = st.recursive(
     lambda inner: st.one_of(
         st.lists(inner, max_size=5),
         st.lists(st.text(max_size=6), max_size=8).map(tuple),
+        st.lists(st.text(alphabet='ab.\ud800\x00\x1f\x7f\u00a0"\\é', max_size=4), max_size=6),
         st.dictionaries(st.text(max_size=5), inner, max_size=5),
         st.dictionaries(_KEY, inner, max_size=3),
     ),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftguard.model import Finding, Severity, Status
 from driftguard.risk import FALLBACK, RULES, outside_trusted
@@ -225,3 +228,35 @@ def test_outside_trusted() -> None:
         "10.0.0.1/32",
     )
     assert outside_trusted(["garbage"], trusted) == ("garbage",)
+
+
+_NETWORK = st.builds(
+    lambda n, p: str(ipaddress.IPv4Network((n, p), strict=False)),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 32),
+)
+_ODD_NETWORK = st.sampled_from(["garbage", "", "2001:db8::/32", "10.0.0.1/33", "10.0.0.300"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.one_of(_NETWORK, _NETWORK, _ODD_NETWORK), max_size=6),
+    st.lists(st.one_of(_NETWORK, _ODD_NETWORK), max_size=4),
+)
+def test_outside_trusted_is_subnet_of(added: list[str], trusted: list[str]) -> None:
+    """The integer comparison says what ``ipaddress``'s ``subnet_of`` says."""
+
+    def parsed(text: str) -> ipaddress.IPv4Network | None:
+        try:
+            net = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            return None
+        return net if isinstance(net, ipaddress.IPv4Network) else None
+
+    ranges = [n for n in map(parsed, trusted) if n is not None]
+    expected = tuple(
+        text
+        for text in added
+        if (net := parsed(text)) is None or not any(net.subnet_of(t) for t in ranges)
+    )
+    assert outside_trusted(added, trusted) == expected

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from driftguard import plainlists
+from driftguard.listseed import NO_SEED, ListSeed
 from driftguard.model import Connector, Location
 from driftguard.properties import (
     BY_LOWER,
@@ -40,13 +41,20 @@ class NormalizeError(ValueError):
     """A value cannot be put in canonical form; the message names the property."""
 
 
-def canonical_value(prop: Property, value: Any, notes: list[str] | None = None) -> Value:
+def canonical_value(
+    prop: Property, value: Any, notes: list[str] | None = None, seed: ListSeed = NO_SEED
+) -> Value:
     """The canonical form of one property value (raises NormalizeError when impossible).
 
-    ``notes`` receives a sentence for each member read in a non-canonical documented form.
+    ``notes`` receives a sentence for each member read in a non-canonical documented form;
+    ``seed`` (the tenant baseline's) puts lists of known spellings in canonical form by lookups.
     """
     if prop.kind.is_list:
-        return _canonical_list(prop, value, notes)
+        return _canonical_list(prop, value, notes, seed)
+    return _canonical_scalar(prop, value)
+
+
+def _canonical_scalar(prop: Property, value: Any) -> Value:
     if value is None:
         return prop.default
     match prop.kind:
@@ -121,7 +129,7 @@ def canonical_list(
 ) -> tuple[str, ...]:
     """Canonical, de-duplicated, sorted tuple of list members."""
     listed = items if isinstance(items, list) else list(items)
-    plain = _plain_list(kind, listed)
+    plain = plainlists.plain_list(kind, listed)
     return plain if plain is not None else _exact_list(kind, listed, notes)
 
 
@@ -131,16 +139,6 @@ def _exact_list(kind: Kind, items: Iterable[str], notes: list[str] | None) -> tu
         return _canonical_ipv4_list(items, notes)
     unique = {canonical_item(kind, i) for i in items if str(i).strip() != ""}
     return tuple(sorted(unique, key=lambda i: sort_key(kind, i)))
-
-
-def _plain_list(kind: Kind, items: list[Any]) -> tuple[str, ...] | None:
-    """The canonical list computed over the joined members when they are all in the plain form
-    a big tenant has (``plainlists``); None sends the list down the exact path."""
-    if kind is Kind.IPV4_NETWORKS:
-        return plainlists.ipv4_networks(items)
-    if kind is Kind.DOMAINS:
-        return plainlists.domains(items)
-    return None
 
 
 def _canonical_ipv4_list(items: Iterable[str], notes: list[str] | None = None) -> tuple[str, ...]:
@@ -214,27 +212,31 @@ def _ipv4_fast(text: str) -> tuple[int, int] | None:
 
 
 def connector_from_record(
-    record: Mapping[str, Any], *, location: Location | None = None
+    record: Mapping[str, Any], *, location: Location | None = None, seed: ListSeed = NO_SEED
 ) -> Connector:
     """A live record (wire or PowerShell JSON) in canonical form, unknown properties kept aside.
 
-    Keys are matched case-insensitively; ``@data.type`` sidecars are dropped.
+    Keys are matched case-insensitively; ``@data.type`` sidecars are dropped. ``seed``: the
+    tenant baseline's (``TenantBaseline.list_seed``), which gives the same connector sooner.
     """
-    settings: dict[str, Value] = {p.name: p.default for p in SETTABLE}
+    settings: dict[str, Value] = _DEFAULTS.copy()
     other: dict[str, Any] = {}
     unknown: list[str] = []
     notes: list[str] = []
     for key, value in record.items():
         if is_sidecar(key):
             continue
-        prop = BY_LOWER.get(key.lower())
-        if prop is not None:
-            settings[prop.name] = canonical_value(prop, value, notes)
-            continue
-        canonical_key = READ_ONLY_LOWER.get(key.lower(), key)
-        other[canonical_key] = value
-        if canonical_key not in READ_ONLY:
-            unknown.append(key)
+        lowered = key.lower()
+        prop = _BY_LOWER.get(lowered)
+        if prop is None:
+            canonical_key = _READ_ONLY_LOWER.get(lowered, key)
+            other[canonical_key] = value
+            if canonical_key not in READ_ONLY:
+                unknown.append(key)
+        elif prop.name in _LISTS:
+            settings[prop.name] = _canonical_list(prop, value, notes, seed)
+        else:
+            settings[prop.name] = _canonical_scalar(prop, value)
     name = settings.get("Name")
     if not isinstance(name, str) or not name:
         raise NormalizeError("connector record has no Name")
@@ -247,7 +249,15 @@ def connector_from_record(
         unknown=tuple(sorted(unknown)),
         location=location,
         notes=tuple(notes),
+        compact=seed is NO_SEED,
     )
+
+
+# The record loop's lookups as plain dicts (a read-only view costs a call per lookup).
+_BY_LOWER: dict[str, Property] = dict(BY_LOWER)
+_READ_ONLY_LOWER: dict[str, str] = dict(READ_ONLY_LOWER)
+_DEFAULTS: dict[str, Value] = {p.name: p.default for p in SETTABLE}
+_LISTS = frozenset(p.name for p in SETTABLE if p.kind.is_list)
 
 
 def connector_from_baseline(
@@ -290,7 +300,9 @@ def is_empty(value: Any) -> bool:
 # --------------------------------------------------------------------------- helpers
 
 
-def _canonical_list(prop: Property, value: Any, notes: list[str] | None) -> tuple[str, ...]:
+def _canonical_list(
+    prop: Property, value: Any, notes: list[str] | None, seed: ListSeed
+) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
@@ -300,7 +312,9 @@ def _canonical_list(prop: Property, value: Any, notes: list[str] | None) -> tupl
         items = list(value)
     else:
         raise NormalizeError(f"{prop.name}: expected a list, got {type(value).__name__}")
-    plain = _plain_list(prop.kind, items)
+    plain = seed.canonical(prop.name, items)
+    if plain is None:
+        plain = plainlists.plain_list(prop.kind, items)
     if plain is not None:
         return plain
     try:

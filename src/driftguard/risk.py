@@ -108,27 +108,31 @@ def outside_trusted(added: Sequence[str], trusted_ranges: Sequence[str]) -> tupl
     trusted = _trusted(tuple(trusted_ranges))
     outside: list[str] = []
     for text in added:
-        net = _network(text)
-        if net is None or not any(net.subnet_of(t) for t in trusted):
+        span = _span(text)
+        if span is None or not any(low <= span[0] and span[1] <= high for low, high in trusted):
             outside.append(text)
     return tuple(outside)
 
 
 @functools.lru_cache(maxsize=256)
-def _trusted(ranges: tuple[str, ...]) -> tuple[ipaddress.IPv4Network, ...]:
-    """A tenant's trusted ranges, parsed once per tenant rather than once per finding; an
-    unreadable range trusts nothing (the baseline loader reports it)."""
-    nets = (_network(text) for text in ranges)
-    return tuple(net for net in nets if net is not None)
+def _trusted(ranges: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """A tenant's trusted ranges as (first, last) addresses, parsed once per tenant rather than
+    once per finding; an unreadable range trusts nothing (the baseline loader reports it)."""
+    spans = (_span(text) for text in ranges)
+    return tuple(span for span in spans if span is not None)
 
 
 @functools.lru_cache(maxsize=65536)
-def _network(text: str) -> ipaddress.IPv4Network | None:
+def _span(text: str) -> tuple[int, int] | None:
+    """An IPv4 network's first and last address as integers: one lies inside another exactly
+    when ``subnet_of`` says so, compared without building address objects."""
     try:
         net = ipaddress.ip_network(text, strict=False)
     except ValueError:
         return None
-    return net if isinstance(net, ipaddress.IPv4Network) else None
+    if not isinstance(net, ipaddress.IPv4Network):
+        return None
+    return int(net.network_address), int(net.broadcast_address)
 
 
 def _ips_outside(change: Change, cfg: TenantConfig) -> bool:

@@ -11,6 +11,7 @@ Enum members, numbers, times and the structure are left as they are.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
@@ -28,16 +29,22 @@ def bounded(report: Report) -> Report:
 
 
 def _bound(value: Any) -> Any:
+    if value is None or type(value) in _AS_THEY_ARE:
+        return value
+    if type(value) is str and value.isascii() and len(value) <= MAX_CHARS:
+        return value  # ASCII holds no surrogate: already bounded and printable as UTF-8
     out: Any
     if isinstance(value, Enum):
         out = value
     elif isinstance(value, str):
         out = without_surrogates(bounded_text(value))
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: _bound(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init
-        }
-        out = dataclasses.replace(value, **changes)
+        names = _init_fields(type(value))
+        changes = {name: _bound(getattr(value, name)) for name in names}
+        if all(changes[name] is getattr(value, name) for name in names):
+            out = value  # nothing to bound: the same frozen value
+        else:
+            out = dataclasses.replace(value, **changes)
     elif type(value) is tuple and _short_ascii(value):
         out = value  # e.g. a connector's 200 canonical IPs: already bounded and printable
     elif type(value) in (tuple, list):
@@ -48,6 +55,15 @@ def _bound(value: Any) -> Any:
     else:
         out = value
     return out
+
+
+_AS_THEY_ARE = frozenset({bool, int, float})  # the most common leaves of a report, checked first
+
+
+@functools.cache
+def _init_fields(cls: type) -> tuple[str, ...]:
+    """The fields ``dataclasses.replace`` takes, per class (a report holds thousands of one)."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
 
 
 def _short_ascii(items: tuple[Any, ...]) -> bool:

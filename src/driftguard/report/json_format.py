@@ -40,7 +40,19 @@ def render(report: Report) -> str:
     # json.dumps(ensure_ascii=False) escapes C0 controls but writes DEL, C1 controls, bidi
     # controls and separators raw, and a terminal showing the file would act on them. They only
     # occur inside JSON strings, where \uXXXX means the same character: the data stays exact.
+    if text.isascii() and not _has_ascii_control(text):
+        return text + "\n"  # the usual report: nothing for CONTROLS to find, checked in C
     return CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+_ASCII_CONTROLS = bytes(c for c in range(128) if CONTROLS.fullmatch(chr(c)))
+
+
+def _has_ascii_control(text: str) -> bool:
+    """Whether ASCII ``text`` holds a character of ``CONTROLS`` (its ASCII members: C0 but tab
+    and newline, DEL): one C pass that deletes them and compares lengths."""
+    data = text.encode("ascii")
+    return len(data.translate(None, _ASCII_CONTROLS)) != len(data)
 
 
 def schema() -> dict[str, Any]:

@@ -11,7 +11,6 @@ to the same text on random values.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -24,52 +23,74 @@ class _Unhandled(Exception):
 
 def dumps(value: Any) -> str:
     """The text of ``json.dumps(value, indent=2, ensure_ascii=False)``."""
+    parts: list[str] = []
     try:
-        return _encode(value, 0)
+        _encode(value, 0, parts)
     except _Unhandled:
         return json.dumps(value, indent=2, ensure_ascii=False)
+    return "".join(parts)  # one copy of a report of megabytes, not one per nesting level
 
 
-def _encode(value: Any, depth: int) -> str:
+def _encode(value: Any, depth: int, out: list[str]) -> None:
+    """Append the text of ``value`` to ``out``."""
     # The order of json's own checks: bool before int, str subclasses as text.
     if isinstance(value, str):
-        return encode_basestring(value)
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return int.__repr__(value)
-    if isinstance(value, float):
-        return json.dumps(value)
-    if isinstance(value, list | tuple):
-        return _list(value, depth)
-    if isinstance(value, dict):
-        return _dict(value, depth)
-    raise _Unhandled
-
-
-def _list(items: list[Any] | tuple[Any, ...], depth: int) -> str:
-    if not items:
-        return "[]"
-    inner = "\n" + _INDENT * (depth + 1)
-    members: Iterable[str]
-    if set(map(type, items)) == {str}:
-        members = map(encode_basestring, items)
+        out.append(encode_basestring(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, float):
+        out.append(json.dumps(value))
+    elif isinstance(value, list | tuple):
+        _list(value, depth, out)
+    elif isinstance(value, dict):
+        _dict(value, depth, out)
     else:
-        members = (_encode(item, depth + 1) for item in items)
-    return f"[{inner}{(',' + inner).join(members)}\n{_INDENT * depth}]"
+        raise _Unhandled
 
 
-def _dict(mapping: dict[Any, Any], depth: int) -> str:
-    if not mapping:
-        return "{}"
+def _list(items: list[Any] | tuple[Any, ...], depth: int, out: list[str]) -> None:
+    if not items:
+        out.append("[]")
+        return
     inner = "\n" + _INDENT * (depth + 1)
-    members = []
+    if set(map(type, items)) == {str}:
+        if _unescaped(items):  # each member is its JSON text in quotes: one join writes all
+            out.append(f'[{inner}"' + f'",{inner}"'.join(items) + f'"\n{_INDENT * depth}]')
+        else:
+            out.append(f"[{inner}" + f",{inner}".join(map(encode_basestring, items)))
+            out.append(f"\n{_INDENT * depth}]")
+        return
+    separator = "[" + inner
+    for item in items:
+        out.append(separator)
+        _encode(item, depth + 1, out)
+        separator = "," + inner
+    out.append(f"\n{_INDENT * depth}]")
+
+
+def _unescaped(items: list[str] | tuple[str, ...]) -> bool:
+    """Whether no member holds a character ``encode_basestring`` escapes (a quote, a backslash,
+    a C0 control; a lone surrogate is not printable either): checked over the joined text."""
+    joined = "".join(items)
+    return joined.isprintable() and '"' not in joined and "\\" not in joined
+
+
+def _dict(mapping: dict[Any, Any], depth: int, out: list[str]) -> None:
+    if not mapping:
+        out.append("{}")
+        return
+    inner = "\n" + _INDENT * (depth + 1)
+    separator = "{" + inner
     for key, item in mapping.items():
         if not isinstance(key, str):
             raise _Unhandled  # json converts numbers, true/false and null keys its own way
-        members.append(f"{encode_basestring(key)}: {_encode(item, depth + 1)}")
-    return f"{{{inner}{(',' + inner).join(members)}\n{_INDENT * depth}}}"
+        out.append(f"{separator}{encode_basestring(key)}: ")
+        _encode(item, depth + 1, out)
+        separator = "," + inner
+    out.append(f"\n{_INDENT * depth}}}")
