@@ -4,12 +4,8 @@
 ``pipeline_2000_vs_diff_cpu``: CPU seconds of the whole per-tenant pipeline from the records the
 service returns (``core.tenant_report``: normalising 440,000 list members, matching, diff, risk,
 warnings, ignores) to the report object and the JSON report text (``report.json_format.render``,
-bounds included), with the tenant baseline's list seed (``TenantBaseline.list_seed``, passed as
-``seed=``), as a ``watch`` sweep after the first has it. Reference: the diff alone
-(``diff.findings_for`` on the canonical connectors of the same data), measured interleaved in
-the same run; target ratio <= 2. The record also gives, informational: ``one_shot``, the same
-pipeline without a seed (a one-shot ``driftguard diff``) and ``one_shot_ratio``, its ratio to
-the diff; ``seed``, the CPU seconds of making that tenant's seed once.
+bounds included). Reference: the diff alone (``diff.findings_for`` on the canonical connectors of
+the same data), measured interleaved in the same run; target ratio <= 2.
 
 ``baseline_load_2000_connectors_cpu``: CPU seconds of ``baseline.load.load_baseline`` on that
 tenant's folder, the 2,000 connector files written as ``driftguard adopt`` writes them
@@ -39,8 +35,7 @@ from driftguard.adopt import connector_yaml, tenant_yaml
 from driftguard.baseline.load import load_baseline
 from driftguard.core import tenant_report
 from driftguard.diff import findings_for
-from driftguard.listseed import NO_SEED, ListSeed
-from driftguard.model import Report, Snapshot, TenantBaseline, TenantConfig
+from driftguard.model import Report, Snapshot, TenantConfig
 from driftguard.normalize import connector_from_record
 from driftguard.report.json_format import render
 
@@ -70,31 +65,15 @@ def _pipeline() -> dict[str, object]:
     snapshot = Snapshot(tenant="bench", records=tuple(records), source="bench", taken_at=_NOW)
     live = [connector_from_record(r) for r in records]
 
-    def pipeline(seed: ListSeed = base.list_seed) -> str:
-        report = tenant_report(base, snapshot, (), _NOW.date(), seed=seed)
+    def pipeline() -> str:
+        report = tenant_report(base, snapshot, (), _NOW.date())
         return render(Report(generated_at=_NOW, tenants=(report,), command="diff"))
-
-    def one_shot() -> str:
-        return pipeline(NO_SEED)
-
-    def seed() -> object:
-        return TenantBaseline(base.config, base.connectors).list_seed
 
     expected = int(COUNT * 0.10) * 3
     if pipeline().count('"kind": "changed"') != expected:
         raise RuntimeError(f"expected {expected} changed findings in the JSON report")
-    if one_shot() != pipeline():
-        raise RuntimeError("the seeded and the unseeded pipeline gave other reports")
     value, reference = _best(pipeline, lambda: findings_for(base, live))
-    unseeded, again = _best(one_shot, lambda: findings_for(base, live))
-    making, _again = _best(seed, lambda: findings_for(base, live))
-    record = cpu_record("pipeline_2000_vs_diff_cpu", value, reference, MAX_PIPELINE_RATIO, None)
-    extra = {
-        "one_shot": round(unseeded, 4),
-        "one_shot_ratio": round(unseeded / again, 2),
-        "seed": round(making, 4),
-    }
-    return record | extra
+    return cpu_record("pipeline_2000_vs_diff_cpu", value, reference, MAX_PIPELINE_RATIO, None)
 
 
 def write_tenant(root: Path) -> list[Path]:

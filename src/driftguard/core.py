@@ -15,7 +15,6 @@ from driftguard.diff import Drift, drift_for, unpinned_properties
 from driftguard.errors import LiveReadError
 from driftguard.ignore import apply_ignores
 from driftguard.jsontype import Json
-from driftguard.listseed import NO_SEED, ListSeed
 from driftguard.model import (
     BaselineConnector,
     Connector,
@@ -42,15 +41,14 @@ class Unreadable:
 
 
 def read_connectors(
-    snapshot: Snapshot, seed: ListSeed = NO_SEED
+    snapshot: Snapshot,
 ) -> tuple[tuple[Connector, ...], tuple[Unreadable, ...]]:
-    """The snapshot's records in canonical form, and the records that could not be read.
-    ``seed``: the tenant baseline's ``list_seed`` (the same result, sooner)."""
+    """The snapshot's records in canonical form, and the records that could not be read."""
     out: list[Connector] = []
     bad: list[Unreadable] = []
     for i, record in enumerate(snapshot.records, start=1):
         try:
-            out.append(connector_from_record(record, seed=seed))
+            out.append(connector_from_record(record))
         except NormalizeError as exc:
             name = _text_key(record, "name")
             guid = _text_key(record, "guid")
@@ -131,23 +129,15 @@ class TenantDiff:
     report: TenantReport
     drift: Drift
 
-    @property
-    def live(self) -> tuple[Connector, ...]:
-        """The live connectors as read (``read_connectors``; the unreadable left out): what a
-        caller would otherwise normalise a second time."""
-        return self.drift.live
-
 
 def tenant_report(
     tenant: TenantBaseline,
     snapshot: Snapshot,
     ignores: Sequence[IgnoreEntry],
     today: date,
-    *,
-    seed: ListSeed = NO_SEED,
 ) -> TenantReport:
     """The report of :func:`tenant_diff`."""
-    return tenant_diff(tenant, snapshot, ignores, today, seed=seed).report
+    return tenant_diff(tenant, snapshot, ignores, today).report
 
 
 def tenant_diff(
@@ -155,21 +145,13 @@ def tenant_diff(
     snapshot: Snapshot,
     ignores: Sequence[IgnoreEntry],
     today: date,
-    *,
-    seed: ListSeed = NO_SEED,
 ) -> TenantDiff:
     """Diff + risk + suppression + warnings for one tenant. A record that cannot be read makes
     the tenant ``error`` (never ``ok``), naming that connector; the others are still judged and
-    their findings reported.
-
-    ``seed``: ``tenant.list_seed`` where the same baseline object judges read after read (a
-    ``watch`` sweep after the first): the same result, a big tenant's unchanged lists read by
-    lookups. Making a seed costs about as much as one unseeded read of those lists, so a
-    one-shot command goes without.
-    """
+    their findings reported."""
     name = tenant.config.name
     warnings = [*snapshot.warnings]
-    live, unreadable = read_connectors(snapshot, seed)
+    live, unreadable = read_connectors(snapshot)
     judged = _without(tenant, unreadable)
     drift = drift_for(judged, live)
     warnings += duplicate_warnings(name, live)

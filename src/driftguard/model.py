@@ -6,17 +6,14 @@ live sources, renderers, the CLI) build or consume them.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from itertools import chain
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from driftguard.jsontype import Json
-from driftguard.listseed import ListSeed, seed_for
 from driftguard.properties import Value
 
 if TYPE_CHECKING:
@@ -50,16 +47,12 @@ class Location:
 _JOINED_FROM = 16
 
 
-def comparable_form(settings: Mapping[str, Value], compact: bool = True) -> tuple[object, ...]:
+def comparable_form(settings: Mapping[str, Value]) -> tuple[object, ...]:
     """Keys and values of ``settings``, a long list of text as its members joined by newlines
     and its length when no member holds a newline (one string to compare rather than a string
     object per member: a big tenant's lists hold hundreds of thousands). Two equal forms are
-    equal settings; two different forms may still be (another key order, a list kept whole),
-    so callers then compare the settings themselves. Not ``compact``: every list kept whole,
-    for a connector whose lists are mostly the very tuples of its baseline (read with the
-    tenant's ``list_seed``), which compare by identity at no cost."""
-    if not compact:
-        return tuple(chain.from_iterable(settings.items()))
+    equal settings; two different forms may still be (another key order), so callers then
+    compare the settings themselves."""
     out: list[object] = []
     for key, value in settings.items():
         out.append(key)
@@ -98,11 +91,9 @@ class Connector:
     comparable: tuple[object, ...] = field(init=False, repr=False, compare=False)
     """``settings`` in a compact form (``comparable_form``), made once with the connector (also
     by ``dataclasses.replace``) while its text is fresh in memory; the diff compares these first."""
-    compact: InitVar[bool] = True
-    """False for a connector read with its tenant's ``list_seed``: see ``comparable_form``."""
 
-    def __post_init__(self, compact: bool) -> None:
-        object.__setattr__(self, "comparable", comparable_form(self.settings, compact))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "comparable", comparable_form(self.settings))
 
     @property
     def connector_type(self) -> str:
@@ -171,13 +162,6 @@ class BaselineConnector:
 class TenantBaseline:
     config: TenantConfig
     connectors: tuple[BaselineConnector, ...]
-
-    @functools.cached_property
-    def list_seed(self) -> ListSeed:
-        """What normalising this tenant's live lists may look up (``listseed``), for a caller
-        that reads the same baseline object again and again (``core.tenant_diff(seed=)``):
-        made on first use, once per baseline object, and gone with it."""
-        return seed_for(bc.connector.settings for bc in self.connectors)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from types import MappingProxyType
 from typing import Any
 
 from driftguard import plainlists
-from driftguard.listseed import NO_SEED, ListSeed
 from driftguard.model import Connector, Location
 from driftguard.properties import (
     BY_LOWER,
@@ -41,16 +40,13 @@ class NormalizeError(ValueError):
     """A value cannot be put in canonical form; the message names the property."""
 
 
-def canonical_value(
-    prop: Property, value: Any, notes: list[str] | None = None, seed: ListSeed = NO_SEED
-) -> Value:
+def canonical_value(prop: Property, value: Any, notes: list[str] | None = None) -> Value:
     """The canonical form of one property value (raises NormalizeError when impossible).
 
-    ``notes`` receives a sentence for each member read in a non-canonical documented form;
-    ``seed`` (the tenant baseline's) puts lists of known spellings in canonical form by lookups.
+    ``notes`` receives a sentence for each member read in a non-canonical documented form.
     """
     if prop.kind.is_list:
-        return _canonical_list(prop, value, notes, seed)
+        return _canonical_list(prop, value, notes)
     return _canonical_scalar(prop, value)
 
 
@@ -212,12 +208,11 @@ def _ipv4_fast(text: str) -> tuple[int, int] | None:
 
 
 def connector_from_record(
-    record: Mapping[str, Any], *, location: Location | None = None, seed: ListSeed = NO_SEED
+    record: Mapping[str, Any], *, location: Location | None = None
 ) -> Connector:
     """A live record (wire or PowerShell JSON) in canonical form, unknown properties kept aside.
 
-    Keys are matched case-insensitively; ``@data.type`` sidecars are dropped. ``seed``: the
-    tenant baseline's (``TenantBaseline.list_seed``), which gives the same connector sooner.
+    Keys are matched case-insensitively; ``@data.type`` sidecars are dropped.
     """
     settings: dict[str, Value] = _DEFAULTS.copy()
     other: dict[str, Any] = {}
@@ -234,7 +229,7 @@ def connector_from_record(
             if canonical_key not in READ_ONLY:
                 unknown.append(key)
         elif prop.name in _LISTS:
-            settings[prop.name] = _canonical_list(prop, value, notes, seed)
+            settings[prop.name] = _canonical_list(prop, value, notes)
         else:
             settings[prop.name] = _canonical_scalar(prop, value)
     name = settings.get("Name")
@@ -249,7 +244,6 @@ def connector_from_record(
         unknown=tuple(sorted(unknown)),
         location=location,
         notes=tuple(notes),
-        compact=seed is NO_SEED,
     )
 
 
@@ -300,9 +294,7 @@ def is_empty(value: Any) -> bool:
 # --------------------------------------------------------------------------- helpers
 
 
-def _canonical_list(
-    prop: Property, value: Any, notes: list[str] | None, seed: ListSeed
-) -> tuple[str, ...]:
+def _canonical_list(prop: Property, value: Any, notes: list[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
@@ -312,9 +304,7 @@ def _canonical_list(
         items = list(value)
     else:
         raise NormalizeError(f"{prop.name}: expected a list, got {type(value).__name__}")
-    plain = seed.canonical(prop.name, items)
-    if plain is None:
-        plain = plainlists.plain_list(prop.kind, items)
+    plain = plainlists.plain_list(prop.kind, items)
     if plain is not None:
         return plain
     try:

@@ -14,7 +14,6 @@ the simple ``ipaddress``/``domain`` definitions on fuzzed input.
 from __future__ import annotations
 
 import functools
-import operator
 import re
 import socket
 from collections.abc import Sequence
@@ -107,39 +106,6 @@ def ipv4_networks(items: list[str]) -> tuple[str, ...] | None:
     if not ordered:
         return ()
     return tuple(("/32\n".join(ordered) + "/32").split("\n"))
-
-
-def service_ipv4(items: Sequence[str]) -> list[str] | None:
-    """How the service spells the members of a canonical SenderIPAddresses list (the bare
-    address) when every member is ``a.b.c.d/32`` with a plain address and the members are
-    distinct and in canonical order (by address); None for anything else, an empty list too."""
-    if not _STRICT_PTON:  # pragma: no cover - a C library whose inet_pton is lenient
-        return None
-    if not items:
-        return None
-    try:
-        text = "\n".join(items) + "\n"
-    except TypeError:
-        return None
-    count = len(items)
-    if text.count("\n") != count or text.count("/") != count or text.count("/32\n") != count:
-        return None  # a member on two lines, or one that is not ``.../32``
-    lines = text.replace("/32\n", "\n").split("\n")
-    lines.pop()  # after the final newline
-    try:
-        packed = list(map(_PACK, lines))
-    except (OSError, ValueError):  # not a plain address; a NUL character
-        return None
-    return lines if all(map(operator.lt, packed, packed[1:])) else None
-
-
-def service_domains(items: Sequence[str]) -> list[str] | None:
-    """How the service spells the members of a canonical domains list (``smtp:<domain>;1``, an
-    AddressSpace) when ``domains`` gives the list back unchanged: every member plain and
-    canonical, distinct, in canonical order. None for anything else, an empty list too."""
-    if not items or domains(list(items)) != tuple(items):
-        return None
-    return ("smtp:" + ";1\nsmtp:".join(items) + ";1").split("\n")
 
 
 _COST = re.compile(r";[^\n]*")
