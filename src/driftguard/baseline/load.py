@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
+from typing import NoReturn
 
 from driftguard.baseline.files import Identity, connector_file, ignore_file, tenant_file
 from driftguard.errors import BaselineError, Problem
@@ -130,6 +131,7 @@ class FirstStage:
     those files. Picklable: a worker process can run ``connector_stage`` from it."""
 
     root: str
+    given: str  # the folder as it was named, for messages
     selected: tuple[str, ...]
     configs: Mapping[str, TenantConfig]
     ignores: tuple[IgnoreEntry, ...]
@@ -168,6 +170,7 @@ def first_stage(root: str | os.PathLike[str], tenants: Sequence[str] | None = No
     problems.extend(found)
     return FirstStage(
         root=str(base),
+        given=os.fspath(root),
         selected=tuple(selected),
         configs=MappingProxyType(configs),
         ignores=tuple(ignores),
@@ -184,6 +187,64 @@ def connector_stage(first: FirstStage, name: str) -> TenantPart:
     config = first.configs.get(name)
     tenant = None if config is None else TenantBaseline(config=config, connectors=connectors)
     return TenantPart(tenant, tuple(problems), files)
+
+
+@dataclass(frozen=True)
+class Requested:
+    """``load_requested`` in stages: the first stage of each folder the tenants come from (the
+    bundled demo's first, when ``demo`` is asked for and the folder has none)."""
+
+    stages: tuple[FirstStage, ...]
+
+    @property
+    def names(self) -> list[str]:
+        """Every tenant the stages selected (each tenant is in one stage)."""
+        return [name for stage in self.stages for name in stage.selected]
+
+    @property
+    def ignores(self) -> tuple[IgnoreEntry, ...]:
+        return self.stages[-1].ignores  # the demo's come first, and only alone
+
+    def stage_of(self, name: str) -> FirstStage:
+        return next(stage for stage in self.stages if name in stage.selected)
+
+    def config(self, name: str) -> TenantConfig:
+        """The tenant's configuration (a baseline whose first stage had no problem)."""
+        return self.stage_of(name).configs[name]
+
+    def part(self, name: str) -> TenantPart:
+        return connector_stage(self.stage_of(name), name)
+
+    def problems_of(self, names: Iterable[str]) -> list[Problem]:
+        """The problems of the connector files of ``names``."""
+        return [problem for name in names for problem in self.part(name).problems]
+
+    def fail(self, found: Iterable[Problem] = ()) -> NoReturn:
+        """Raise the error ``load_requested`` raises for this baseline: every problem of every
+        file, the folders in the same order. ``found``: problems already seen (they stand even
+        if a file changed since)."""
+        seen = list(found)
+        for stage in self.stages:
+            problems = list(stage.problems)
+            for name in stage.selected:
+                problems.extend(connector_stage(stage, name).problems)
+            problems += [p for p in seen if p.path.startswith(stage.root)]
+            if problems:
+                raise problems_error(stage.given, sorted_problems(problems))
+        raise problems_error(self.stages[-1].given, sorted_problems(seen))
+
+
+def first_requested(
+    root: str | os.PathLike[str], tenants: Sequence[str] | None = None
+) -> Requested:
+    """The first stage of ``load_requested(root, tenants)``: its errors for an absent folder or
+    tenant, and what ``Requested.fail`` needs for the rest."""
+    wanted = list(dict.fromkeys(tenants or ()))
+    if DEMO_TENANT not in wanted or (Path(root) / DEMO_TENANT).is_dir():
+        return Requested((first_stage(root, wanted or None),))
+    demo = first_stage(demo_root(), [DEMO_TENANT])
+    others = [t for t in wanted if t != DEMO_TENANT]
+    return Requested((demo, first_stage(root, others)) if others else (demo,))
 
 
 def _selected(base: Path, tenants: Sequence[str] | None) -> list[str]:
