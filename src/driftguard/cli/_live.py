@@ -156,12 +156,14 @@ def outcomes_for(
     local: Callable[[TenantConfig, TenantRead], OutcomeT],
     share_work: Callable[[SourceRecipe], ShareWork[OutcomeT]],
     lost: Lost[OutcomeT],
+    until: Callable[[OutcomeT], bool] | None = None,
 ) -> dict[str, OutcomeT]:
     """Per tenant (in ``configs`` order), the outcome of the work on it: a tenant of a file or
     of the demo is read here and given to ``local``; the tenants of the service are worked on
     in parallel (``--concurrency``), in this process or in worker processes (``--processes``),
     by the work ``share_work`` makes from a source recipe. A progress bar goes to stderr when it
-    is a terminal, else a progress line every 10 seconds.
+    is a terminal, else a progress line every 10 seconds. ``runner.Stopped`` at the first
+    outcome ``until`` holds for (the work still running is cancelled).
     """
     result: dict[str, OutcomeT] = {}
     service: list[TenantConfig] = []
@@ -170,13 +172,17 @@ def outcomes_for(
         if source is None:
             service.append(config)
         else:
-            result[config.name] = local(config, _local_read(source, config))
+            result[config.name] = outcome = local(config, _local_read(source, config))
+            if until is not None and until(outcome):
+                from driftguard.live.runner import Stopped
+
+                raise Stopped(outcome)
     if service:
         tty = _is_tty(sys.stderr)
         progress = _ProgressBar(sys.stderr) if tty and len(service) > 1 else None
         heartbeat = None if tty or len(service) < 2 else _heartbeat
         try:
-            outcomes = _on_service(args, service, share_work, lost, progress, heartbeat)
+            outcomes = _on_service(args, service, share_work, lost, progress, heartbeat, until)
         finally:
             if progress is not None:
                 progress.close()
@@ -203,6 +209,7 @@ def _on_service(
     lost: Lost[OutcomeT],
     progress: Progress | None,
     heartbeat: Heartbeat | None,
+    until: Callable[[OutcomeT], bool] | None,
 ) -> list[OutcomeT]:
     """The work on the tenants of the service, in this process or split over workers."""
     from driftguard.live.processes import processes_for, run_in_processes
@@ -222,11 +229,17 @@ def _on_service(
             concurrency=concurrency,
             progress=progress,
             heartbeat=heartbeat,
+            until=until,
         )
     source = exchange_source(args)
     with share_work(lambda: source)(service) as work:
         return run_tenants(
-            service, work, concurrency=concurrency, progress=progress, heartbeat=heartbeat
+            service,
+            work,
+            concurrency=concurrency,
+            progress=progress,
+            heartbeat=heartbeat,
+            until=until,
         )
 
 

@@ -58,6 +58,7 @@ def _judged(args: argparse.Namespace) -> Report:
     from driftguard.app.diff import judge, judged_report, judging, lost_judged
     from driftguard.baseline.load import first_requested
     from driftguard.cli._live import outcomes_for, selected_names
+    from driftguard.live.runner import Stopped
 
     requested = first_requested(args.baseline, args.tenants)
     if any(stage.problems for stage in requested.stages):
@@ -73,17 +74,19 @@ def _judged(args: argparse.Namespace) -> Report:
     chosen = set(names)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="driftguard-baseline") as pool:
         rest = pool.submit(requested.problems_of, [n for n in requested.names if n not in chosen])
-        judged = outcomes_for(
-            args,
-            configs,
-            local,
-            lambda recipe: functools.partial(judging, recipe, requested, today),
-            functools.partial(lost_judged, requested, today),
-        )
-        problems = [problem for one in judged.values() for problem in one.problems]
-        problems += rest.result()
-    if problems or any(one.report is None for one in judged.values()):
-        requested.fail(problems)
+        try:
+            judged = outcomes_for(
+                args,
+                configs,
+                local,
+                lambda recipe: functools.partial(judging, recipe, requested, today),
+                functools.partial(lost_judged, requested, today),
+                until=lambda one: one.report is None,  # a connector file with a problem
+            )
+        except Stopped as stop:
+            requested.fail(getattr(stop.outcome, "problems", ()))
+        if problems := rest.result():
+            requested.fail(problems)
     return judged_report(names, judged, datetime.now(UTC))
 
 

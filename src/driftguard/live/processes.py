@@ -36,6 +36,7 @@ from driftguard.live.runner import (
     Heartbeat,
     OutcomeT,
     Progress,
+    Stopped,
     TenantRead,
     Work,
     outcomes_as_done,
@@ -157,10 +158,12 @@ def run_in_processes(
     progress: Progress | None = None,
     heartbeat: Heartbeat | None = None,
     interval: float = HEARTBEAT_INTERVAL,
+    until: Callable[[OutcomeT], bool] | None = None,
 ) -> list[OutcomeT]:
     """``share_work``'s outcome for every tenant, in input order, from ``processes`` workers
     that together keep at most ``concurrency`` tenants in work (rounded up to a multiple of
-    ``processes``); a tenant whose worker died gets ``lost``'s outcome."""
+    ``processes``); a tenant whose worker died gets ``lost``'s outcome. Raises
+    ``runner.Stopped`` at the first outcome ``until`` holds for (the workers are ended)."""
     if not tenants:
         return []
     count = max(1, min(processes, len(tenants)))
@@ -187,7 +190,7 @@ def run_in_processes(
         )
         for k in range(1, count)
     ]
-    merged: _Merged[OutcomeT] = _Merged(len(tenants), progress)
+    merged: _Merged[OutcomeT] = _Merged(len(tenants), progress, until)
     started: list[threading.Thread | BaseProcess] = []
     try:
         for worker in workers:
@@ -230,9 +233,15 @@ def run_in_processes(
 class _Merged(Generic[OutcomeT]):
     """The outcomes received so far, by position; log records replayed on the parent's loggers."""
 
-    def __init__(self, total: int, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        total: int,
+        progress: Progress | None,
+        until: Callable[[OutcomeT], bool] | None = None,
+    ) -> None:
         self.total = total
         self.progress = progress
+        self.until = until
         self.results: dict[int, OutcomeT] = {}
         self.errors = 0
 
@@ -243,9 +252,11 @@ class _Merged(Generic[OutcomeT]):
             if isinstance(message, _Read):
                 self.results[message.index] = message.read
                 self.errors += 0 if message.read.ok else 1
+                read = message.read
                 if self.progress is not None:
-                    read = message.read
                     self.progress(len(self.results), self.total, read.tenant, read.ok)
+                if self.until is not None and self.until(read):
+                    raise Stopped(read)
             elif isinstance(message, _Log):
                 logging.getLogger(message.name).log(message.level, "%s", message.message)
             elif isinstance(message, _Done):

@@ -93,6 +93,16 @@ OutcomeT = TypeVar("OutcomeT", bound=Outcome)
 Work = Callable[[TenantConfig], OutcomeT]
 
 
+class Stopped(Exception):
+    """The first outcome the caller's ``until`` held for: the run stopped there. The work not
+    started never starts, and the waits and requests of the running work end
+    (``waits.cancel``), as on Ctrl-C."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(f"stopped at tenant {outcome.tenant}")
+        self.outcome = outcome
+
+
 def run_tenants(
     tenants: Sequence[TenantConfig],
     work: Work[OutcomeT],
@@ -101,8 +111,10 @@ def run_tenants(
     progress: Progress | None = None,
     heartbeat: Heartbeat | None = None,
     interval: float = HEARTBEAT_INTERVAL,
+    until: Callable[[OutcomeT], bool] | None = None,
 ) -> list[OutcomeT]:
-    """``work`` on every tenant, at most ``concurrency`` at a time; outcomes in input order."""
+    """``work`` on every tenant, at most ``concurrency`` at a time; outcomes in input order.
+    Raises ``Stopped`` at the first outcome ``until`` holds for."""
     results: dict[int, OutcomeT] = {}
     errors = 0
     for index, outcome in outcomes_as_done(
@@ -116,6 +128,8 @@ def run_tenants(
         errors += 0 if outcome.ok else 1
         if progress is not None:
             progress(len(results), len(tenants), outcome.tenant, outcome.ok)
+        if until is not None and until(outcome):
+            raise Stopped(outcome)
     if heartbeat is not None and tenants:
         heartbeat(len(results), len(tenants), errors)
     return [results[i] for i in range(len(tenants))]
