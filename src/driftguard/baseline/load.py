@@ -339,7 +339,12 @@ def ignore_problems(
 def _tenant_config(base: Path, name: str) -> tuple[TenantConfig | None, list[Problem]]:
     """The tenant's configuration (tenant.yaml) and its problems."""
     tenant_yaml = base / name / "tenant.yaml"
-    if tenant_yaml.is_file() and (outside := _outside(base, tenant_yaml)):
+    # the tenant folder itself was checked: only a tenant.yaml that is a link can lead out of it
+    if (
+        tenant_yaml.is_file()
+        and tenant_yaml.is_symlink()
+        and (outside := _outside(base, tenant_yaml))
+    ):
         return None, [outside]
     if tenant_yaml.is_file():
         return tenant_file(tenant_yaml, str(tenant_yaml), name)
