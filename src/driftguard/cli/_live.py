@@ -12,7 +12,6 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager as ContextManager
 from typing import TYPE_CHECKING, Any
 
 from driftguard.cli._common import number_in, whole_number
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
     from driftguard.live.auth import DeviceCodePrompt
     from driftguard.live.exchange import RetryPolicy
     from driftguard.live.processes import Lost, ShareWork, SourceRecipe
-    from driftguard.live.runner import Heartbeat, OutcomeT, Progress, TenantRead, Work
+    from driftguard.live.runner import Heartbeat, OutcomeT, Progress, TenantRead
     from driftguard.live.service import ExchangeSource
     from driftguard.live.source import Source
     from driftguard.model import Baseline, Snapshot, TenantConfig
@@ -128,10 +127,10 @@ def snapshots_for(
     10 seconds.
     """
     from driftguard.errors import LiveReadError
-    from driftguard.live.processes import lost_read, reading
+    from driftguard.live.processes import lost_read
 
     configs = [baseline.tenants[name].config for name in tenants]
-    reads = outcomes_for(args, configs, _as_read, functools.partial(_shares, reading), lost_read)
+    reads = outcomes_for(args, configs, _as_read, _reading, lost_read)
     result: dict[str, Snapshot | LiveReadError] = {}
     for read in reads.values():
         fallback = LiveReadError("not read", tenant=read.tenant)
@@ -143,11 +142,11 @@ def _as_read(_config: TenantConfig, read: TenantRead) -> TenantRead:
     return read
 
 
-def _shares(
-    share_work: Callable[[SourceRecipe, Sequence[TenantConfig]], ContextManager[Work[OutcomeT]]],
-    recipe: SourceRecipe,
-) -> ShareWork[OutcomeT]:
-    return functools.partial(share_work, recipe)
+def _reading(recipe: SourceRecipe) -> ShareWork[TenantRead]:
+    """The work on a share: its reads from ``recipe``'s source."""
+    from driftguard.live.processes import reading
+
+    return functools.partial(reading, recipe)
 
 
 def outcomes_for(
