@@ -7,7 +7,9 @@ of the others. The reads are merged in the tenants' order: the outcome is that o
 process run. Workers start with ``spawn`` (a fresh interpreter: no thread or lock of the parent is
 inherited), build their source from a picklable recipe, send each read back as soon as it is
 finished (nothing piles up in a worker) and forward their log records to the parent's loggers. A
-worker that dies leaves each of its unread tenants an error, never a gap."""
+worker that dies leaves each of its unread tenants an error, never a gap. The work on a tenant may
+be more than its read (``run_in_processes``): ``diff`` judges each tenant in the worker that read
+it and sends back only its report."""
 
 from __future__ import annotations
 
