@@ -7,20 +7,33 @@
 ``load_baseline`` raises one ``BaselineError`` carrying every problem in every file. ``check``
 returns the problems instead, for ``driftguard validate``, which also holds ignore entries to the
 stricter standard of ``ignore_problems`` (a reason, a future expiry).
+
+Loading has two stages, so a many-tenant command can start reading a tenant as soon as its
+tenant.yaml is known: ``first_stage`` (every selected tenant's tenant.yaml, the ignore file) and
+``connector_stage`` (one tenant's folder and connector files). ``check`` is the two together; the
+problems of both stages, sorted, are the baseline's problems whichever way they were found.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
+from typing import NoReturn
 
 from driftguard.baseline.files import Identity, connector_file, ignore_file, tenant_file
 from driftguard.errors import BaselineError, Problem
-from driftguard.model import Baseline, BaselineConnector, IgnoreEntry, Location, TenantBaseline
+from driftguard.model import (
+    Baseline,
+    BaselineConnector,
+    IgnoreEntry,
+    Location,
+    TenantBaseline,
+    TenantConfig,
+)
 from driftguard.textsafe import shown
 
 DEMO_TENANT = "demo"
@@ -51,13 +64,24 @@ def load_baseline(root: str | os.PathLike[str], tenants: Sequence[str] | None = 
     """The baseline under ``root`` (only ``tenants`` if given); BaselineError lists all problems."""
     checked = check(root, tenants)
     if checked.problems:
-        count = len(checked.problems)
-        raise BaselineError(
-            f"the baseline in {root} has {count} problem{'s' if count != 1 else ''}",
-            checked.problems,
-            hint="run 'driftguard validate' after fixing the files listed above",
-        )
+        raise problems_error(root, checked.problems)
     return checked.baseline
+
+
+def problems_error(root: str | os.PathLike[str], problems: Sequence[Problem]) -> BaselineError:
+    """The error of a baseline with ``problems`` (sorted, each once, as ``check`` gives them)."""
+    count = len(problems)
+    return BaselineError(
+        f"the baseline in {root} has {count} problem{'s' if count != 1 else ''}",
+        tuple(problems),
+        hint="run 'driftguard validate' after fixing the files listed above",
+    )
+
+
+def sorted_problems(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+    """``problems`` in file and line order, each once."""
+    ordered = sorted(problems, key=lambda p: (p.path, p.line, p.column, p.message))
+    return tuple(dict.fromkeys(ordered))
 
 
 def load_requested(root: str | os.PathLike[str], tenants: Sequence[str] | None = None) -> Baseline:
@@ -83,7 +107,147 @@ def load_requested(root: str | os.PathLike[str], tenants: Sequence[str] | None =
 
 def check(root: str | os.PathLike[str], tenants: Sequence[str] | None = None) -> Checked:
     """Read everything under ``root``; raises only if the folder or a tenant asked for is absent."""
+    first = first_stage(root, tenants)
+    problems = list(first.problems)
+    connector_files = 0
+    loaded: dict[str, TenantBaseline] = {}
+    for name in first.selected:
+        part = connector_stage(first, name)
+        problems.extend(part.problems)
+        connector_files += part.files
+        if part.tenant is not None:
+            loaded[name] = part.tenant
+    return Checked(
+        Baseline(root=first.root, tenants=MappingProxyType(loaded), ignores=first.ignores),
+        sorted_problems(problems),
+        connector_files,
+    )
+
+
+@dataclass(frozen=True)
+class FirstStage:
+    """What a baseline folder says before any connector file is read: the selected tenants, the
+    configuration of each whose tenant.yaml is valid, the ignore entries, and the problems of
+    those files. Picklable: a worker process can run ``connector_stage`` from it."""
+
+    root: str
+    given: str  # the folder as it was named, for messages
+    selected: tuple[str, ...]
+    configs: Mapping[str, TenantConfig]
+    ignores: tuple[IgnoreEntry, ...]
+    problems: tuple[Problem, ...]
+    outside: frozenset[str]  # tenant folders that are links leading out: nothing more is read
+
+
+@dataclass(frozen=True)
+class TenantPart:
+    """``connector_stage`` of one tenant: the tenant (None if its tenant.yaml is not valid), the
+    problems of its folder and connector files, and how many connector files it has."""
+
+    tenant: TenantBaseline | None
+    problems: tuple[Problem, ...]
+    files: int
+
+
+def first_stage(root: str | os.PathLike[str], tenants: Sequence[str] | None = None) -> FirstStage:
+    """Every selected tenant's tenant.yaml and the ignore file under ``root``; raises only if the
+    folder or a tenant asked for is absent."""
     base = Path(root)
+    selected = _selected(base, tenants)
+    problems: list[Problem] = []
+    configs: dict[str, TenantConfig] = {}
+    outside: set[str] = set()
+    for name in selected:
+        if leads_out := _outside(base, base / name):
+            problems.append(leads_out)
+            outside.add(name)
+            continue
+        config, found = _tenant_config(base, name)
+        problems.extend(found)
+        if config is not None:
+            configs[name] = config
+    ignores, found = _ignores(base)
+    problems.extend(found)
+    return FirstStage(
+        root=str(base),
+        given=os.fspath(root),
+        selected=tuple(selected),
+        configs=MappingProxyType(configs),
+        ignores=tuple(ignores),
+        problems=tuple(problems),
+        outside=frozenset(outside),
+    )
+
+
+def connector_stage(first: FirstStage, name: str) -> TenantPart:
+    """Tenant ``name``'s folder and connector files (a tenant ``first`` selected)."""
+    if name in first.outside:
+        return TenantPart(None, (), 0)
+    connectors, problems, files = _tenant_connectors(Path(first.root), name)
+    config = first.configs.get(name)
+    tenant = None if config is None else TenantBaseline(config=config, connectors=connectors)
+    return TenantPart(tenant, tuple(problems), files)
+
+
+@dataclass(frozen=True)
+class Requested:
+    """``load_requested`` in stages: the first stage of each folder the tenants come from (the
+    bundled demo's first, when ``demo`` is asked for and the folder has none)."""
+
+    stages: tuple[FirstStage, ...]
+
+    @property
+    def names(self) -> list[str]:
+        """Every tenant the stages selected (each tenant is in one stage)."""
+        return [name for stage in self.stages for name in stage.selected]
+
+    @property
+    def ignores(self) -> tuple[IgnoreEntry, ...]:
+        return self.stages[-1].ignores  # the demo's come first, and only alone
+
+    def stage_of(self, name: str) -> FirstStage:
+        return next(stage for stage in self.stages if name in stage.selected)
+
+    def config(self, name: str) -> TenantConfig:
+        """The tenant's configuration (a baseline whose first stage had no problem)."""
+        return self.stage_of(name).configs[name]
+
+    def part(self, name: str) -> TenantPart:
+        return connector_stage(self.stage_of(name), name)
+
+    def problems_of(self, names: Iterable[str]) -> list[Problem]:
+        """The problems of the connector files of ``names``."""
+        return [problem for name in names for problem in self.part(name).problems]
+
+    def fail(self, found: Iterable[Problem] = ()) -> NoReturn:
+        """Raise the error ``load_requested`` raises for this baseline: every problem of every
+        file, the folders in the same order. ``found``: problems already seen (they stand even
+        if a file changed since)."""
+        seen = list(found)
+        for stage in self.stages:
+            problems = list(stage.problems)
+            for name in stage.selected:
+                problems.extend(connector_stage(stage, name).problems)
+            problems += [p for p in seen if p.path.startswith(stage.root)]
+            if problems:
+                raise problems_error(stage.given, sorted_problems(problems))
+        raise problems_error(self.stages[-1].given, sorted_problems(seen))
+
+
+def first_requested(
+    root: str | os.PathLike[str], tenants: Sequence[str] | None = None
+) -> Requested:
+    """The first stage of ``load_requested(root, tenants)``: its errors for an absent folder or
+    tenant, and what ``Requested.fail`` needs for the rest."""
+    wanted = list(dict.fromkeys(tenants or ()))
+    if DEMO_TENANT not in wanted or (Path(root) / DEMO_TENANT).is_dir():
+        return Requested((first_stage(root, wanted or None),))
+    demo = first_stage(demo_root(), [DEMO_TENANT])
+    others = [t for t in wanted if t != DEMO_TENANT]
+    return Requested((demo, first_stage(root, others)) if others else (demo,))
+
+
+def _selected(base: Path, tenants: Sequence[str] | None) -> list[str]:
     if not base.is_dir():
         raise BaselineError(
             f"no baseline folder at {base}",
@@ -98,42 +262,31 @@ def check(root: str | os.PathLike[str], tenants: Sequence[str] | None = None) ->
                 f"no tenant {', '.join(map(repr, unknown))} in {base} (tenants there: {listed})",
                 hint="a tenant is a folder under the baseline folder holding tenant.yaml",
             )
-        selected = list(dict.fromkeys(tenants))
-    elif available:
-        selected = available
-    else:  # nothing to check is never "all clear"
-        raise BaselineError(
-            f"no tenants found in {base}",
-            hint="a tenant is a folder under the baseline folder holding tenant.yaml "
-            "(folders starting with '.' or '_' are not tenants)",
-        )
+        return list(dict.fromkeys(tenants))
+    if available:
+        return available
+    # nothing to check is never "all clear"
+    raise BaselineError(
+        f"no tenants found in {base}",
+        hint="a tenant is a folder under the baseline folder holding tenant.yaml "
+        "(folders starting with '.' or '_' are not tenants)",
+    )
+
+
+def _ignores(base: Path) -> tuple[list[IgnoreEntry], list[Problem]]:
+    """The ignore file's entries and problems."""
     problems: list[Problem] = []
-    connector_files = 0
-    loaded: dict[str, TenantBaseline] = {}
-    for name in selected:
-        tenant, tenant_problems, count = _tenant(base, name)
-        problems.extend(tenant_problems)
-        connector_files += count
-        if tenant is not None:
-            loaded[name] = tenant
-    ignores: list[IgnoreEntry] = []
     misnamed = base / ".driftguardignore.yml"
     if misnamed.is_file():  # silently unused exceptions would surprise; say so
         problems.append(Problem(str(misnamed), 1, 1, f"not read: the ignore file is {IGNORE_FILE}"))
     ignore_path = base / IGNORE_FILE
-    if ignore_path.is_file():
-        outside = _outside(base, ignore_path)
-        if outside:
-            problems.append(outside)
-        else:
-            ignores, ignore_problems_found = ignore_file(ignore_path, str(ignore_path))
-            problems.extend(ignore_problems_found)
-    problems.sort(key=lambda p: (p.path, p.line, p.column, p.message))
-    return Checked(
-        Baseline(root=str(base), tenants=MappingProxyType(loaded), ignores=tuple(ignores)),
-        tuple(dict.fromkeys(problems)),
-        connector_files,
-    )
+    if not ignore_path.is_file():
+        return [], problems
+    outside = _outside(base, ignore_path)
+    if outside:
+        return [], [*problems, outside]
+    ignores, found = ignore_file(ignore_path, str(ignore_path))
+    return ignores, problems + found
 
 
 def tenant_folders(root: Path) -> list[str]:
@@ -183,30 +336,37 @@ def ignore_problems(
 # --------------------------------------------------------------------------- one tenant
 
 
-def _tenant(base: Path, name: str) -> tuple[TenantBaseline | None, list[Problem], int]:
-    """The tenant, its problems and how many connector files it has."""
+def _tenant_config(base: Path, name: str) -> tuple[TenantConfig | None, list[Problem]]:
+    """The tenant's configuration (tenant.yaml) and its problems."""
+    tenant_yaml = base / name / "tenant.yaml"
+    # the tenant folder itself was checked: only a tenant.yaml that is a link can lead out of it
+    if (
+        tenant_yaml.is_file()
+        and tenant_yaml.is_symlink()
+        and (outside := _outside(base, tenant_yaml))
+    ):
+        return None, [outside]
+    if tenant_yaml.is_file():
+        return tenant_file(tenant_yaml, str(tenant_yaml), name)
+    return None, [
+        Problem(
+            str(tenant_yaml),
+            1,
+            1,
+            f"tenant folder {name!r} has no tenant.yaml (it needs at least tenant_id)",
+        )
+    ]
+
+
+def _tenant_connectors(
+    base: Path, name: str
+) -> tuple[tuple[BaselineConnector, ...], list[Problem], int]:
+    """The tenant's connectors, the problems of its folder and connector files, and how many
+    connector files it has."""
     folder = base / name
+    tenant_yaml = folder / "tenant.yaml"
     problems: list[Problem] = []
     files = 0
-    config = None
-    outside = _outside(base, folder)
-    if outside:
-        return None, [outside], 0
-    tenant_yaml = folder / "tenant.yaml"
-    if tenant_yaml.is_file() and (outside := _outside(base, tenant_yaml)):
-        problems.append(outside)
-    elif tenant_yaml.is_file():
-        config, found = tenant_file(tenant_yaml, str(tenant_yaml), name)
-        problems.extend(found)
-    else:
-        problems.append(
-            Problem(
-                str(tenant_yaml),
-                1,
-                1,
-                f"tenant folder {name!r} has no tenant.yaml (it needs at least tenant_id)",
-            )
-        )
     for stray in _listing(folder):
         if stray.is_file() and stray.suffix.lower() in _YAML_SUFFIXES and stray != tenant_yaml:
             problems.append(
@@ -238,9 +398,7 @@ def _tenant(base: Path, name: str) -> tuple[TenantBaseline | None, list[Problem]
             if ident is not None:
                 identities.append(ident)
     problems.extend(_duplicates(identities))
-    if config is None:
-        return None, problems, files
-    return TenantBaseline(config=config, connectors=tuple(connectors)), problems, files
+    return tuple(connectors), problems, files
 
 
 def _outside(base: Path, path: Path) -> Problem | None:

@@ -9,8 +9,9 @@ reported.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from driftguard.cli._common import number_in, whole_number
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
     from driftguard.errors import LiveReadError
     from driftguard.live.auth import DeviceCodePrompt
     from driftguard.live.exchange import RetryPolicy
-    from driftguard.live.runner import Heartbeat, Progress, TenantRead
+    from driftguard.live.processes import Lost, ShareWork, SourceRecipe
+    from driftguard.live.runner import Heartbeat, OutcomeT, Progress, TenantRead
     from driftguard.live.service import ExchangeSource
     from driftguard.live.source import Source
     from driftguard.model import Baseline, Snapshot, TenantConfig
@@ -92,10 +94,15 @@ deadline_seconds = number_in(MIN_DEADLINE, MAX_DEADLINE, "seconds")
 
 def selected_tenants(args: argparse.Namespace, baseline: Baseline) -> list[str]:
     """The tenants asked for, in order (default: every tenant of the baseline, sorted)."""
+    return selected_names(args, baseline.tenants)
+
+
+def selected_names(args: argparse.Namespace, available: Iterable[str]) -> list[str]:
+    """The tenants asked for, in order (default: every one of ``available``, sorted)."""
     from driftguard.errors import InputError
 
     wanted: list[str] = list(dict.fromkeys(getattr(args, "tenants", None) or ()))
-    names = wanted or sorted(baseline.tenants)
+    names = wanted or sorted(available)
     spec = getattr(args, "shard", None)
     if spec:
         from driftguard.live.runner import parse_shard, shard
@@ -120,46 +127,92 @@ def snapshots_for(
     10 seconds.
     """
     from driftguard.errors import LiveReadError
+    from driftguard.live.processes import lost_read
 
+    configs = [baseline.tenants[name].config for name in tenants]
+    reads = outcomes_for(args, configs, _as_read, _reading, lost_read)
     result: dict[str, Snapshot | LiveReadError] = {}
+    for read in reads.values():
+        fallback = LiveReadError("not read", tenant=read.tenant)
+        result[read.tenant] = read.snapshot or read.error or fallback
+    return result
+
+
+def _as_read(_config: TenantConfig, read: TenantRead) -> TenantRead:
+    return read
+
+
+def _reading(recipe: SourceRecipe) -> ShareWork[TenantRead]:
+    """The work on a share: its reads from ``recipe``'s source."""
+    from driftguard.live.processes import reading
+
+    return functools.partial(reading, recipe)
+
+
+def outcomes_for(
+    args: argparse.Namespace,
+    configs: Sequence[TenantConfig],
+    local: Callable[[TenantConfig, TenantRead], OutcomeT],
+    share_work: Callable[[SourceRecipe], ShareWork[OutcomeT]],
+    lost: Lost[OutcomeT],
+    until: Callable[[OutcomeT], bool] | None = None,
+) -> dict[str, OutcomeT]:
+    """Per tenant (in ``configs`` order), the outcome of the work on it: a tenant of a file or
+    of the demo is read here and given to ``local``; the tenants of the service are worked on
+    in parallel (``--concurrency``), in this process or in worker processes (``--processes``),
+    by the work ``share_work`` makes from a source recipe. A progress bar goes to stderr when it
+    is a terminal, else a progress line every 10 seconds. ``runner.Stopped`` at the first
+    outcome ``until`` holds for (the work still running is cancelled).
+    """
+    result: dict[str, OutcomeT] = {}
     service: list[TenantConfig] = []
-    for name in tenants:
-        config = baseline.tenants[name].config
+    for config in configs:
         source = _local_source(args, config)
         if source is None:
             service.append(config)
-            continue
-        try:
-            result[name] = source.snapshot(config)
-        except LiveReadError as exc:
-            exc.tenant = exc.tenant or name
-            result[name] = exc
+        else:
+            result[config.name] = outcome = local(config, _local_read(source, config))
+            if until is not None and until(outcome):
+                from driftguard.live.runner import Stopped
+
+                raise Stopped(outcome)
     if service:
         tty = _is_tty(sys.stderr)
         progress = _ProgressBar(sys.stderr) if tty and len(service) > 1 else None
         heartbeat = None if tty or len(service) < 2 else _heartbeat
         try:
-            reads = _read_service(args, service, progress, heartbeat)
+            outcomes = _on_service(args, service, share_work, lost, progress, heartbeat, until)
         finally:
             if progress is not None:
                 progress.close()
-        for read in reads:
-            fallback = LiveReadError("not read", tenant=read.tenant)
-            result[read.tenant] = read.snapshot or read.error or fallback
-    return {name: result[name] for name in tenants}
+        result.update((outcome.tenant, outcome) for outcome in outcomes)
+    return {config.name: result[config.name] for config in configs}
 
 
-def _read_service(
+def _local_read(source: Source, config: TenantConfig) -> TenantRead:
+    """A read of a file or of the demo tenant: only a LiveReadError is the tenant's error."""
+    from driftguard.errors import LiveReadError
+    from driftguard.live.runner import TenantRead
+
+    try:
+        return TenantRead(config.name, snapshot=source.snapshot(config))
+    except LiveReadError as exc:
+        exc.tenant = exc.tenant or config.name
+        return TenantRead(config.name, error=exc)
+
+
+def _on_service(
     args: argparse.Namespace,
     service: list[TenantConfig],
+    share_work: Callable[[SourceRecipe], ShareWork[OutcomeT]],
+    lost: Lost[OutcomeT],
     progress: Progress | None,
     heartbeat: Heartbeat | None,
-) -> list[TenantRead]:
-    """The reads of the tenants of the service, in this process or split over workers."""
-    import functools
-
-    from driftguard.live.processes import processes_for, read_in_processes
-    from driftguard.live.runner import read_tenants
+    until: Callable[[OutcomeT], bool] | None,
+) -> list[OutcomeT]:
+    """The work on the tenants of the service, in this process or split over workers."""
+    from driftguard.live.processes import processes_for, run_in_processes
+    from driftguard.live.runner import run_tenants
 
     concurrency = int(getattr(args, "concurrency", 16))
     requested: int | None = getattr(args, "processes", None)
@@ -167,23 +220,26 @@ def _read_service(
     processes = processes_for(requested, len(service))
     if processes > 1 and (requested is not None or prompt is None):
         recipe = functools.partial(worker_source, retry_policy(args), concurrency)
-        return read_in_processes(
+        return run_in_processes(
             service,
-            recipe,
+            share_work(recipe),
+            lost,
             processes=processes,
             concurrency=concurrency,
             progress=progress,
             heartbeat=heartbeat,
+            until=until,
         )
     source = exchange_source(args)
-    try:
-        return read_tenants(
-            service, source, concurrency=concurrency, progress=progress, heartbeat=heartbeat
+    with share_work(lambda: source)(service) as work:
+        return run_tenants(
+            service,
+            work,
+            concurrency=concurrency,
+            progress=progress,
+            heartbeat=heartbeat,
+            until=until,
         )
-    finally:
-        close = getattr(getattr(source, "session_factory", None), "close", None)
-        if close is not None:
-            close()
 
 
 def worker_source(policy: RetryPolicy, concurrency: int) -> ExchangeSource:

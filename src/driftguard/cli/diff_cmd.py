@@ -12,8 +12,10 @@ from driftguard.cli._live import add_live
 from driftguard.cli._notify import add_notify, notifying
 
 if TYPE_CHECKING:
+    from driftguard.app.diff import Judged
     from driftguard.cli._common import Subcommands
-    from driftguard.model import Report
+    from driftguard.live.runner import TenantRead
+    from driftguard.model import Report, TenantConfig
 
 
 def register(sub: Subcommands) -> None:
@@ -33,19 +35,9 @@ def register(sub: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from driftguard.app.diff import diff_report
-    from driftguard.baseline.load import load_requested
-    from driftguard.cli._live import selected_tenants, snapshots_for
     from driftguard.cli._output import emit_report
 
-    baseline = load_requested(args.baseline, args.tenants)
-    names = selected_tenants(args, baseline)
-    snapshots = snapshots_for(args, baseline, names)
-    report = diff_report(baseline, names, snapshots, datetime.now(UTC))
-    if args.explain:
-        from driftguard.cli._investigating import explain
-
-        report = explain(report, baseline, args, snapshots)
+    report = _explained(args) if args.explain else _judged(args)
     emit_report(report, args.format, args.output)
     _errors_to_stderr(report)
     from driftguard.cli._notify import notify
@@ -53,6 +45,63 @@ def run(args: argparse.Namespace) -> int:
 
     notify(args, notice_for_report(report))
     return report.exit_code
+
+
+def _judged(args: argparse.Namespace) -> Report:
+    """Each tenant judged as soon as its read and its connector files are there (app/diff.py):
+    the reads start once every tenant.yaml is read. A problem in a connector file found while
+    reading stops the run as a problem found before would: the reads in flight are cancelled,
+    the rest of the baseline is checked, and every problem is reported (exit 1, no report)."""
+    import functools
+    from concurrent.futures import ThreadPoolExecutor
+
+    from driftguard.app.diff import judge, judged_report, judging, lost_judged
+    from driftguard.baseline.load import first_requested
+    from driftguard.cli._live import outcomes_for, selected_names
+    from driftguard.live.runner import Stopped
+
+    requested = first_requested(args.baseline, args.tenants)
+    if any(stage.problems for stage in requested.stages):
+        requested.fail()
+    names = selected_names(args, requested.names)
+    today = datetime.now(UTC).date()
+    configs = [requested.config(name) for name in names]
+
+    def local(config: TenantConfig, read: TenantRead) -> Judged:
+        return judge(read, requested.part(config.name), config, requested.ignores, today)
+
+    # The tenants left out (--shard) are checked too, meanwhile: the baseline is one.
+    chosen = set(names)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="driftguard-baseline") as pool:
+        rest = pool.submit(requested.problems_of, [n for n in requested.names if n not in chosen])
+        try:
+            judged = outcomes_for(
+                args,
+                configs,
+                local,
+                lambda recipe: functools.partial(judging, recipe, requested, today),
+                functools.partial(lost_judged, requested, today),
+                until=lambda one: one.report is None,  # a connector file with a problem
+            )
+        except Stopped as stop:
+            requested.fail(getattr(stop.outcome, "problems", ()))
+        if problems := rest.result():
+            requested.fail(problems)
+    return judged_report(names, judged, datetime.now(UTC))
+
+
+def _explained(args: argparse.Namespace) -> Report:
+    """``--explain``: every snapshot is kept for the audit trail of each finding."""
+    from driftguard.app.diff import diff_report
+    from driftguard.baseline.load import load_requested
+    from driftguard.cli._investigating import explain
+    from driftguard.cli._live import selected_tenants, snapshots_for
+
+    baseline = load_requested(args.baseline, args.tenants)
+    names = selected_tenants(args, baseline)
+    snapshots = snapshots_for(args, baseline, names)
+    report = diff_report(baseline, names, snapshots, datetime.now(UTC))
+    return explain(report, baseline, args, snapshots)
 
 
 def _errors_to_stderr(report: Report) -> None:

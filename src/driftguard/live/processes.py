@@ -7,10 +7,14 @@ of the others. The reads are merged in the tenants' order: the outcome is that o
 process run. Workers start with ``spawn`` (a fresh interpreter: no thread or lock of the parent is
 inherited), build their source from a picklable recipe, send each read back as soon as it is
 finished (nothing piles up in a worker) and forward their log records to the parent's loggers. A
-worker that dies leaves each of its unread tenants an error, never a gap."""
+worker that dies leaves each of its unread tenants an error, never a gap. The work on a tenant may
+be more than its read (``run_in_processes``): ``diff`` judges each tenant in the worker that read
+it and sends back only its report."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import math
 import multiprocessing
@@ -18,22 +22,27 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from multiprocessing.reduction import ForkingPickler
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic
 
 from driftguard.errors import LiveReadError
 from driftguard.live import waits
 from driftguard.live.runner import (
     HEARTBEAT_INTERVAL,
     WAKE_EVERY,
+    Beat,
     Heartbeat,
+    OutcomeT,
     Progress,
+    Stopped,
     TenantRead,
-    reads_as_done,
+    Work,
+    outcomes_as_done,
+    read_one,
 )
 from driftguard.live.source import Source
 from driftguard.model import TenantConfig
@@ -45,6 +54,11 @@ MAX_PROCESSES = 64
 DRAIN = 1.0
 
 SourceRecipe = Callable[[], Source]  # picklable: a module-level function or a partial of one
+# The work of one share, made where the share is worked on (a worker process, or this one) from
+# the share's tenants, and ended when the share is done. Picklable, as a SourceRecipe.
+ShareWork = Callable[[Sequence[TenantConfig]], contextlib.AbstractContextManager[Work[OutcomeT]]]
+# The outcome of a tenant whose worker ended before its outcome was sent.
+Lost = Callable[[TenantConfig, LiveReadError], OutcomeT]
 
 
 def _read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
@@ -78,9 +92,9 @@ def processes_for(requested: int | None, tenants: int) -> int:
 
 
 @dataclass(frozen=True)
-class _Read:
+class _Read(Generic[OutcomeT]):
     index: int
-    read: TenantRead
+    read: OutcomeT
 
 
 @dataclass(frozen=True)
@@ -107,6 +121,51 @@ def read_in_processes(
 ) -> list[TenantRead]:
     """Every tenant's read, in input order, from ``processes`` workers that together keep at
     most ``concurrency`` reads in flight (rounded up to a multiple of ``processes``)."""
+    return run_in_processes(
+        tenants,
+        functools.partial(reading, recipe),
+        lost_read,
+        processes=processes,
+        concurrency=concurrency,
+        progress=progress,
+        heartbeat=heartbeat,
+        interval=interval,
+    )
+
+
+@contextlib.contextmanager
+def reading(recipe: SourceRecipe, _share: Sequence[TenantConfig]) -> Iterator[Work[TenantRead]]:
+    """The work of reading a share: each tenant's read from the recipe's source, whose
+    connections are closed when the share is done."""
+    source = recipe()
+    try:
+        yield functools.partial(read_one, source)
+    finally:
+        close = getattr(getattr(source, "session_factory", None), "close", None)
+        if close is not None:
+            close()
+
+
+def lost_read(tenant: TenantConfig, error: LiveReadError) -> TenantRead:
+    return TenantRead(tenant.name, error=error)
+
+
+def run_in_processes(
+    tenants: Sequence[TenantConfig],
+    share_work: ShareWork[OutcomeT],
+    lost: Lost[OutcomeT],
+    *,
+    processes: int,
+    concurrency: int,
+    progress: Progress | None = None,
+    heartbeat: Heartbeat | None = None,
+    interval: float = HEARTBEAT_INTERVAL,
+    until: Callable[[OutcomeT], bool] | None = None,
+) -> list[OutcomeT]:
+    """``share_work``'s outcome for every tenant, in input order, from ``processes`` workers
+    that together keep at most ``concurrency`` tenants in work (rounded up to a multiple of
+    ``processes``); a tenant whose worker died gets ``lost``'s outcome. Raises
+    ``runner.Stopped`` at the first outcome ``until`` holds for (the workers are ended)."""
     if not tenants:
         return []
     count = max(1, min(processes, len(tenants)))
@@ -119,7 +178,7 @@ def read_in_processes(
     workers: list[threading.Thread | BaseProcess] = [
         threading.Thread(
             target=_read_share,
-            args=(0, shares[0], recipe, per_worker, inbox),
+            args=(0, shares[0], share_work, per_worker, inbox),
             name="driftguard-reader-0",
             daemon=True,
         )
@@ -127,13 +186,13 @@ def read_in_processes(
     workers += [
         context.Process(
             target=_work,
-            args=(k, shares[k], recipe, per_worker, inbox, level),
+            args=(k, shares[k], share_work, per_worker, inbox, level),
             name=f"driftguard-reader-{k}",
             daemon=True,
         )
         for k in range(1, count)
     ]
-    merged = _Merged(len(tenants), progress)
+    merged: _Merged[OutcomeT] = _Merged(len(tenants), progress, until)
     started: list[threading.Thread | BaseProcess] = []
     try:
         for worker in workers:
@@ -167,19 +226,25 @@ def read_in_processes(
     results = merged.results
     for i, tenant in enumerate(tenants):
         if i not in results:
-            results[i] = TenantRead(tenant.name, error=_lost(tenant.name))
+            results[i] = lost(tenant, _lost(tenant.name))
     if heartbeat is not None:
         heartbeat(len(tenants), len(tenants), sum(1 for r in results.values() if not r.ok))
     return [results[i] for i in range(len(tenants))]
 
 
-class _Merged:
-    """The reads received so far, by position; log records replayed on the parent's loggers."""
+class _Merged(Generic[OutcomeT]):
+    """The outcomes received so far, by position; log records replayed on the parent's loggers."""
 
-    def __init__(self, total: int, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        total: int,
+        progress: Progress | None,
+        until: Callable[[OutcomeT], bool] | None = None,
+    ) -> None:
         self.total = total
         self.progress = progress
-        self.results: dict[int, TenantRead] = {}
+        self.until = until
+        self.results: dict[int, OutcomeT] = {}
         self.errors = 0
 
     def take(self, messages: list[object]) -> set[int]:
@@ -189,9 +254,11 @@ class _Merged:
             if isinstance(message, _Read):
                 self.results[message.index] = message.read
                 self.errors += 0 if message.read.ok else 1
+                read = message.read
                 if self.progress is not None:
-                    read = message.read
                     self.progress(len(self.results), self.total, read.tenant, read.ok)
+                if self.until is not None and self.until(read):
+                    raise Stopped(read)
             elif isinstance(message, _Log):
                 logging.getLogger(message.name).log(message.level, "%s", message.message)
             elif isinstance(message, _Done):
@@ -233,39 +300,35 @@ class _Forward(logging.Handler):
 def _work(
     worker: int,
     share: list[tuple[int, TenantConfig]],
-    recipe: SourceRecipe,
+    share_work: ShareWork[OutcomeT],
     concurrency: int,
     outbox: Any,
     level: int,
 ) -> None:
-    """A worker process: its log records go to the parent, then it reads its share."""
+    """A worker process: its log records go to the parent, then it works on its share."""
     logger = logging.getLogger("driftguard")
     logger.setLevel(level)
     logger.addHandler(_Forward(outbox))
     logger.propagate = False
-    _read_share(worker, share, recipe, concurrency, outbox)
+    _read_share(worker, share, share_work, concurrency, outbox)
 
 
 def _read_share(
     worker: int,
     share: list[tuple[int, TenantConfig]],
-    recipe: SourceRecipe,
+    share_work: ShareWork[OutcomeT],
     concurrency: int,
     outbox: Any,
 ) -> None:
-    """Read a share, sending each read as it is done, then ``_Done``. An interruption (Ctrl-C
-    reaches every process of the group) ends it quietly: the parent reports it."""
-    source = recipe()
+    """Work on a share, sending each outcome as it is done, then ``_Done``. An interruption
+    (Ctrl-C reaches every process of the group) ends it quietly: the parent reports it."""
     positions = [i for i, _ in share]
     configs = [config for _, config in share]
     try:
-        for k, read in reads_as_done(configs, source, concurrency=concurrency):
-            if isinstance(read, TenantRead):
-                outbox.put(_Read(positions[k], read))
+        with share_work(configs) as work:
+            for k, outcome in outcomes_as_done(configs, work, concurrency=concurrency):
+                if not isinstance(outcome, Beat):
+                    outbox.put(_Read(positions[k], outcome))
     except KeyboardInterrupt:
         return
-    finally:
-        close = getattr(getattr(source, "session_factory", None), "close", None)
-        if close is not None:
-            close()
     outbox.put(_Done(worker))

@@ -1,11 +1,14 @@
 """Reading many tenants: a bounded thread pool, per-tenant isolation, deterministic shards.
 
-The work is I/O-bound, so threads suffice. One tenant's failure becomes that tenant's
-LiveReadError and never stops the others; results come back in the order the tenants were given.
+The work is I/O-bound, so threads suffice. The work on a tenant is its read, or its read and what
+follows it (``diff`` judges each tenant in the thread that read it, then drops the snapshot).
+One tenant's failure becomes that tenant's LiveReadError and never stops the others; results
+come back in the order the tenants were given.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import re
@@ -13,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from driftguard.errors import DriftguardError, InputError, LiveReadError
 from driftguard.live import waits
@@ -64,12 +67,60 @@ def read_tenants(
     An interruption (Ctrl-C in this thread) cancels the reads not started and ends every wait
     of the running ones (``waits.cancel``), so the process exits within a second.
     """
-    results: dict[int, TenantRead] = {}
+    return run_tenants(
+        tenants,
+        functools.partial(read_one, source),
+        concurrency=concurrency,
+        progress=progress,
+        heartbeat=heartbeat,
+        interval=interval,
+    )
+
+
+class Outcome(Protocol):
+    """What the work on one tenant gave: a read, or more (a read and its verdict)."""
+
+    @property
+    def tenant(self) -> str: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+
+OutcomeT = TypeVar("OutcomeT", bound=Outcome)
+# The work on one tenant, run in a thread of the pool; it never raises for the tenant's sake
+# (a failure is the outcome's error), so one tenant never stops the others.
+Work = Callable[[TenantConfig], OutcomeT]
+
+
+class Stopped(Exception):
+    """The first outcome the caller's ``until`` held for: the run stopped there. The work not
+    started never starts, and the waits and requests of the running work end
+    (``waits.cancel``), as on Ctrl-C."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(f"stopped at tenant {outcome.tenant}")
+        self.outcome = outcome
+
+
+def run_tenants(
+    tenants: Sequence[TenantConfig],
+    work: Work[OutcomeT],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: Progress | None = None,
+    heartbeat: Heartbeat | None = None,
+    interval: float = HEARTBEAT_INTERVAL,
+    until: Callable[[OutcomeT], bool] | None = None,
+) -> list[OutcomeT]:
+    """``work`` on every tenant, at most ``concurrency`` at a time; outcomes in input order.
+    Raises ``Stopped`` at the first outcome ``until`` holds for."""
+    results: dict[int, OutcomeT] = {}
     errors = 0
-    for index, outcome in reads_as_done(
-        tenants, source, concurrency=concurrency, interval=interval
+    for index, outcome in outcomes_as_done(
+        tenants, work, concurrency=concurrency, interval=interval
     ):
-        if isinstance(outcome, _Beat):
+        if isinstance(outcome, Beat):
             if heartbeat is not None:
                 heartbeat(len(results), len(tenants), errors)
             continue
@@ -77,14 +128,16 @@ def read_tenants(
         errors += 0 if outcome.ok else 1
         if progress is not None:
             progress(len(results), len(tenants), outcome.tenant, outcome.ok)
+        if until is not None and until(outcome):
+            raise Stopped(outcome)
     if heartbeat is not None and tenants:
         heartbeat(len(results), len(tenants), errors)
     return [results[i] for i in range(len(tenants))]
 
 
 @dataclass(frozen=True)
-class _Beat:
-    """Yielded by ``reads_as_done`` every ``interval`` seconds (heartbeats), not a read."""
+class Beat:
+    """Yielded by ``outcomes_as_done`` every ``interval`` seconds (heartbeats), not a read."""
 
 
 def reads_as_done(
@@ -93,21 +146,36 @@ def reads_as_done(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     interval: float = HEARTBEAT_INTERVAL,
-) -> Iterator[tuple[int, TenantRead | _Beat]]:
-    """(position in ``tenants``, its read) as each read finishes, and ``(-1, _Beat())`` every
+) -> Iterator[tuple[int, TenantRead | Beat]]:
+    """(position in ``tenants``, its read) as each read finishes, and ``(-1, Beat())`` every
     ``interval`` seconds: a caller that streams the reads keeps none of them alive."""
+    work = functools.partial(read_one, source)
+    return outcomes_as_done(tenants, work, concurrency=concurrency, interval=interval)
+
+
+def outcomes_as_done(
+    tenants: Sequence[TenantConfig],
+    work: Work[OutcomeT],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    interval: float = HEARTBEAT_INTERVAL,
+) -> Iterator[tuple[int, OutcomeT | Beat]]:
+    """(position in ``tenants``, its outcome) as each tenant's ``work`` finishes, and
+    ``(-1, Beat())`` every ``interval`` seconds. The work starts in input order. Leaving the
+    loop early (an exception in the caller, Ctrl-C) cancels the work not started and ends every
+    wait of the running work (``waits.cancel``)."""
     if not tenants:
         return
     workers = max(1, min(concurrency, MAX_CONCURRENCY, len(tenants)))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="driftguard-read")
     queued = iter(enumerate(tenants))
-    # Reads are submitted a window at a time, in order: each wait below costs in proportion to
+    # Work is submitted a window at a time, in order: each wait below costs in proportion to
     # the futures it watches, so submitting every tenant at once made a run quadratic in tenants.
     window = 2 * workers
-    futures: dict[Future[TenantRead], int] = {}
+    futures: dict[Future[OutcomeT], int] = {}
     try:
         for i, tenant in itertools.islice(queued, window):
-            futures[pool.submit(read_one, source, tenant)] = i
+            futures[pool.submit(work, tenant)] = i
         next_beat = time.monotonic() + interval
         while futures:
             # Never block for long: a Ctrl-C that the kernel delivered to a worker thread is
@@ -117,9 +185,9 @@ def reads_as_done(
             for future in finished:
                 yield futures.pop(future), future.result()
             for i, tenant in itertools.islice(queued, window - len(futures)):
-                futures[pool.submit(read_one, source, tenant)] = i
+                futures[pool.submit(work, tenant)] = i
             if time.monotonic() >= next_beat:
-                yield -1, _Beat()
+                yield -1, Beat()
                 next_beat = time.monotonic() + interval
     except BaseException:
         waits.cancel()
