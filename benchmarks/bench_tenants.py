@@ -42,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,50 +238,57 @@ class _PeakRss:
         return self.peak - self.start
 
 
+@contextlib.contextmanager
+def served(tenants: int, folder: Path) -> Iterator[tuple[_Sim, Path, int]]:
+    """``driftguard sim serve`` in its own process: the simulator, the baseline it wrote under
+    ``folder``, and its process id (for its CPU time, and to leave it out of ours)."""
+    base = folder / "baseline"
+    cmd = [
+        sys.executable, "-m", "driftguard", "sim", "serve",
+        "--tenants", str(tenants), "--latency-ms", str(LATENCY_MS),
+        "--write-baseline", str(base),
+    ]  # fmt: skip
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        if not line:
+            raise RuntimeError(f"sim serve did not start: {server.stderr and server.stderr.read()}")
+        yield _Sim(json.loads(line)), base, server.pid
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
 def run() -> list[dict[str, Any]]:
     from driftguard.baseline.load import load_baseline
     from driftguard.live.processes import default_processes
 
     processes = default_processes()
-    with tempfile.TemporaryDirectory(prefix="dg-bench-tenants-") as tmp:
-        base = Path(tmp) / "baseline"
-        cmd = [
-            sys.executable, "-m", "driftguard", "sim", "serve",
-            "--tenants", str(TENANTS_SWEEP), "--latency-ms", str(LATENCY_MS),
-            "--write-baseline", str(base),
-        ]  # fmt: skip
-        server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            assert server.stdout is not None
-            line = server.stdout.readline()
-            if not line:
-                raise RuntimeError(
-                    f"sim serve did not start: {server.stderr and server.stderr.read()}"
-                )
-            sim = _Sim(json.loads(line))
-            configs = [t.config for t in load_baseline(base).tenants.values()]
-            configs.sort(key=lambda c: c.name)
+    with (
+        tempfile.TemporaryDirectory(prefix="dg-bench-tenants-") as tmp,
+        served(TENANTS_SWEEP, Path(tmp)) as (sim, base, pid),
+    ):
+        configs = [t.config for t in load_baseline(base).tenants.values()]
+        configs.sort(key=lambda c: c.name)
 
-            sequential = _read(configs[:SEQUENTIAL_SAMPLE], sim, 1)
-            sim_cpu = _cpu_of(server.pid)
-            quick = _read(configs[:TENANTS], sim, CONCURRENCY)
-            sim_cpu = _cpu_of(server.pid) - sim_cpu
-            target = _read(configs[:TENANTS_TARGET], sim, CONCURRENCY)
-            split = _read(configs[:TENANTS_TARGET], sim, CONCURRENCY, processes)
-            del configs
-            reports = Path(tmp) / "streamed.json", Path(tmp) / "first.json"
-            with _PeakRss(exclude=server.pid) as rss:
-                sweep = _diff(base, sim, processes, reports[0])
-            with _PeakRss(exclude=server.pid) as first_rss:
-                first = _diff(base, sim, processes, reports[1], streamed=False)
-            if _verdicts(reports[0]) != _verdicts(reports[1]):
-                raise RuntimeError("the two diffs of the same estate gave different reports")
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        sequential = _read(configs[:SEQUENTIAL_SAMPLE], sim, 1)
+        sim_cpu = _cpu_of(pid)
+        quick = _read(configs[:TENANTS], sim, CONCURRENCY)
+        sim_cpu = _cpu_of(pid) - sim_cpu
+        target = _read(configs[:TENANTS_TARGET], sim, CONCURRENCY)
+        split = _read(configs[:TENANTS_TARGET], sim, CONCURRENCY, processes)
+        del configs
+        reports = Path(tmp) / "streamed.json", Path(tmp) / "first.json"
+        with _PeakRss(exclude=pid) as rss:
+            sweep = _diff(base, sim, processes, reports[0])
+        with _PeakRss(exclude=pid) as first_rss:
+            first = _diff(base, sim, processes, reports[1], streamed=False)
+        if _verdicts(reports[0]) != _verdicts(reports[1]):
+            raise RuntimeError("the two diffs of the same estate gave different reports")
     failed = sequential.failed + quick.failed + target.failed + split.failed
     if failed:
         raise RuntimeError(f"{failed} tenant reads failed")

@@ -20,13 +20,10 @@ latency / concurrency), target <= 1.25; the first sweep's is in the target text.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +31,7 @@ from typing import Any
 from benchmarks._data import CONFIG
 from benchmarks._timing import cpu_record
 from benchmarks.bench_diff import tenant
-from benchmarks.bench_tenants import CONCURRENCY, LATENCY_MS, _client_cpu, _read, _Sim
+from benchmarks.bench_tenants import CONCURRENCY, LATENCY_MS, _client_cpu, _read, _Sim, served
 from driftguard.diff import findings_for
 from driftguard.live.wire import BodyDigest
 from driftguard.model import Baseline, Snapshot, TenantConfig
@@ -142,30 +139,6 @@ def _big_tenant() -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- many tenants
 
 
-@contextlib.contextmanager
-def _served(tenants: int, folder: Path) -> Iterator[tuple[_Sim, Path]]:
-    """``driftguard sim serve`` in its own process, and the baseline it wrote."""
-    base = folder / "baseline"
-    cmd = [
-        sys.executable, "-m", "driftguard", "sim", "serve",
-        "--tenants", str(tenants), "--latency-ms", str(LATENCY_MS),
-        "--write-baseline", str(base),
-    ]  # fmt: skip
-    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        if not line:
-            raise RuntimeError(f"sim serve did not start: {server.stderr and server.stderr.read()}")
-        yield _Sim(json.loads(line)), base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
-
 class _Timed:
     def __init__(self, wall: float, cpu: float, requests: int, result: loop.SweepResult) -> None:
         self.wall, self.cpu, self.requests, self.result = wall, cpu, requests, result
@@ -195,7 +168,7 @@ def _many_tenants() -> list[dict[str, Any]]:
 
     with (
         tempfile.TemporaryDirectory(prefix="dg-bench-watch-") as tmp,
-        _served(TENANTS, Path(tmp)) as (sim, base),
+        served(TENANTS, Path(tmp)) as (sim, base, _pid),
     ):
         baseline = ReloadOnChange(lambda: load_baseline(base), base)
         configs = sorted((t.config for t in baseline().tenants.values()), key=lambda c: c.name)
