@@ -27,6 +27,7 @@ from driftguard.model import (
     IgnoreEntry,
     Report,
     Snapshot,
+    TenantBaseline,
     TenantConfig,
     TenantReport,
 )
@@ -42,16 +43,24 @@ def diff_report(
     now: datetime,
 ) -> Report:
     """The diff of each tenant in ``names`` against its snapshot (or the error reading it)."""
-    tenants = []
-    for name in names:
-        live = snapshots[name]
-        if isinstance(live, Exception):
-            tenants.append(error_report(name, live, baseline.tenants[name].config.location))
-        else:
-            tenants.append(
-                tenant_report(baseline.tenants[name], live, baseline.ignores, now.date())
-            )
-    return Report(generated_at=now, tenants=tuple(tenants), command="diff")
+    tenants = tuple(
+        _report(baseline.tenants[name], name, snapshots[name], baseline.ignores, now.date())
+        for name in names
+    )
+    return Report(generated_at=now, tenants=tenants, command="diff")
+
+
+def _report(
+    tenant: TenantBaseline,
+    name: str,
+    live: Snapshot | Exception,
+    ignores: Sequence[IgnoreEntry],
+    today: date,
+) -> TenantReport:
+    """One tenant's report: its diff, or the error that kept it from being read."""
+    if isinstance(live, Exception):
+        return error_report(name, live, tenant.config.location)
+    return tenant_report(tenant, live, ignores, today)
 
 
 @dataclass(frozen=True)
@@ -67,19 +76,14 @@ class Judged:
 def judge(
     read: TenantRead,
     part: TenantPart,
-    config: TenantConfig,
     ignores: Sequence[IgnoreEntry],
     today: date,
 ) -> Judged:
     """``read`` judged against the tenant's baseline ``part`` (as ``diff_report`` would)."""
     if part.problems or part.tenant is None:
         return Judged(read.tenant, read.ok, None, part.problems)
-    if read.snapshot is not None:
-        report = tenant_report(part.tenant, read.snapshot, ignores, today)
-    else:
-        error = read.error or LiveReadError("not read", tenant=read.tenant)
-        report = error_report(read.tenant, error, config.location)
-    return Judged(read.tenant, read.ok, report)
+    live = read.snapshot or read.error or LiveReadError("not read", tenant=read.tenant)
+    return Judged(read.tenant, read.ok, _report(part.tenant, read.tenant, live, ignores, today))
 
 
 @contextlib.contextmanager
@@ -102,7 +106,7 @@ def _judged(
     today: date,
     config: TenantConfig,
 ) -> Judged:
-    return judge(read(config), ahead.take(config.name), config, ignores, today)
+    return judge(read(config), ahead.take(config.name), ignores, today)
 
 
 def lost_judged(
@@ -111,7 +115,7 @@ def lost_judged(
     """A tenant whose worker process ended before judging it: an error, once its connector
     files (loaded here) are known to be valid."""
     read = TenantRead(config.name, error=error)
-    return judge(read, requested.part(config.name), config, requested.ignores, today)
+    return judge(read, requested.part(config.name), requested.ignores, today)
 
 
 def judged_report(names: Sequence[str], judged: Mapping[str, Judged], now: datetime) -> Report:

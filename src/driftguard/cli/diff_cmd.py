@@ -68,7 +68,7 @@ def _judged(args: argparse.Namespace) -> Report:
     configs = [requested.config(name) for name in names]
 
     def local(config: TenantConfig, read: TenantRead) -> Judged:
-        return judge(read, requested.part(config.name), config, requested.ignores, today)
+        return judge(read, requested.part(config.name), requested.ignores, today)
 
     # The tenants left out (--shard) are checked too, meanwhile: the baseline is one.
     chosen = set(names)
